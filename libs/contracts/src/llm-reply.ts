@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { Count, GenerationId, Millis, NativeTokens } from './common.js';
+
+/** Connector-side timings of one attempt, all durations measured on the connector's clock. */
+export const AttemptTiming = z.object({
+  /** From the request message arriving at the connector to the upstream call starting. */
+  connectorQueueMs: Millis,
+  /** From the upstream call starting to its first token (or to its full body when not streaming). */
+  upstreamTtftMs: Millis.nullable(),
+  /** From the upstream call starting to its end. */
+  upstreamMs: Millis,
+  /** From the request message arriving at the connector to the last reply being handed to Kafka. */
+  connectorMs: Millis,
+});
+export type AttemptTiming = z.infer<typeof AttemptTiming>;
+
+export const ReplyError = z.object({
+  /** HTTP status the gateway should answer with if nothing else can serve the request. */
+  status: z.number().int().min(400).max(599),
+  message: z.string(),
+  type: z.string(),
+  code: z.string().nullable(),
+  param: z.string().nullable(),
+  /** Whether another endpoint could serve the request (fallback candidates). */
+  retryable: z.boolean(),
+  /** The upstream's own HTTP status, when the upstream answered. */
+  upstreamStatus: z.number().int().nullable(),
+  /** Seconds the upstream asked us to wait (Retry-After), when given. */
+  retryAfterSec: z.number().nonnegative().nullable(),
+});
+export type ReplyError = z.infer<typeof ReplyError>;
+
+const base = {
+  v: z.literal(1),
+  generationId: GenerationId,
+  attempt: z.number().int().min(1),
+  /** Position of this message in the generation's reply stream, from 0. */
+  seq: Count,
+};
+
+/** One streamed chunk, already in the OpenAI `chat.completion.chunk` shape. */
+export const ReplyChunkV1 = z.object({
+  ...base,
+  type: z.literal('chunk'),
+  chunk: z.looseObject({}),
+});
+
+/** A whole non-streamed completion, in the OpenAI `chat.completion` shape. */
+export const ReplyCompletionV1 = z.object({
+  ...base,
+  type: z.literal('completion'),
+  completion: z.looseObject({}),
+  tokens: NativeTokens,
+  finishReason: z.string().nullable(),
+  nativeFinishReason: z.string().nullable(),
+  timing: AttemptTiming,
+});
+
+/** The end of a stream: what the upstream reported once it finished. */
+export const ReplyEndV1 = z.object({
+  ...base,
+  type: z.literal('end'),
+  tokens: NativeTokens,
+  /** True when the upstream reported usage; otherwise tokens are the connector's estimate. */
+  usageReported: z.boolean(),
+  finishReason: z.string().nullable(),
+  nativeFinishReason: z.string().nullable(),
+  timing: AttemptTiming,
+});
+
+/** The attempt failed. `chunksSent` tells the gateway whether a fallback is still possible. */
+export const ReplyErrorV1 = z.object({
+  ...base,
+  type: z.literal('error'),
+  error: ReplyError,
+  chunksSent: Count,
+  tokens: NativeTokens,
+  timing: AttemptTiming,
+});
+
+export const LlmReplyV1 = z.discriminatedUnion('type', [
+  ReplyChunkV1,
+  ReplyCompletionV1,
+  ReplyEndV1,
+  ReplyErrorV1,
+]);
+export type LlmReplyV1 = z.infer<typeof LlmReplyV1>;
+export type ReplyChunkV1 = z.infer<typeof ReplyChunkV1>;
+export type ReplyCompletionV1 = z.infer<typeof ReplyCompletionV1>;
+export type ReplyEndV1 = z.infer<typeof ReplyEndV1>;
+export type ReplyErrorV1 = z.infer<typeof ReplyErrorV1>;

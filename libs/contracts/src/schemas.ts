@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { TOPICS } from './topics.js';
+import { LlmRequestMessageV1 } from './llm-request.js';
+import { LlmReplyV1 } from './llm-reply.js';
+import { LlmAttemptV1 } from './attempt.js';
+import { UsageEventV1 } from './usage-event.js';
+import { RoutingEntryV1 } from './routing-table.js';
+import { AccountKeyV1 } from './account-key.js';
+
+/** The one schema of each topic's message value. */
+export const TOPIC_SCHEMAS = {
+  [TOPICS.llmRequests]: LlmRequestMessageV1,
+  [TOPICS.llmReplies]: LlmReplyV1,
+  [TOPICS.llmAttempts]: LlmAttemptV1,
+  [TOPICS.usageEvents]: UsageEventV1,
+  [TOPICS.routingTable]: RoutingEntryV1,
+  [TOPICS.accountsKeys]: AccountKeyV1,
+} as const satisfies Record<string, z.ZodType>;
+
+/** JSON Schema (draft 2020-12) of each topic, as committed under `libs/contracts/schemas/`. */
+export function topicJsonSchemas(): Record<string, object> {
+  const out: Record<string, object> = {};
+  for (const [topic, schema] of Object.entries(TOPIC_SCHEMAS)) {
+    out[topic] = {
+      $id: `https://turnpike.dev/schemas/${topic}.json`,
+      title: topic,
+      ...z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output' }),
+    };
+  }
+  return out;
+}

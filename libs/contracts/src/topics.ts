@@ -1,0 +1,82 @@
+/**
+ * Every Kafka topic Turnpike uses, with its partitioning and retention. Topics are created
+ * explicitly at install/boot (auto-creation is off on the broker), from this list.
+ */
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+  /** Compacted topics keep the latest value per key: state that consumers load into memory. */
+  readonly compacted: boolean;
+  readonly description: string;
+}
+
+export const TOPICS = {
+  llmRequests: 'llm.requests.v1',
+  llmReplies: 'llm.replies.v1',
+  llmAttempts: 'llm.attempts.v1',
+  usageEvents: 'usage.events.v1',
+  usageRollups: 'usage.rollups.v1',
+  billingBalances: 'billing.balances.v1',
+  routingTable: 'routing.table.v1',
+  accountsKeys: 'accounts.keys.v1',
+} as const;
+
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+
+export const TOPIC_SPECS: readonly TopicSpec[] = [
+  {
+    topic: TOPICS.llmRequests,
+    partitions: 12,
+    compacted: false,
+    description: 'Generation requests and cancels from gateway to connector, keyed by generation id.',
+  },
+  {
+    topic: TOPICS.llmReplies,
+    partitions: 12,
+    compacted: false,
+    description: 'Reply stream from connector to the gateway instance that owns the reply partition.',
+  },
+  {
+    topic: TOPICS.llmAttempts,
+    partitions: 6,
+    compacted: false,
+    description: 'One record per upstream attempt (health signal for routing).',
+  },
+  {
+    topic: TOPICS.usageEvents,
+    partitions: 6,
+    compacted: false,
+    description: 'One record per generation: the billing fact, keyed by generation id.',
+  },
+  {
+    topic: TOPICS.usageRollups,
+    partitions: 3,
+    compacted: false,
+    description: 'Aggregated usage for analysts.',
+  },
+  {
+    topic: TOPICS.billingBalances,
+    partitions: 3,
+    compacted: true,
+    description: 'Latest balance per tenant and key.',
+  },
+  {
+    topic: TOPICS.routingTable,
+    partitions: 1,
+    compacted: true,
+    description: 'Latest catalog entry and endpoint health per model, keyed by model id.',
+  },
+  {
+    topic: TOPICS.accountsKeys,
+    partitions: 1,
+    compacted: true,
+    description: 'Latest state of each API key, keyed by key hash.',
+  },
+];
+
+/** Kafka header names used across services. */
+export const HEADERS = {
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
+  messageType: 'turnpike-type',
+} as const;

@@ -1,0 +1,529 @@
+/**
+ * The error shape of the public API: OpenAI's `ErrorResponse`
+ * (`{ error: { message, type, param, code } }`), optionally with OpenRouter's
+ * `error.metadata` object.
+ *
+ * Choices, in short (see each factory for details):
+ *
+ * | factory               | status | type                    | code                      | retryable |
+ * |-----------------------|--------|-------------------------|---------------------------|-----------|
+ * | invalidJson           | 400    | invalid_request_error   | null                      | no        |
+ * | invalidRequest        | 400    | invalid_request_error   | (given) / null            | no        |
+ * | unauthorized          | 401    | invalid_request_error   | invalid_api_key           | no        |
+ * | insufficientCredits   | 402    | insufficient_quota      | insufficient_quota        | no        |
+ * | forbidden             | 403    | invalid_request_error   | permission_denied         | no        |
+ * | modelNotFound         | 404    | invalid_request_error   | model_not_found           | no        |
+ * | notFound              | 404    | invalid_request_error   | not_found                 | no        |
+ * | routeNotFound         | 404    | invalid_request_error   | null                      | no        |
+ * | payloadTooLarge       | 413    | invalid_request_error   | request_too_large         | no        |
+ * | rateLimited           | 429    | requests                | rate_limit_exceeded       | no        |
+ * | internal              | 500    | server_error            | null                      | no        |
+ * | upstreamError         | 502    | server_error            | upstream_error            | yes       |
+ * | serviceUnavailable    | 503    | server_error            | service_unavailable       | yes       |
+ * | timeout               | 504    | server_error            | timeout                   | yes       |
+ *
+ * `retryable` answers "may the gateway try this request again on another
+ * provider / fallback model (or later)?". It is true only for failures that are
+ * attributable to one upstream attempt (provider down, overloaded, timed out,
+ * rejected our provider credentials, ...). It is false whenever the request
+ * itself or the tenant is at fault (bad input, bad key, no credits, the
+ * tenant's own rate limit): trying another provider cannot fix those.
+ */
+
+export interface OpenAIErrorObject {
+  message: string;
+  type: string;
+  param: string | null;
+  code: string | null;
+  /** OpenRouter extension: free-form details (e.g. `upstream_status`, `provider_name`). */
+  metadata?: Record<string, unknown>;
+}
+
+export interface OpenAIErrorBody {
+  error: OpenAIErrorObject;
+}
+
+export interface ApiErrorInit {
+  status: number;
+  type: string;
+  message: string;
+  code?: string | null;
+  param?: string | null;
+  metadata?: Record<string, unknown>;
+  /** Defaults to false. */
+  retryable?: boolean;
+  /** Seconds; surfaced as a `Retry-After` header by {@link ApiError.headers}. */
+  retryAfterSec?: number;
+  /** HTTP status of the upstream response this error was derived from, if any. */
+  upstreamStatus?: number;
+  cause?: unknown;
+}
+
+const API_ERROR_BRAND = Symbol.for('@turnpike/openai-api/ApiError');
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly type: string;
+  readonly code: string | null;
+  readonly param: string | null;
+  readonly metadata?: Record<string, unknown>;
+  readonly retryable: boolean;
+  readonly retryAfterSec?: number;
+  readonly upstreamStatus?: number;
+
+  constructor(init: ApiErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = 'ApiError';
+    this.status = init.status;
+    this.type = init.type;
+    this.code = init.code ?? null;
+    this.param = init.param ?? null;
+    if (init.metadata !== undefined) this.metadata = init.metadata;
+    this.retryable = init.retryable ?? false;
+    if (init.retryAfterSec !== undefined) this.retryAfterSec = init.retryAfterSec;
+    if (init.upstreamStatus !== undefined) this.upstreamStatus = init.upstreamStatus;
+    Object.defineProperty(this, API_ERROR_BRAND, { value: true });
+  }
+
+  /** The JSON body to send to the client (OpenAI `ErrorResponse`). */
+  toBody(): OpenAIErrorBody {
+    const error: OpenAIErrorObject = {
+      message: this.message,
+      type: this.type,
+      param: this.param,
+      code: this.code,
+    };
+    if (this.metadata !== undefined) error.metadata = this.metadata;
+    return { error };
+  }
+
+  /** Extra response headers the error calls for (currently only `retry-after`). */
+  headers(): Record<string, string> {
+    return this.retryAfterSec === undefined
+      ? {}
+      : { 'retry-after': String(Math.max(0, Math.ceil(this.retryAfterSec))) };
+  }
+}
+
+export function isApiError(x: unknown): x is ApiError {
+  return (
+    x instanceof ApiError ||
+    (typeof x === 'object' &&
+      x !== null &&
+      (x as Record<symbol, unknown>)[API_ERROR_BRAND] === true)
+  );
+}
+
+/** Any thrown value → an ApiError (ApiErrors unchanged, anything else → {@link internal}). */
+export function toApiError(err: unknown): ApiError {
+  return isApiError(err) ? err : internal(err);
+}
+
+// ---------------------------------------------------------------------------
+// Factories
+// ---------------------------------------------------------------------------
+
+const INVALID_REQUEST = 'invalid_request_error';
+const SERVER_ERROR = 'server_error';
+
+export const INVALID_JSON_MESSAGE =
+  "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. " +
+  'The API expects a JSON payload, but what was sent was not valid JSON.)';
+
+/** 400 — the body is not valid JSON. `detail` (e.g. the parser's message) is appended when given. */
+export function invalidJson(detail?: string): ApiError {
+  const message =
+    detail === undefined || detail === ''
+      ? INVALID_JSON_MESSAGE
+      : `${INVALID_JSON_MESSAGE} Parser error: ${detail}`;
+  return new ApiError({ status: 400, type: INVALID_REQUEST, message, code: null, param: null });
+}
+
+/** 400 — a request that is well-formed JSON but invalid. */
+export function invalidRequest(
+  message: string,
+  param: string | null = null,
+  code: string | null = null,
+): ApiError {
+  return new ApiError({ status: 400, type: INVALID_REQUEST, message, param, code });
+}
+
+export const MISSING_API_KEY_MESSAGE =
+  "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth " +
+  '(i.e. Authorization: Bearer YOUR_KEY).';
+
+/** `Incorrect API key provided: sk-tp-ab***yz.` — never echoes the full key. */
+export function incorrectApiKeyMessage(key: string): string {
+  const shown = key.length <= 8 ? '***' : `${key.slice(0, 6)}***${key.slice(-4)}`;
+  return `Incorrect API key provided: ${shown}.`;
+}
+
+/**
+ * 401, `invalid_request_error` / `invalid_api_key` (what OpenAI sends for a bad
+ * key). Without a message: the "You didn't provide an API key" text OpenAI
+ * uses when the Authorization header is missing.
+ */
+export function unauthorized(message: string = MISSING_API_KEY_MESSAGE): ApiError {
+  return new ApiError({ status: 401, type: INVALID_REQUEST, message, code: 'invalid_api_key' });
+}
+
+/**
+ * 402 (OpenRouter's status for "Insufficient credits"), with OpenAI's
+ * `insufficient_quota` as both type and code (OpenAI itself sends those with a
+ * 429, which SDKs would retry — a 402 is not retried by the OpenAI SDKs).
+ */
+export function insufficientCredits(message: string): ApiError {
+  return new ApiError({
+    status: 402,
+    type: 'insufficient_quota',
+    message,
+    code: 'insufficient_quota',
+  });
+}
+
+/** 403 — authenticated but not allowed (key disabled for this model, tenant suspended, ...). */
+export function forbidden(message: string, code: string = 'permission_denied'): ApiError {
+  return new ApiError({ status: 403, type: INVALID_REQUEST, message, code });
+}
+
+/** 404 exactly as OpenAI words it. */
+export function modelNotFound(model: string): ApiError {
+  return new ApiError({
+    status: 404,
+    type: INVALID_REQUEST,
+    message: `The model \`${model}\` does not exist or you do not have access to it.`,
+    code: 'model_not_found',
+    param: 'model',
+  });
+}
+
+/** 404 for a resource: `notFound("Generation 'gen-1'")` → "Generation 'gen-1' not found." */
+export function notFound(what: string): ApiError {
+  return new ApiError({
+    status: 404,
+    type: INVALID_REQUEST,
+    message: `${what} not found.`,
+    code: 'not_found',
+  });
+}
+
+/** 404 for an unknown route, as OpenAI words it: "Invalid URL (POST /v1/foo)". */
+export function routeNotFound(method: string, path: string): ApiError {
+  return new ApiError({
+    status: 404,
+    type: INVALID_REQUEST,
+    message: `Invalid URL (${method.toUpperCase()} ${path})`,
+    code: null,
+  });
+}
+
+/** 413 — the request body exceeds our limit. */
+export function payloadTooLarge(limitBytes: number): ApiError {
+  return new ApiError({
+    status: 413,
+    type: INVALID_REQUEST,
+    message: `Request body too large. The maximum request body size is ${limitBytes} bytes.`,
+    code: 'request_too_large',
+  });
+}
+
+/**
+ * 429 — the tenant hit one of OUR limits. OpenAI's rate-limit bodies use type
+ * `requests` (or `tokens`) and code `rate_limit_exceeded`. Not retryable in the
+ * fallback sense (another provider would not help); the client should honour
+ * `Retry-After` (see {@link ApiError.headers}).
+ */
+export function rateLimited(
+  message: string,
+  retryAfterSec?: number,
+  kind: 'requests' | 'tokens' = 'requests',
+): ApiError {
+  return new ApiError({
+    status: 429,
+    type: kind,
+    message,
+    code: 'rate_limit_exceeded',
+    ...(retryAfterSec === undefined ? {} : { retryAfterSec }),
+  });
+}
+
+/** OpenAI's own 500 text. `cause` is kept on the error for logging, never sent. */
+export const INTERNAL_ERROR_MESSAGE =
+  'The server had an error while processing your request. Sorry about that!';
+
+/** 500 — a bug or unexpected failure inside the gateway. */
+export function internal(cause?: unknown): ApiError {
+  return new ApiError({
+    status: 500,
+    type: SERVER_ERROR,
+    message: INTERNAL_ERROR_MESSAGE,
+    code: null,
+    cause,
+  });
+}
+
+/**
+ * 502 — an upstream provider failed (OpenRouter: 502 "Provider returned error").
+ * Type `server_error` like every 5xx OpenAI sends; the code tells the cases apart.
+ * `metadata.upstream_status` carries the provider's status when known.
+ */
+export function upstreamError(
+  message: string,
+  upstreamStatus?: number,
+  opts: {
+    code?: string;
+    metadata?: Record<string, unknown>;
+    retryable?: boolean;
+    retryAfterSec?: number;
+  } = {},
+): ApiError {
+  const metadata = mergeMetadata(upstreamStatus, opts.metadata);
+  return new ApiError({
+    status: 502,
+    type: SERVER_ERROR,
+    message,
+    code: opts.code ?? 'upstream_error',
+    retryable: opts.retryable ?? true,
+    ...(opts.retryAfterSec === undefined ? {} : { retryAfterSec: opts.retryAfterSec }),
+    ...(metadata === undefined ? {} : { metadata }),
+    ...(upstreamStatus === undefined ? {} : { upstreamStatus }),
+  });
+}
+
+/** 503 — no provider can take the request right now (all down / overloaded / circuit open). */
+export function serviceUnavailable(
+  message: string,
+  retryAfterSec?: number,
+  opts: { code?: string; metadata?: Record<string, unknown>; upstreamStatus?: number } = {},
+): ApiError {
+  const metadata = mergeMetadata(opts.upstreamStatus, opts.metadata);
+  return new ApiError({
+    status: 503,
+    type: SERVER_ERROR,
+    message,
+    code: opts.code ?? 'service_unavailable',
+    retryable: true,
+    ...(retryAfterSec === undefined ? {} : { retryAfterSec }),
+    ...(metadata === undefined ? {} : { metadata }),
+    ...(opts.upstreamStatus === undefined ? {} : { upstreamStatus: opts.upstreamStatus }),
+  });
+}
+
+/**
+ * 504 — the upstream did not answer in time. We pick 504 Gateway Timeout over
+ * OpenRouter's 408: 408 means the *client* was too slow to send its request,
+ * while here the gateway timed out waiting for a provider. Both are retried by
+ * the OpenAI SDKs.
+ */
+export function timeout(
+  message: string = 'The upstream provider did not respond in time. Please try again later.',
+  opts: { code?: string; metadata?: Record<string, unknown>; upstreamStatus?: number } = {},
+): ApiError {
+  const metadata = mergeMetadata(opts.upstreamStatus, opts.metadata);
+  return new ApiError({
+    status: 504,
+    type: SERVER_ERROR,
+    message,
+    code: opts.code ?? 'timeout',
+    retryable: true,
+    ...(metadata === undefined ? {} : { metadata }),
+    ...(opts.upstreamStatus === undefined ? {} : { upstreamStatus: opts.upstreamStatus }),
+  });
+}
+
+function mergeMetadata(
+  upstreamStatus: number | undefined,
+  extra: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
+  if (upstreamStatus === undefined && extra === undefined) return undefined;
+  return { ...(upstreamStatus === undefined ? {} : { upstream_status: upstreamStatus }), ...extra };
+}
+
+// ---------------------------------------------------------------------------
+// Upstream error mapping
+// ---------------------------------------------------------------------------
+
+/** What we could read out of an upstream error body. */
+export interface UpstreamErrorDetails {
+  message?: string;
+  type?: string;
+  code?: string;
+  param?: string;
+}
+
+/**
+ * Reads an OpenAI-style error body (`{error:{message,type,code,param}}`), also
+ * `{error:"text"}` and the flat `{message,type,code,param}` / `{detail:"..."}`
+ * shapes of vLLM, TGI & co. `body` may be a parsed value, a JSON string or a
+ * Uint8Array/Buffer. Returns undefined when nothing usable is found (e.g. an
+ * HTML page from a proxy: we never echo raw non-JSON bodies).
+ */
+export function parseUpstreamErrorBody(body: unknown): UpstreamErrorDetails | undefined {
+  let value = body;
+  if (value instanceof Uint8Array) value = new TextDecoder().decode(value);
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (!text.startsWith('{')) return undefined;
+    try {
+      value = JSON.parse(text) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+  if (!isRecord(value)) return undefined;
+  const inner = value['error'];
+  const source = isRecord(inner) ? inner : value;
+  const details: UpstreamErrorDetails = {};
+  const message =
+    typeof inner === 'string'
+      ? inner
+      : (pickString(source['message']) ?? pickString(source['detail']));
+  if (message !== undefined) details.message = truncate(message, 2000);
+  const type = pickString(source['type']);
+  if (type !== undefined) details.type = type;
+  const code = source['code'];
+  if (typeof code === 'string' && code !== '') details.code = code;
+  else if (typeof code === 'number' && Number.isFinite(code)) details.code = String(code);
+  const param = pickString(source['param']);
+  if (param !== undefined) details.param = param;
+  return Object.keys(details).length === 0 ? undefined : details;
+}
+
+const CONTEXT_LENGTH_RE =
+  /context[ _-]?(length|window)|maximum context|too many tokens|prompt is too long|input is too long|reduce the length/i;
+
+export interface FromUpstreamOptions {
+  /** Parsed `Retry-After` of the upstream response, in seconds. */
+  retryAfterSec?: number;
+  /** Provider name, added to `metadata.provider_name`. */
+  provider?: string;
+}
+
+/**
+ * Maps an upstream HTTP error (status 400..599 + body) to what the gateway
+ * returns to its client:
+ *
+ * - 400 / 422 → 400 `invalid_request_error`, passing the upstream message,
+ *   param and code through (the request itself is bad, e.g.
+ *   `context_length_exceeded`; detected from the message when the upstream
+ *   sends no code). Not retryable — but fallback logic may still choose to try
+ *   a bigger-context model when `code === 'context_length_exceeded'`.
+ * - 413 → 413 `request_too_large`, upstream message passed through. Not retryable.
+ * - 401 / 403 → 502 `upstream_auth_failed`: OUR provider credentials are bad,
+ *   not the tenant's fault. Generic message (the upstream text may contain a
+ *   fragment of our key). Retryable.
+ * - 402 → 502 `upstream_payment_required` (our provider account is out of credit). Retryable.
+ * - 404 → 502 `upstream_model_not_found` (our catalog points at a model the provider
+ *   does not serve). Retryable.
+ * - 408 / 504 / 524 → 504 `upstream_timeout`. Retryable.
+ * - 429 → 503 `upstream_rate_limited` (OUR provider account is throttled; a 429
+ *   would wrongly tell the tenant that they are). Retryable; keeps Retry-After.
+ * - 503 / 529 (overloaded) → 503 `upstream_overloaded`. Retryable; keeps Retry-After.
+ * - any other status (500, 502, other 4xx/5xx, or out of range) → 502 `upstream_error`. Retryable.
+ *
+ * Except for the 400/413/422 pass-through, upstream messages are NOT sent to
+ * the client (they can leak provider internals); `metadata.upstream_status`
+ * (and `provider_name`) tell what happened.
+ */
+export function fromUpstreamStatus(
+  status: number,
+  body?: unknown,
+  opts: FromUpstreamOptions = {},
+): ApiError {
+  const details = parseUpstreamErrorBody(body);
+  const extra = opts.provider === undefined ? undefined : { provider_name: opts.provider };
+  const metadata = mergeMetadata(status, extra);
+  const retryAfter = opts.retryAfterSec === undefined ? {} : { retryAfterSec: opts.retryAfterSec };
+
+  if (status === 400 || status === 422 || status === 413) {
+    let code = details?.code ?? null;
+    if (code === null && status === 413) code = 'request_too_large';
+    if (
+      code === null &&
+      details?.message !== undefined &&
+      CONTEXT_LENGTH_RE.test(details.message)
+    ) {
+      code = 'context_length_exceeded';
+    }
+    return new ApiError({
+      status: status === 413 ? 413 : 400,
+      type: INVALID_REQUEST,
+      message:
+        details?.message ??
+        `The upstream provider rejected the request as invalid (HTTP ${status}).`,
+      param: details?.param ?? null,
+      code,
+      retryable: false,
+      upstreamStatus: status,
+      ...(metadata === undefined ? {} : { metadata }),
+    });
+  }
+
+  switch (status) {
+    case 401:
+    case 403:
+      return upstreamError(
+        `The upstream provider rejected the gateway's credentials (HTTP ${status}). This is not a problem with your API key.`,
+        status,
+        { code: 'upstream_auth_failed', ...(extra === undefined ? {} : { metadata: extra }) },
+      );
+    case 402:
+      return upstreamError(
+        'The upstream provider refused the request for billing reasons (HTTP 402).',
+        status,
+        { code: 'upstream_payment_required', ...(extra === undefined ? {} : { metadata: extra }) },
+      );
+    case 404:
+      return upstreamError(
+        'The upstream provider does not serve the requested model (HTTP 404).',
+        status,
+        { code: 'upstream_model_not_found', ...(extra === undefined ? {} : { metadata: extra }) },
+      );
+    case 408:
+    case 504:
+    case 524:
+      return timeout(`The upstream provider timed out (HTTP ${status}). Please try again later.`, {
+        code: 'upstream_timeout',
+        upstreamStatus: status,
+        ...(extra === undefined ? {} : { metadata: extra }),
+      });
+    case 429:
+      return serviceUnavailable(
+        'The upstream provider is rate limiting the gateway (HTTP 429). Please try again later.',
+        opts.retryAfterSec,
+        {
+          code: 'upstream_rate_limited',
+          upstreamStatus: status,
+          ...(extra === undefined ? {} : { metadata: extra }),
+        },
+      );
+    case 503:
+    case 529:
+      return serviceUnavailable(
+        `The upstream provider is overloaded or unavailable (HTTP ${status}). Please try again later.`,
+        opts.retryAfterSec,
+        {
+          code: 'upstream_overloaded',
+          upstreamStatus: status,
+          ...(extra === undefined ? {} : { metadata: extra }),
+        },
+      );
+    default:
+      return upstreamError(`The upstream provider returned an error (HTTP ${status}).`, status, {
+        ...retryAfter,
+        ...(extra === undefined ? {} : { metadata: extra }),
+      });
+  }
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function pickString(x: unknown): string | undefined {
+  return typeof x === 'string' && x !== '' ? x : undefined;
+}
+
+function truncate(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max)}…`;
+}

@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './chat-request.js';
+export * from './chat-response.js';

@@ -1,0 +1,54 @@
+import type { EndpointPricing, Micros, NativeTokens } from '@turnpike/contracts';
+
+const MILLION = 1_000_000n;
+
+/**
+ * Upstream cost of one generation in integer micro-units, from native token counts and the
+ * endpoint's prices (micro-units per million tokens). Cached prompt tokens are a subset of
+ * prompt tokens and reasoning tokens a subset of completion tokens (OpenAI's convention), so
+ * each is billed at its own price and removed from its parent. The exact sum is rounded up
+ * once, to the next micro-unit. BigInt keeps large products exact.
+ */
+export function upstreamCostMicros(tokens: NativeTokens, price: EndpointPricing): Micros {
+  const cached = BigInt(Math.min(tokens.cachedRead, tokens.prompt));
+  const cacheWrite = BigInt(Math.min(tokens.cacheWrite, tokens.prompt - Number(cached)));
+  const prompt = BigInt(tokens.prompt) - cached - cacheWrite;
+  const reasoning = BigInt(Math.min(tokens.reasoning, tokens.completion));
+  const completion = BigInt(tokens.completion) - reasoning;
+  const numerator =
+    prompt * BigInt(price.promptPerM) +
+    cached * BigInt(price.cachedReadPerM) +
+    cacheWrite * BigInt(price.cacheWritePerM) +
+    completion * BigInt(price.completionPerM) +
+    reasoning * BigInt(price.reasoningPerM);
+  const perTokens = (numerator + MILLION - 1n) / MILLION;
+  return Number(perTokens + BigInt(price.perRequest));
+}
+
+/** Micro-units as a decimal currency amount string, exactly (no binary float). */
+export function formatMicros(micros: Micros): string {
+  const sign = micros < 0 ? '-' : '';
+  const abs = Math.abs(micros);
+  const whole = Math.floor(abs / 1_000_000);
+  const frac = String(abs % 1_000_000).padStart(6, '0');
+  return `${sign}${whole}.${frac}`;
+}
+
+/** Dollars per million tokens (as written in catalogs) to integer micro-units per million. */
+export function perMillionFromDecimal(dollars: string): Micros {
+  const m = /^(\d+)(?:\.(\d{1,6}))?$/.exec(dollars.trim());
+  if (!m) throw new Error(`not a price: ${dollars}`);
+  return Number(m[1]) * 1_000_000 + Number((m[2] ?? '').padEnd(6, '0'));
+}
+
+/**
+ * Micro-units per million tokens as an exact decimal string of currency per token (OpenRouter's
+ * `pricing` fields): 150_000 (= $0.15 per million) -> "0.00000015".
+ */
+export function perTokenDecimal(perM: Micros): string {
+  if (perM === 0) return '0';
+  const digits = String(perM).padStart(13, '0');
+  const whole = digits.slice(0, -12);
+  const frac = digits.slice(-12).replace(/0+$/, '');
+  return frac ? `${whole}.${frac}` : whole;
+}

@@ -1,0 +1,75 @@
+/**
+ * Incremental parser of the `text/event-stream` grammar (WHATWG HTML, "server-sent events"):
+ * lines end in CRLF, LF or CR; `data:` lines of one event are joined with LF; an empty line
+ * dispatches the event; lines starting with `:` are comments (keep-alives) and are ignored;
+ * a single space after the colon is dropped.
+ */
+export interface SseEvent {
+  event: string;
+  data: string;
+  id?: string;
+}
+
+export class SseParser {
+  private buffer = '';
+  private data: string[] = [];
+  private event = '';
+  private id: string | undefined;
+  private sawCr = false;
+  private readonly decoder = new TextDecoder();
+
+  /** Feeds bytes; returns the events completed by them. */
+  push(chunk: Uint8Array | string): SseEvent[] {
+    let text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    if (this.sawCr && text.startsWith('\n')) text = text.slice(1);
+    this.sawCr = false;
+    this.buffer += text;
+    const events: SseEvent[] = [];
+    let start = 0;
+    for (let i = 0; i < this.buffer.length; i++) {
+      const c = this.buffer.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      const line = this.buffer.slice(start, i);
+      if (c === 13) {
+        if (i + 1 < this.buffer.length) {
+          if (this.buffer.charCodeAt(i + 1) === 10) i++;
+        } else {
+          this.sawCr = true;
+        }
+      }
+      start = i + 1;
+      const ev = this.line(line);
+      if (ev) events.push(ev);
+    }
+    this.buffer = this.buffer.slice(start);
+    return events;
+  }
+
+  /** True when bytes of an unfinished event are pending (a stream cut mid-event). */
+  get hasPartial(): boolean {
+    return this.buffer.length > 0 || this.data.length > 0;
+  }
+
+  private line(line: string): SseEvent | null {
+    if (line === '') {
+      if (this.data.length === 0) {
+        this.event = '';
+        return null;
+      }
+      const ev: SseEvent = { event: this.event || 'message', data: this.data.join('\n') };
+      if (this.id !== undefined) ev.id = this.id;
+      this.data = [];
+      this.event = '';
+      return ev;
+    }
+    if (line.startsWith(':')) return null;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'data') this.data.push(value);
+    else if (field === 'event') this.event = value;
+    else if (field === 'id') this.id = value;
+    return null;
+  }
+}

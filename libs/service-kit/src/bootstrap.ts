@@ -1,0 +1,84 @@
+import 'reflect-metadata';
+import { Logger, type DynamicModule, type LogLevel, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { startTelemetry } from '@turnpike/telemetry';
+import type { ServiceBaseConfig } from './service-config.js';
+
+const LEVELS: Record<ServiceBaseConfig['logLevel'], LogLevel[]> = {
+  debug: ['debug', 'log', 'warn', 'error', 'fatal'],
+  info: ['log', 'warn', 'error', 'fatal'],
+  warn: ['warn', 'error', 'fatal'],
+  error: ['error', 'fatal'],
+};
+
+export interface RunServiceOptions<C extends ServiceBaseConfig> {
+  config: C;
+  version: string;
+  rootModule: Type | DynamicModule;
+  /** Fastify options (body limit, ...). */
+  fastify?: ConstructorParameters<typeof FastifyAdapter>[0];
+  /** Hook to add filters, parsers and the like before the app starts listening. */
+  configure?: (app: NestFastifyApplication) => void | Promise<void>;
+}
+
+/**
+ * Boots one Turnpike service: telemetry first, then the Nest app over Fastify, listening on
+ * the configured port. SIGTERM/SIGINT run Nest's shutdown hooks, where each service drains its
+ * in-flight work; telemetry is flushed last.
+ */
+export async function runService<C extends ServiceBaseConfig>(
+  opts: RunServiceOptions<C>,
+): Promise<NestFastifyApplication> {
+  const { config } = opts;
+  const telemetry = startTelemetry({
+    serviceName: `turnpike-${config.serviceName}`,
+    serviceVersion: opts.version,
+    instanceId: config.instanceId,
+  });
+  const log = new Logger(config.serviceName);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    opts.rootModule,
+    new FastifyAdapter(opts.fastify),
+    { logger: LEVELS[config.logLevel], abortOnError: false },
+  );
+  await opts.configure?.(app);
+  await app.listen(config.httpPort, config.httpHost);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.httpPort;
+  log.log(`${config.serviceName} ${config.instanceId} listening on http://${config.httpHost}:${port}`);
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.log(`${signal}: draining (grace ${config.shutdownGraceMs} ms)`);
+    // Hard stop if draining hangs.
+    setTimeout(() => {
+      log.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + 10_000).unref();
+    // Nest runs beforeApplicationShutdown (services drain in-flight work there while the HTTP
+    // server still answers readiness with 503), closes HTTP, then onApplicationShutdown
+    // (Kafka clients close). Telemetry is flushed last.
+    void app
+      .close()
+      .catch((e: unknown) => log.error(`shutdown failed: ${String(e)}`))
+      .then(() => telemetry.shutdown())
+      .catch(() => undefined)
+      .finally(() => {
+        log.log('stopped');
+        process.exit(0);
+      });
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+  return app;
+}
+
+/** Runs `main`, logging a failed boot (e.g. invalid config) and exiting non-zero. */
+export function boot(main: () => Promise<unknown>): void {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,51 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { TOPIC_SPECS } from '@turnpike/contracts';
+import { BatchingProducer, createKafka, ensureTopics, type KafkaClient } from '@turnpike/kafka';
+import { SERVICE_CONFIG, type ServiceBaseConfig } from './service-config.js';
+import { Readiness } from './readiness.js';
+
+export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');
+
+export const kafkaClientProvider = {
+  provide: KAFKA_CLIENT,
+  inject: [SERVICE_CONFIG],
+  useFactory: (config: ServiceBaseConfig): KafkaClient =>
+    createKafka(
+      { brokers: config.kafkaBrokers, clientId: `${config.serviceName}-${config.instanceId}` },
+      new Logger('kafka'),
+    ),
+};
+
+/**
+ * The service's one producer: connected at boot (so nothing is emitted before it is ready),
+ * flushed and closed last at shutdown. It also makes sure the topics exist.
+ */
+@Injectable()
+export class ProducerService extends BatchingProducer implements OnModuleInit, OnApplicationShutdown {
+  private ready = false;
+
+  constructor(
+    @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
+    readiness: Readiness,
+  ) {
+    super(kafka, new Logger('producer'), { lingerMs: 1, maxBatch: 500 });
+    readiness.register('kafka-producer', () => this.ready || 'connecting');
+  }
+
+  async onModuleInit(): Promise<void> {
+    await ensureTopics(this.kafka, TOPIC_SPECS);
+    await this.connect();
+    this.ready = true;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.ready = false;
+    await this.disconnect();
+  }
+}

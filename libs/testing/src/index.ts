@@ -1,0 +1,3 @@
+export * from './infra/index.js';
+export * from './platform/platform.js';
+export * from './simulators/openai/index.js';

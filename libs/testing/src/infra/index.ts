@@ -1,0 +1,26 @@
+export { freePort, freePorts } from './ports.js';
+export {
+  KAFKA_VERSION,
+  ensureKafkaDistribution,
+  randomClusterId,
+  startKafka,
+  stopKafkaDataDir,
+  type KafkaDistribution,
+  type KafkaHandle,
+  type StartKafkaOptions,
+} from './kafka.js';
+export {
+  startPostgres,
+  stopPostgresDataDir,
+  type PostgresHandle,
+  type StartPostgresOptions,
+} from './postgres.js';
+export {
+  isAlive,
+  spawnService,
+  stopPid,
+  waitForExit,
+  waitForHttp,
+  type SpawnServiceOptions,
+  type WaitForHttpOptions,
+} from './process.js';

@@ -1,0 +1,217 @@
+/** Validation and normalisation of a `POST /v1/chat/completions` body, OpenAI-style. */
+import { errors } from './errors.js';
+
+export const MESSAGE_ROLES = [
+  'system',
+  'assistant',
+  'user',
+  'function',
+  'tool',
+  'developer',
+] as const;
+
+export interface FunctionTool {
+  name: string;
+  parameters: unknown;
+}
+
+export type ToolChoice = 'none' | 'auto' | 'required' | { name: string } | undefined;
+
+export type ResponseFormat =
+  { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; schema: unknown };
+
+export interface ChatMessage {
+  role: string;
+  content?: unknown;
+  tool_calls?: unknown;
+  [k: string]: unknown;
+}
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  stream: boolean;
+  includeUsage: boolean;
+  includeObfuscation: boolean;
+  n: number;
+  /** `max_completion_tokens ?? max_tokens`. */
+  maxTokens?: number;
+  tools: FunctionTool[];
+  toolChoice: ToolChoice;
+  responseFormat: ResponseFormat;
+  serviceTier?: string;
+  /** Text of the last user message (directives included). */
+  lastUserText: string;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  switch (typeof v) {
+    case 'string':
+      return 'a string';
+    case 'number':
+      return Number.isInteger(v) ? 'an integer' : 'a decimal';
+    case 'boolean':
+      return 'a boolean';
+    case 'object':
+      return 'an object';
+    default:
+      return typeof v;
+  }
+}
+
+/** The text of a message's content (string, or the `text` of its content parts). */
+export function messageText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((p) => (isObj(p) && typeof p['text'] === 'string' ? p['text'] : ''))
+      .filter((t) => t.length > 0)
+      .join('\n');
+  }
+  return '';
+}
+
+/** Anything message-shaped (the SDK's param types included). */
+export interface MessageLike {
+  content?: unknown;
+  tool_calls?: unknown;
+}
+
+function characters(m: MessageLike): number {
+  let chars = messageText(m.content).length;
+  if (Array.isArray(m.tool_calls)) {
+    for (const tc of m.tool_calls) {
+      const fn = isObj(tc) && isObj(tc['function']) ? tc['function'] : {};
+      chars += String(fn['name'] ?? '').length + String(fn['arguments'] ?? '').length;
+    }
+  }
+  return chars;
+}
+
+/** Prompt tokens: the sum over messages of `ceil(chars / 4) + 3`. */
+export function countPromptTokens(messages: readonly MessageLike[]): number {
+  return messages.reduce((sum, m) => sum + Math.ceil(characters(m) / 4) + 3, 0);
+}
+
+function positiveInt(body: Obj, param: string, max?: number): number | undefined {
+  const v = body[param];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw errors.invalidType(param, 'an integer', describe(v));
+  if (v < 1) throw errors.belowMinimum(param, v, 1);
+  if (max !== undefined && v > max) throw errors.aboveMaximum(param, v, max);
+  return v;
+}
+
+function parseMessages(raw: unknown): ChatMessage[] {
+  if (raw === undefined || raw === null) throw errors.missingParam('messages');
+  if (!Array.isArray(raw))
+    throw errors.invalidType('messages', 'an array of objects', describe(raw));
+  if (raw.length === 0) throw errors.emptyArray('messages');
+  raw.forEach((m, i) => {
+    if (!isObj(m)) throw errors.invalidType(`messages[${i}]`, 'an object', describe(m));
+    const role = m['role'];
+    if (role === undefined) throw errors.missingParam(`messages[${i}].role`);
+    if (typeof role !== 'string' || !(MESSAGE_ROLES as readonly string[]).includes(role)) {
+      throw errors.invalidValue(`messages[${i}].role`, String(role), MESSAGE_ROLES);
+    }
+  });
+  return raw as ChatMessage[];
+}
+
+function parseTools(raw: unknown): FunctionTool[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw errors.invalidType('tools', 'an array of objects', describe(raw));
+  const out: FunctionTool[] = [];
+  raw.forEach((t, i) => {
+    if (!isObj(t)) throw errors.invalidType(`tools[${i}]`, 'an object', describe(t));
+    if (t['type'] !== 'function') return; // custom tools are accepted but never called
+    const fn = t['function'];
+    if (!isObj(fn) || typeof fn['name'] !== 'string')
+      throw errors.missingParam(`tools[${i}].function.name`);
+    out.push({
+      name: fn['name'],
+      parameters: fn['parameters'] ?? { type: 'object', properties: {} },
+    });
+  });
+  return out;
+}
+
+function parseToolChoice(raw: unknown, hasTools: boolean): ToolChoice {
+  if (raw === undefined || raw === null) return undefined;
+  if (!hasTools) throw errors.toolChoiceWithoutTools();
+  if (raw === 'none' || raw === 'auto' || raw === 'required') return raw;
+  if (
+    isObj(raw) &&
+    raw['type'] === 'function' &&
+    isObj(raw['function']) &&
+    typeof raw['function']['name'] === 'string'
+  ) {
+    return { name: raw['function']['name'] };
+  }
+  if (isObj(raw) && raw['type'] === 'allowed_tools') {
+    const mode = isObj(raw['allowed_tools']) ? raw['allowed_tools']['mode'] : undefined;
+    return mode === 'required' ? 'required' : 'auto';
+  }
+  if (typeof raw === 'string')
+    throw errors.invalidValue('tool_choice', raw, ['none', 'auto', 'required']);
+  throw errors.invalidType('tool_choice', 'a string or an object', describe(raw));
+}
+
+function parseResponseFormat(raw: unknown): ResponseFormat {
+  if (raw === undefined || raw === null) return { type: 'text' };
+  if (!isObj(raw)) throw errors.invalidType('response_format', 'an object', describe(raw));
+  switch (raw['type']) {
+    case 'text':
+      return { type: 'text' };
+    case 'json_object':
+      return { type: 'json_object' };
+    case 'json_schema': {
+      const js = raw['json_schema'];
+      if (!isObj(js)) throw errors.missingParam('response_format.json_schema');
+      return { type: 'json_schema', schema: js['schema'] ?? {} };
+    }
+    default:
+      throw errors.invalidValue('response_format.type', String(raw['type']), [
+        'text',
+        'json_object',
+        'json_schema',
+      ]);
+  }
+}
+
+/** Validates a parsed JSON body; throws {@link SimHttpError}s shaped like OpenAI's. */
+export function parseChatRequest(body: unknown): ChatRequest {
+  if (!isObj(body)) throw errors.invalidJson();
+  const model = body['model'];
+  if (model === undefined || model === null || model === '') throw errors.missingModel();
+  if (typeof model !== 'string') throw errors.invalidType('model', 'a string', describe(model));
+  const messages = parseMessages(body['messages']);
+  const tools = parseTools(body['tools']);
+  const streamOptions = isObj(body['stream_options']) ? body['stream_options'] : {};
+  const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+  const maxTokens = positiveInt(body, 'max_completion_tokens') ?? positiveInt(body, 'max_tokens');
+  const serviceTier = typeof body['service_tier'] === 'string' ? body['service_tier'] : undefined;
+  return {
+    model,
+    messages,
+    stream: body['stream'] === true,
+    includeUsage: streamOptions['include_usage'] === true,
+    includeObfuscation: streamOptions['include_obfuscation'] !== false,
+    n: positiveInt(body, 'n', 128) ?? 1,
+    ...(maxTokens !== undefined ? { maxTokens } : {}),
+    tools,
+    toolChoice: parseToolChoice(
+      body['tool_choice'],
+      Array.isArray(body['tools']) && body['tools'].length > 0,
+    ),
+    responseFormat: parseResponseFormat(body['response_format']),
+    ...(serviceTier !== undefined ? { serviceTier } : {}),
+    lastUserText: lastUser ? messageText(lastUser.content) : '',
+  };
+}

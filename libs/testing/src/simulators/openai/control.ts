@@ -1,0 +1,53 @@
+/** The control API, outside `/v1`: `/__sim/requests`, `/__sim/reset`, `/__sim/config`, `/__sim/health`. */
+import { errors, type SimHttpError } from './errors.js';
+import { parseJson, readBody, type Exchange } from './http-util.js';
+import { KnobError, knobsFromObject } from './knobs.js';
+import type { Knobs, SimModel, SimRequestRecord } from './types.js';
+
+export const CONTROL_PREFIX = '/__sim/';
+
+export interface ControlTarget {
+  name: string;
+  models: readonly SimModel[];
+  requests(): SimRequestRecord[];
+  reset(): void;
+  setDefaults(k: Partial<Knobs>): void;
+  defaults(): Knobs;
+  inFlight(): number;
+}
+
+export async function handleControl(
+  target: ControlTarget,
+  ex: Exchange,
+  path: string,
+): Promise<void> {
+  const route = `${ex.method} ${path}`;
+  switch (route) {
+    case 'GET /__sim/health':
+      return ex.json(200, {
+        status: 'ok',
+        name: target.name,
+        models: target.models.map((m) => m.id),
+        inFlight: target.inFlight(),
+        defaults: target.defaults(),
+      });
+    case 'GET /__sim/requests':
+      return ex.json(200, { object: 'list', data: target.requests() });
+    case 'POST /__sim/reset':
+      target.reset();
+      return ex.json(200, { ok: true, defaults: target.defaults() });
+    case 'POST /__sim/config': {
+      const body = parseJson(await readBody(ex.req));
+      if (body === undefined) return ex.error(errors.invalidJson());
+      try {
+        target.setDefaults(knobsFromObject(body));
+      } catch (e) {
+        if (e instanceof KnobError) return ex.error(errors.badKnob(e.message));
+        throw e;
+      }
+      return ex.json(200, { ok: true, defaults: target.defaults() });
+    }
+    default:
+      throw errors.invalidUrl(ex.method, path) satisfies SimHttpError;
+  }
+}

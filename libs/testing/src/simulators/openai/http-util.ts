@@ -1,0 +1,111 @@
+/** Small node:http helpers: body reading, JSON replies, dropping connections. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { errors, type SimHttpError } from './errors.js';
+import { requestId } from './ids.js';
+
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/** Per-request response context: the id and timing behind the common OpenAI headers. */
+export class Exchange {
+  readonly id = requestId();
+  readonly receivedAt = Date.now();
+  private readonly t0 = performance.now();
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    private readonly simName: string,
+  ) {}
+
+  get method(): string {
+    return this.req.method ?? 'GET';
+  }
+
+  /** Headers sent with every response. */
+  headers(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      'x-request-id': this.id,
+      'openai-processing-ms': String(Math.round(performance.now() - this.t0)),
+      'openai-version': '2020-10-01',
+      'openai-organization': 'org-sim',
+      'x-sim-name': this.simName,
+      ...extra,
+    };
+  }
+
+  json(status: number, body: unknown, extra: Record<string, string> = {}): void {
+    const payload = JSON.stringify(body);
+    this.res.writeHead(status, {
+      ...this.headers(extra),
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(payload)),
+    });
+    this.res.end(payload);
+  }
+
+  error(e: SimHttpError, extra: Record<string, string> = {}): void {
+    this.json(e.status, e.body, { ...extra, ...e.headers });
+  }
+}
+
+/** Reads the whole body; rejects with a 413 {@link SimHttpError} above `limit`. */
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(errors.bodyTooLarge(limit));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Parses JSON; undefined when the body is not valid JSON. */
+export function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Flushes what was written, then closes the connection mid-response (the client sees a truncated body). */
+export function dropConnection(socket: Socket | null): void {
+  if (!socket || socket.destroyed) return;
+  socket.end(() => socket.destroy());
+  setTimeout(() => socket.destroy(), 100).unref();
+}
+
+/** Closes the connection at once with a TCP RST (ECONNRESET on the client). */
+export function resetConnection(socket: Socket | null): void {
+  if (!socket || socket.destroyed) return;
+  if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+  else socket.destroy();
+}
+
+/** Lower-cased request headers without `authorization`. */
+export function recordHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (k === 'authorization' || v === undefined) continue;
+    out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+/** The bearer token of an `Authorization` header, '' when absent. */
+export function bearerToken(req: IncomingMessage): string {
+  const h = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(.+)$/i.exec(h.trim());
+  return m?.[1]?.trim() ?? '';
+}

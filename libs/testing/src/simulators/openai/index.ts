@@ -1,0 +1,2 @@
+export * from './openai-simulator.js';
+export * from './openai-spec.js';

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  BASE_KNOBS,
+  extractDirectives,
+  KnobError,
+  knobsFromHeaders,
+  knobsFromObject,
+  mergeKnobs,
+  parseDirectiveBody,
+} from './knobs.js';
+
+describe('sim knobs', () => {
+  it('parses every directive key', () => {
+    assert.deepEqual(
+      parseDirectiveBody(
+        ' ttft_ms=50 tps=12.5 tokens=7 status=429 retry_after=2 cut=after_first reset stall_ms=300 stall_after=3 tool_call=get_weather',
+      ),
+      {
+        ttftMs: 50,
+        tokensPerSecond: 12.5,
+        completionTokens: 7,
+        status: 429,
+        retryAfterSec: 2,
+        cut: 'after_first',
+        reset: true,
+        stallMs: 300,
+        stallAfterTokens: 3,
+        toolCall: 'get_weather',
+      },
+    );
+  });
+
+  it('accepts quoted values, lists, booleans and none', () => {
+    assert.deepEqual(parseDirectiveBody(' tool_call="a,b" reset=false cut=none status=none'), {
+      toolCall: ['a', 'b'],
+      reset: false,
+      cut: undefined,
+      status: undefined,
+    });
+  });
+
+  it('finds directives anywhere in the text, later ones winning, and strips them', () => {
+    const r = extractDirectives('hello [[sim tokens=3 ttft_ms=5]] big\nworld [[sim tokens=4]]');
+    assert.equal(r.found, true);
+    assert.deepEqual(r.knobs, { completionTokens: 4, ttftMs: 5 });
+    assert.equal(r.stripped, 'hello big world');
+    assert.deepEqual(extractDirectives('[[simple]] text'), {
+      knobs: {},
+      stripped: '[[simple]] text',
+      found: false,
+    });
+  });
+
+  it('rejects unknown keys and bad values', () => {
+    assert.throws(() => parseDirectiveBody(' speed=3'), KnobError);
+    assert.throws(() => parseDirectiveBody(' tokens=-1'), KnobError);
+    assert.throws(() => parseDirectiveBody(' tokens=1.5'), KnobError);
+    assert.throws(() => parseDirectiveBody(' status=200x'), KnobError);
+    assert.throws(() => parseDirectiveBody(' status=302'), KnobError);
+    assert.throws(() => parseDirectiveBody(' cut=middle'), KnobError);
+    assert.throws(() => parseDirectiveBody(' ttft_ms'), KnobError);
+    assert.throws(() => parseDirectiveBody(' tokens=3 ==='), KnobError);
+  });
+
+  it('reads x-sim-* headers with dashes or underscores', () => {
+    assert.deepEqual(
+      knobsFromHeaders({
+        'x-sim-ttft-ms': '20',
+        'x-sim-stall_after': '2',
+        'x-sim-reset': '',
+        'content-type': 'x',
+      }),
+      { ttftMs: 20, stallAfterTokens: 2, reset: true },
+    );
+  });
+
+  it('reads config objects with camelCase or snake_case keys', () => {
+    assert.deepEqual(
+      knobsFromObject({ ttftMs: 10, tps: 5, toolCall: ['x', 'y'], status: null, reset: false }),
+      {
+        ttftMs: 10,
+        tokensPerSecond: 5,
+        toolCall: ['x', 'y'],
+        status: undefined,
+        reset: false,
+      },
+    );
+    assert.throws(() => knobsFromObject([1]), KnobError);
+  });
+
+  it('merges with precedence and clears optional knobs', () => {
+    const k = mergeKnobs(
+      BASE_KNOBS,
+      { status: 500, ttftMs: 5 },
+      { status: undefined, completionTokens: 2 },
+    );
+    assert.deepEqual(k, { ttftMs: 5, tokensPerSecond: 0, completionTokens: 2 });
+    assert.equal('status' in k, false);
+  });
+});

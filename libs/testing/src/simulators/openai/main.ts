@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/**
+ * CLI: node libs/testing/dist/simulators/openai/main.js --port 0 --api-key sk-sim --name sim-a
+ *        [--host 127.0.0.1] [--models sim-gpt-small:8192,sim-gpt-large:128000]
+ *        [--ttft-ms 50 --tps 200 --tokens 24 --status 503 --retry-after 1 --cut after_first
+ *         --reset --stall-ms 500 --stall-after 3 --tool-call get_weather]
+ *
+ * Prints one JSON line `{"url":...,"port":...,"name":...}` once listening; closes on SIGTERM/SIGINT.
+ */
+import { parseArgs } from 'node:util';
+import { DIRECTIVE_KEYS, KnobError, parseKnob } from './knobs.js';
+import { startOpenAISimulator } from './openai-simulator.js';
+import type { Knobs, SimModel, SimulatorOptions } from './types.js';
+
+const knobFlags = Object.fromEntries(
+  DIRECTIVE_KEYS.map((k) => [k.replace(/_/g, '-'), { type: 'string' as const }]),
+);
+
+function parseCli(argv: string[]): SimulatorOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'api-key': { type: 'string' },
+      name: { type: 'string' },
+      models: { type: 'string' },
+      ...knobFlags,
+      reset: { type: 'boolean' },
+    },
+  });
+  const defaults: Partial<Knobs> = {};
+  for (const key of DIRECTIVE_KEYS) {
+    const v = values[key.replace(/_/g, '-') as keyof typeof values];
+    if (v !== undefined) Object.assign(defaults, parseKnob(key, v === true ? true : String(v)));
+  }
+  const opts: SimulatorOptions = { defaults };
+  if (values.port !== undefined) {
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new KnobError(`invalid --port '${values.port}'`);
+    opts.port = port;
+  }
+  if (values.host !== undefined) opts.host = values.host;
+  if (values['api-key'] !== undefined) opts.apiKey = values['api-key'];
+  if (values.name !== undefined) opts.name = values.name;
+  if (values.models !== undefined) opts.models = parseModels(values.models);
+  return opts;
+}
+
+/** `id[:contextLength],...` */
+function parseModels(spec: string): SimModel[] {
+  return spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [id = '', ctx] = entry.split(':');
+      if (ctx === undefined) return { id };
+      const contextLength = Number(ctx);
+      if (!Number.isInteger(contextLength) || contextLength <= 0)
+        throw new KnobError(`invalid context length in '${entry}'`);
+      return { id, contextLength };
+    });
+}
+
+async function main(): Promise<void> {
+  let opts: SimulatorOptions;
+  try {
+    opts = parseCli(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`openai-sim: ${(e as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const sim = await startOpenAISimulator(opts);
+  process.stdout.write(`${JSON.stringify({ url: sim.url, port: sim.port, name: sim.name })}\n`);
+  let closing = false;
+  const shutdown = () => {
+    if (closing) return;
+    closing = true;
+    sim.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`openai-sim: close failed: ${String(e)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+void main();

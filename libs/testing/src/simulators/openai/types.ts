@@ -1,0 +1,93 @@
+/** Public types of the OpenAI-wire upstream simulator. */
+
+export type CutMode = 'before_first' | 'after_first';
+
+/** Behaviour knobs. Defaults come from the simulator; each request may override them. */
+export interface Knobs {
+  /** Delay before the first token (ms). */
+  ttftMs: number;
+  /** Pace of the tokens after the first one; 0 = as fast as possible. */
+  tokensPerSecond: number;
+  /** How many tokens to generate per choice (clipped by max_tokens / max_completion_tokens). */
+  completionTokens: number;
+  /** Answer with this HTTP error status (and OpenAI's matching error body) instead. */
+  status?: number;
+  /** Retry-After header (seconds) sent with 429 / 503 responses. */
+  retryAfterSec?: number;
+  /** Send 200 + headers, then destroy the socket before / right after the first content token. */
+  cut?: CutMode;
+  /** Destroy the connection without sending any response. */
+  reset?: boolean;
+  /** Pause the stream for this long (ms) ... */
+  stallMs?: number;
+  /** ... after this many tokens (default 1). */
+  stallAfterTokens?: number;
+  /** Function name(s) to call instead of answering with text; several names = parallel tool calls. */
+  toolCall?: string | string[];
+}
+
+export interface SimModel {
+  id: string;
+  contextLength?: number;
+}
+
+export interface SimulatorOptions {
+  /** 0 (default) = pick a free port. */
+  port?: number;
+  host?: '127.0.0.1' | (string & {});
+  /** When set, requests must send `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  models?: SimModel[];
+  defaults?: Partial<Knobs>;
+  /** Identifies this simulator (health endpoint, `x-sim-name` response header). */
+  name?: string;
+}
+
+export type SimOutcome = 'completed' | 'aborted' | 'error' | 'cut' | 'reset' | 'in_progress';
+
+export interface SimRequestRecord {
+  /** Same value as the `x-request-id` response header. */
+  id: string;
+  /** Epoch ms. */
+  receivedAt: number;
+  model: string | null;
+  stream: boolean;
+  messagesCount: number;
+  /** Lower-cased request headers, without `authorization`. */
+  headers: Record<string, string>;
+  /** The parsed JSON body (undefined when it was not valid JSON). */
+  body: unknown;
+  /** The effective knobs (defaults + headers + directive). */
+  knobs: Knobs;
+  outcome: SimOutcome;
+  /** HTTP status sent, null when none was sent (reset, or aborted before headers). */
+  status: number | null;
+  /** Tokens generated so far over all choices (content tokens or tool-argument fragments). */
+  tokensSent: number;
+  /** Epoch ms at which the first token was produced. */
+  firstTokenAt?: number;
+  /** Epoch ms. */
+  endedAt?: number;
+}
+
+export interface OpenAISimulator {
+  /** `http://127.0.0.1:<port>/v1` */
+  url: string;
+  port: number;
+  name: string;
+  /** Stops listening and destroys all open sockets. */
+  close(): Promise<void>;
+  /** Snapshot of the chat-completion requests received so far. */
+  requests(): SimRequestRecord[];
+  /** Forget the records and restore the defaults given at start. */
+  reset(): void;
+  /** Merge into the current defaults (a key set to undefined clears an optional knob). */
+  setDefaults(k: Partial<Knobs>): void;
+  /** Current default knobs. */
+  defaults(): Knobs;
+  /** Resolves with the first record (present or future) matching `predicate`, with its state at that moment. */
+  waitForRequest(
+    predicate: (r: SimRequestRecord) => boolean,
+    opts?: { timeoutMs?: number },
+  ): Promise<SimRequestRecord>;
+}

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { baseServiceEnv, env, readEnv, type Env } from '@turnpike/config';
+import type { ServiceBaseConfig } from '@turnpike/service-kit';
+
+/** One provider account: which protocol it speaks, where, and with which key. */
+const ProviderAccount = z.object({
+  kind: z.string().min(1),
+  baseUrl: z.url(),
+  apiKey: z.string().min(1),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+export type ProviderAccount = z.infer<typeof ProviderAccount>;
+const ProviderAccounts = z.record(z.string().min(1), ProviderAccount);
+
+const schema = z.object({
+  ...baseServiceEnv,
+  /** JSON object: provider id -> account. Provider ids match the catalog's endpoints. */
+  CONNECTOR_PROVIDERS: z.string().optional(),
+  /** Path of a JSON file with the same content (e.g. a mounted Kubernetes secret). */
+  CONNECTOR_PROVIDERS_FILE: z.string().optional(),
+  /** Generations held at once before the consumer pauses. */
+  CONNECTOR_MAX_IN_FLIGHT: env.int(2000, 1),
+  CONNECTOR_GROUP_ID: env.str('connector'),
+  /** Longest silence allowed between two events of an upstream stream. */
+  CONNECTOR_UPSTREAM_IDLE_MS: env.int(60_000, 100),
+});
+
+/** The connector's configuration, read and validated once at boot. */
+export class ConnectorConfig implements ServiceBaseConfig {
+  readonly serviceName = 'connector';
+  readonly instanceId: string;
+  readonly kafkaBrokers: string[];
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly shutdownGraceMs: number;
+  readonly logLevel: ServiceBaseConfig['logLevel'];
+  readonly providers: Readonly<Record<string, ProviderAccount>>;
+  readonly maxInFlight: number;
+  readonly groupId: string;
+  readonly upstreamIdleMs: number;
+
+  private constructor(e: z.infer<typeof schema>, providers: Record<string, ProviderAccount>) {
+    this.instanceId = e.INSTANCE_ID ?? `connector-${randomUUID().slice(0, 8)}`;
+    this.kafkaBrokers = e.KAFKA_BROKERS;
+    this.httpHost = e.HTTP_HOST;
+    this.httpPort = e.HTTP_PORT;
+    this.shutdownGraceMs = e.SHUTDOWN_GRACE_MS;
+    this.logLevel = e.LOG_LEVEL;
+    this.providers = providers;
+    this.maxInFlight = e.CONNECTOR_MAX_IN_FLIGHT;
+    this.groupId = e.CONNECTOR_GROUP_ID;
+    this.upstreamIdleMs = e.CONNECTOR_UPSTREAM_IDLE_MS;
+  }
+
+  static load(source: Env = process.env): ConnectorConfig {
+    const e = readEnv('connector', schema, source);
+    const raw = e.CONNECTOR_PROVIDERS_FILE
+      ? readFileSync(e.CONNECTOR_PROVIDERS_FILE, 'utf8')
+      : (e.CONNECTOR_PROVIDERS ?? '{}');
+    const providers = ProviderAccounts.safeParse(JSON.parse(raw));
+    if (!providers.success) {
+      throw new Error(`invalid connector providers: ${z.prettifyError(providers.error)}`);
+    }
+    return new ConnectorConfig(e, providers.data);
+  }
+}

@@ -1,0 +1,249 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
+import {
+  TOPICS,
+  zeroTokens,
+  type AttemptOutcome,
+  type AttemptTiming,
+  type LlmGenerateV1,
+  type LlmReplyV1,
+  type NativeTokens,
+  type ReplyError,
+} from '@turnpike/contracts';
+import { encode } from '@turnpike/kafka';
+import {
+  callUpstream,
+  connectionFailure,
+  createUpstreamAgent,
+  estimateTokens,
+  outputChars,
+  promptChars,
+  UpstreamAborted,
+  UpstreamError,
+} from '@turnpike/providers';
+import { ProducerService } from '@turnpike/service-kit';
+import {
+  failSpan,
+  injectContext,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  tracer,
+  type Context,
+} from '@turnpike/telemetry';
+import { ConnectorConfig } from '../connector.config.js';
+import { ProviderAccountsService } from '../credentials/provider-accounts.service.js';
+
+type ReplyBody = LlmReplyV1 extends infer R ? (R extends unknown ? Omit<R, 'v' | 'generationId' | 'attempt' | 'seq'> : never) : never;
+
+/**
+ * Runs one attempt of one generation against its upstream and streams the result back to the
+ * gateway instance that asked, one reply message per upstream chunk. Role-only chunks are held
+ * back until the first chunk with output, so that a stream failing before its first token
+ * reaches the gateway as an error with `chunksSent: 0` and can still fall back.
+ */
+@Injectable()
+export class GenerationRunner implements OnApplicationShutdown {
+  private readonly log = new Logger(GenerationRunner.name);
+  private readonly agent = createUpstreamAgent();
+
+  constructor(
+    private readonly producer: ProducerService,
+    private readonly accounts: ProviderAccountsService,
+    private readonly config: ConnectorConfig,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.agent.close();
+  }
+
+  async run(req: LlmGenerateV1, signal: AbortSignal, parent: Context, receivedAt: number): Promise<void> {
+    const span = tracer().startSpan(
+      `${TOPICS.llmRequests} process`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.destination.name': TOPICS.llmRequests,
+          'turnpike.generation_id': req.generationId,
+          'turnpike.attempt': req.attempt,
+          'turnpike.provider': req.endpoint.provider,
+        },
+      },
+      parent,
+    );
+    const ctx = trace.setSpan(parent, span);
+    const headers = injectContext(ctx);
+    let seq = 0;
+    const sends: Promise<void>[] = [];
+    const reply = (body: ReplyBody): void => {
+      const msg = { v: 1, generationId: req.generationId, attempt: req.attempt, seq: seq++, ...body } as LlmReplyV1;
+      const p = this.producer.send(
+        TOPICS.llmReplies,
+        encode(TOPICS.llmReplies, req.generationId, msg, { partition: req.replyTo.partition, headers }),
+      );
+      p.catch(() => undefined);
+      sends.push(p);
+    };
+
+    let upstreamStart = performance.now();
+    let firstOutputAt: number | null = null;
+    let chunksSent = 0;
+    let producedChars = 0;
+    let tokens: NativeTokens = zeroTokens();
+    let outcome: AttemptOutcome = 'success';
+    let upstreamStatus: number | null = null;
+    let errorCode: string | null = null;
+    const timing = (): AttemptTiming => {
+      const now = performance.now();
+      return {
+        connectorQueueMs: round(upstreamStart - receivedAt),
+        upstreamTtftMs: firstOutputAt === null ? null : round(firstOutputAt - upstreamStart),
+        upstreamMs: round(now - upstreamStart),
+        connectorMs: round(now - receivedAt),
+      };
+    };
+
+    const upstreamSpan = tracer().startSpan(
+      `POST ${req.endpoint.provider} chat/completions`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'gen_ai.system': req.endpoint.provider,
+          'gen_ai.request.model': req.endpoint.upstreamModel,
+          'turnpike.stream': req.stream,
+        },
+      },
+      ctx,
+    );
+    try {
+      const provider = this.accounts.resolve(req.endpoint.provider);
+      if (!provider) {
+        throw new UpstreamError(
+          connectionFailure(`This connector has no credentials for provider '${req.endpoint.provider}'.`),
+        );
+      }
+      upstreamStart = performance.now();
+      const held: Record<string, unknown>[] = [];
+      for await (const ev of callUpstream({
+        adapter: provider.adapter,
+        credentials: provider.credentials,
+        body: req.body,
+        upstreamModel: req.endpoint.upstreamModel,
+        stream: req.stream,
+        signal,
+        deadlineAt: req.deadlineAt,
+        dispatcher: this.agent,
+        idleTimeoutMs: this.config.upstreamIdleMs,
+      })) {
+        if (ev.type === 'completion') {
+          firstOutputAt = performance.now();
+          tokens = ev.parsed.tokens;
+          reply({
+            type: 'completion',
+            completion: ev.parsed.completion,
+            tokens,
+            finishReason: ev.parsed.finishReason,
+            nativeFinishReason: ev.parsed.nativeFinishReason,
+            timing: timing(),
+          });
+          chunksSent = 1;
+        } else if (ev.type === 'chunk') {
+          producedChars += outputChars(ev.chunk);
+          if (firstOutputAt === null && !ev.hasOutput) {
+            held.push(ev.chunk);
+            continue;
+          }
+          if (firstOutputAt === null) {
+            firstOutputAt = performance.now();
+            upstreamSpan.addEvent('first_token');
+          }
+          for (const c of held.splice(0)) {
+            reply({ type: 'chunk', chunk: c });
+            chunksSent++;
+          }
+          reply({ type: 'chunk', chunk: ev.chunk });
+          chunksSent++;
+        } else {
+          // Upstream finished. Anything still held (an empty answer) goes out now.
+          for (const c of held.splice(0)) {
+            reply({ type: 'chunk', chunk: c });
+            chunksSent++;
+          }
+          tokens = ev.tokens ?? zeroTokens();
+          reply({
+            type: 'end',
+            tokens,
+            usageReported: ev.tokens !== null,
+            finishReason: ev.finishReason,
+            nativeFinishReason: ev.nativeFinishReason,
+            timing: timing(),
+          });
+        }
+      }
+      upstreamStatus = 200;
+    } catch (e) {
+      if (e instanceof UpstreamAborted) {
+        outcome = 'cancelled';
+        upstreamSpan.addEvent('cancelled');
+        // The client is gone, but what was produced is still billed: report an estimate.
+        tokens = {
+          ...zeroTokens(),
+          prompt: estimateTokens(promptChars(req.body)),
+          completion: estimateTokens(producedChars),
+        };
+        reply({
+          type: 'end',
+          tokens,
+          usageReported: false,
+          finishReason: null,
+          nativeFinishReason: null,
+          timing: timing(),
+        });
+      } else {
+        const err: ReplyError =
+          e instanceof UpstreamError
+            ? e.reply
+            : connectionFailure(`Connector failure: ${(e as Error).message}`);
+        outcome = err.status === 504 ? 'timeout' : 'error';
+        upstreamStatus = err.upstreamStatus;
+        errorCode = err.code;
+        failSpan(upstreamSpan, e);
+        reply({ type: 'error', error: err, chunksSent, tokens, timing: timing() });
+      }
+    } finally {
+      upstreamSpan.end();
+    }
+
+    const t = timing();
+    const attempt = {
+      v: 1 as const,
+      generationId: req.generationId,
+      attempt: req.attempt,
+      endpointId: req.endpoint.id,
+      provider: req.endpoint.provider,
+      upstreamModel: req.endpoint.upstreamModel,
+      outcome,
+      upstreamStatus,
+      errorCode,
+      ttftMs: t.upstreamTtftMs,
+      latencyMs: t.upstreamMs,
+      tokens,
+      endedAt: Date.now(),
+    };
+    sends.push(
+      this.producer.send(TOPICS.llmAttempts, encode(TOPICS.llmAttempts, req.generationId, attempt, { headers })),
+    );
+    try {
+      await Promise.all(sends);
+      span.setStatus({ code: outcome === 'success' ? SpanStatusCode.OK : SpanStatusCode.ERROR });
+    } catch (e) {
+      this.log.error(`replies of ${req.generationId} were not delivered: ${(e as Error).message}`);
+      failSpan(span, e);
+    } finally {
+      span.end();
+    }
+  }
+}
+
+const round = (ms: number): number => Math.round(ms * 100) / 100;

@@ -1,0 +1,565 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { performance } from 'node:perf_hooks';
+import {
+  TOPICS,
+  zeroTokens,
+  type AttemptTiming,
+  type CatalogEndpoint,
+  type LlmGenerateV1,
+  type LlmReplyV1,
+  type NativeTokens,
+  type ReplyError,
+  type RoutingEntryV1,
+  type UsageAttempt,
+  type UsageEventV1,
+} from '@turnpike/contracts';
+import { encode } from '@turnpike/kafka';
+import {
+  ApiError,
+  internal,
+  modelNotFound,
+  parseChatCompletionRequest,
+  serviceUnavailable,
+  timeout,
+  type ChatCompletionRequest,
+} from '@turnpike/openai-api';
+import { upstreamCostMicros } from '@turnpike/pricing';
+import { rankEndpoints } from '@turnpike/routing';
+import { ProducerService } from '@turnpike/service-kit';
+import {
+  context,
+  extractContext,
+  failSpan,
+  injectContext,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  tracer,
+  type Span,
+} from '@turnpike/telemetry';
+import type { AuthContext } from '../auth/auth-context.js';
+import { RoutingTableService } from '../catalog/routing-table.service.js';
+import { sendApiError } from '../errors/openai-exception.filter.js';
+import { GatewayConfig } from '../gateway.config.js';
+import { ReplyInboxService } from '../transport/reply-inbox.service.js';
+import { UsagePublisher } from '../usage/usage-publisher.service.js';
+import { CompletionStream } from './completion-stream.js';
+import { newGenerationId } from './generation-id.js';
+import { ReplyQueue } from './reply-queue.js';
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** How long a cancelled attempt waits for the connector's final token count. */
+const CANCEL_SETTLE_MS = 1500;
+
+interface Served {
+  endpoint: CatalogEndpoint;
+  tokens: NativeTokens;
+  usageReported: boolean;
+  finishReason: string | null;
+  nativeFinishReason: string | null;
+  timing: AttemptTiming | null;
+  /** Kafka round trip of the serving attempt: request sent to final reply received. */
+  roundTripMs: number;
+}
+
+/** Everything about one generation that the usage event needs. */
+class Generation {
+  readonly id = newGenerationId();
+  readonly createdAt = new Date();
+  readonly t0 = performance.now();
+  readonly attempts: UsageAttempt[] = [];
+  served: Served | null = null;
+  firstTokenAt: number | null = null;
+  status: UsageEventV1['status'] = 'success';
+  error: ApiError | null = null;
+  heldUsage: Json | null = null;
+
+  constructor(
+    readonly auth: AuthContext,
+    readonly body: ChatCompletionRequest,
+    readonly entry: RoutingEntryV1,
+    readonly span: Span,
+  ) {}
+}
+
+/**
+ * Serves `POST /v1/chat/completions`: validates the request, routes it to ranked endpoints
+ * from the in-memory routing table, sends one attempt at a time over Kafka to the connectors,
+ * relays the replies (SSE or JSON), falls back on failures that happen before the first token,
+ * and publishes the generation's usage event.
+ */
+@Injectable()
+export class CompletionsService {
+  private readonly log = new Logger(CompletionsService.name);
+  private inFlight = 0;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly table: RoutingTableService,
+    private readonly inbox: ReplyInboxService,
+    private readonly producer: ProducerService,
+    private readonly usage: UsagePublisher,
+  ) {}
+
+  get inFlightCount(): number {
+    return this.inFlight;
+  }
+
+  async handle(req: FastifyRequest, reply: FastifyReply, auth: AuthContext): Promise<void> {
+    const span = tracer().startSpan(
+      'POST /v1/chat/completions',
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'POST', 'url.path': '/v1/chat/completions' } },
+      extractContext(req.headers as Record<string, string>),
+    );
+    const traceId = span.spanContext().traceId;
+    const baseHeaders: Record<string, string> = { 'x-trace-id': traceId };
+    const fail = (e: ApiError) => {
+      span.setAttribute('http.response.status_code', e.status);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
+      span.end();
+      void reply.headers(baseHeaders);
+      sendApiError(reply, e);
+    };
+
+    const parsed = parseChatCompletionRequest(req.body);
+    if (!parsed.ok) return fail(parsed.error);
+    const body = parsed.value;
+    const entry = this.table.get(body.model);
+    if (!entry) return fail(modelNotFound(body.model));
+    const candidates = rankEndpoints(entry, { parameters: Object.keys(body) }).slice(0, this.config.maxAttempts);
+    if (candidates.length === 0) {
+      return fail(serviceUnavailable(`No endpoint currently serves '${body.model}'.`, undefined, { code: 'no_endpoints' }));
+    }
+
+    const gen = new Generation(auth, body, entry, span);
+    span.setAttribute('turnpike.generation_id', gen.id);
+    baseHeaders['x-generation-id'] = gen.id;
+    this.inFlight++;
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    };
+    reply.raw.once('close', onClose);
+    reply.hijack();
+    try {
+      await context.with(trace.setSpan(context.active(), span), () =>
+        body.stream === true
+          ? this.stream(gen, candidates, reply, baseHeaders, abort.signal)
+          : this.unary(gen, candidates, reply, baseHeaders, abort.signal),
+      );
+    } catch (e) {
+      this.log.error(`generation ${gen.id} failed: ${(e as Error).stack ?? String(e)}`);
+      gen.status = 'error';
+      if (!reply.raw.headersSent) {
+        const err = new ApiError({ status: 500, type: 'server_error', message: 'The gateway failed to serve the request.' });
+        reply.raw.writeHead(err.status, { 'content-type': 'application/json', ...baseHeaders });
+        reply.raw.end(JSON.stringify(err.toBody()));
+      } else if (!reply.raw.writableEnded) {
+        reply.raw.end();
+      }
+    } finally {
+      this.inFlight--;
+      reply.raw.off('close', onClose);
+      this.finish(gen, req, reply.raw.statusCode);
+    }
+  }
+
+  /** Non-streaming: one JSON body, with a Server-Timing split of where the time went. */
+  private async unary(
+    gen: Generation,
+    candidates: CatalogEndpoint[],
+    reply: FastifyReply,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    for (const [i, endpoint] of candidates.entries()) {
+      const canFallBack = i < candidates.length - 1;
+      const outcome = await this.attempt(gen, endpoint, i + 1, canFallBack, signal, (r) => {
+        if (r.type !== 'completion') return 'continue';
+        gen.firstTokenAt ??= performance.now();
+        return 'done';
+      });
+      if (outcome.kind === 'done' && outcome.reply.type === 'completion') {
+        const r = outcome.reply;
+        gen.served = {
+          endpoint,
+          tokens: r.tokens,
+          usageReported: true,
+          finishReason: r.finishReason,
+          nativeFinishReason: r.nativeFinishReason,
+          timing: r.timing,
+          roundTripMs: outcome.roundTripMs,
+        };
+        const completion = this.presentCompletion(gen, r.completion);
+        const total = performance.now() - gen.t0;
+        const serverTiming = [
+          `gateway;dur=${(total - outcome.roundTripMs).toFixed(2)}`,
+          `kafka;dur=${Math.max(0, outcome.roundTripMs - r.timing.connectorMs).toFixed(2)}`,
+          `connector;dur=${Math.max(0, r.timing.connectorMs - r.timing.upstreamMs).toFixed(2)}`,
+          `upstream;dur=${r.timing.upstreamMs.toFixed(2)}`,
+          `total;dur=${total.toFixed(2)}`,
+        ].join(', ');
+        const payload = JSON.stringify(completion);
+        reply.raw.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+          'server-timing': serverTiming,
+          ...headers,
+        });
+        reply.raw.end(payload);
+        return;
+      }
+      if (outcome.kind === 'fallback') continue;
+      return this.respondError(gen, reply, headers, outcome);
+    }
+  }
+
+  /** Streaming: chunks are relayed as they arrive; headers go out with the first one. */
+  private async stream(
+    gen: Generation,
+    candidates: CatalogEndpoint[],
+    reply: FastifyReply,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const out = new CompletionStream(reply.raw, headers);
+    const includeUsage = isObj(gen.body.stream_options) && gen.body.stream_options['include_usage'] === true;
+    for (const [i, endpoint] of candidates.entries()) {
+      const outcome = await this.attempt(
+        gen,
+        endpoint,
+        i + 1,
+        i < candidates.length - 1,
+        signal,
+        (r) => {
+          if (r.type === 'chunk') {
+            this.relayChunk(gen, endpoint, r.chunk, out, includeUsage);
+            return 'continue';
+          }
+          return r.type === 'end' ? 'done' : 'continue';
+        },
+        () => out.headersSent,
+      );
+      if (outcome.kind === 'done' && outcome.reply.type === 'end') {
+        const r = outcome.reply;
+        gen.served = {
+          endpoint,
+          tokens: r.tokens,
+          usageReported: r.usageReported,
+          finishReason: r.finishReason,
+          nativeFinishReason: r.nativeFinishReason,
+          timing: r.timing,
+          roundTripMs: outcome.roundTripMs,
+        };
+        if (includeUsage) out.chunk(this.usageChunk(gen, endpoint));
+        out.done();
+        return;
+      }
+      if (outcome.kind === 'fallback') continue;
+      if (out.headersSent) {
+        const err = outcome.kind === 'error' ? outcome.error : timeout('The upstream stream stalled.');
+        if (outcome.kind !== 'cancelled') {
+          gen.status = 'error';
+          gen.error = err;
+          out.fail(this.chunkBase(gen, endpoint), { message: err.message, code: err.code, type: err.type });
+        }
+        return;
+      }
+      return this.respondError(gen, reply, headers, outcome);
+    }
+  }
+
+  private respondError(
+    gen: Generation,
+    reply: FastifyReply,
+    headers: Record<string, string>,
+    outcome: AttemptOutcome,
+  ): void {
+    if (outcome.kind === 'cancelled') {
+      gen.status = 'cancelled';
+      if (!reply.raw.destroyed) reply.raw.destroy();
+      return;
+    }
+    const err =
+      outcome.kind === 'error' || outcome.kind === 'fallback'
+        ? outcome.error
+        : outcome.kind === 'timeout'
+          ? timeout('The request timed out.')
+          : internal(new Error(`unexpected reply ${outcome.reply.type}`));
+    gen.status = 'error';
+    gen.error = err;
+    reply.raw.writeHead(err.status, { 'content-type': 'application/json', ...err.headers(), ...headers });
+    reply.raw.end(JSON.stringify(err.toBody()));
+  }
+
+  /**
+   * Runs one attempt: sends the request to the connectors, then hands each reply to `onReply`
+   * until it says `done`. Failures become `fallback` when another endpoint may still serve the
+   * request (nothing was sent to the client yet and the error is retryable).
+   */
+  private async attempt(
+    gen: Generation,
+    endpoint: CatalogEndpoint,
+    attempt: number,
+    canFallBack: boolean,
+    signal: AbortSignal,
+    onReply: (r: LlmReplyV1) => 'continue' | 'done',
+    committed: () => boolean = () => false,
+  ): Promise<AttemptOutcome> {
+    const queue = new ReplyQueue();
+    const unregister = this.inbox.register(gen.id, attempt, (r) => queue.push(r));
+    const deadlineAt = Date.now() + Math.max(0, Math.round(this.config.requestTimeoutMs - (performance.now() - gen.t0)));
+    const started = performance.now();
+    const record = (a: Omit<UsageAttempt, 'attempt' | 'endpointId' | 'provider' | 'model'>) =>
+      gen.attempts.push({ attempt, endpointId: endpoint.id, provider: endpoint.provider, model: gen.entry.model.id, ...a });
+    try {
+      const message: LlmGenerateV1 = {
+        v: 1,
+        kind: 'generate',
+        generationId: gen.id,
+        attempt,
+        tenantId: gen.auth.tenantId,
+        keyId: gen.auth.keyId,
+        replyTo: this.inbox.address,
+        deadlineAt,
+        createdAt: Date.now(),
+        endpoint: { id: endpoint.id, provider: endpoint.provider, upstreamModel: endpoint.upstreamModel, pricing: endpoint.pricing },
+        stream: gen.body.stream === true,
+        body: gen.body as Json,
+      };
+      const produce = tracer().startSpan(`${TOPICS.llmRequests} publish`, {
+        kind: SpanKind.PRODUCER,
+        attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': TOPICS.llmRequests, 'turnpike.attempt': attempt },
+      });
+      try {
+        const headers = injectContext(trace.setSpan(context.active(), produce));
+        await this.producer.send(TOPICS.llmRequests, encode(TOPICS.llmRequests, gen.id, message, { headers }));
+      } catch (e) {
+        failSpan(produce, e);
+        record({ outcome: 'error', upstreamStatus: null, errorCode: 'kafka_unavailable', ttftMs: null, latencyMs: 0 });
+        return { kind: 'error', error: serviceUnavailable('The gateway could not reach its connectors.') };
+      } finally {
+        produce.end();
+      }
+
+      for (;;) {
+        const r = await queue.next(deadlineAt - Date.now(), signal);
+        if (r === 'aborted' || r === 'timeout') {
+          await this.cancel(gen, attempt, r === 'aborted' ? 'client_disconnected' : 'timeout');
+          const settle = r === 'aborted' ? await this.settleCancelled(queue) : null;
+          if (r === 'aborted' && settle) {
+            gen.served = {
+              endpoint,
+              tokens: settle.tokens,
+              usageReported: false,
+              finishReason: null,
+              nativeFinishReason: null,
+              timing: settle.timing,
+              roundTripMs: performance.now() - started,
+            };
+          }
+          record({
+            outcome: r === 'aborted' ? 'cancelled' : 'timeout',
+            upstreamStatus: null,
+            errorCode: r === 'timeout' ? 'timeout' : null,
+            ttftMs: null,
+            latencyMs: round(performance.now() - started),
+          });
+          gen.status = r === 'aborted' ? 'cancelled' : 'error';
+          return r === 'aborted' ? { kind: 'cancelled' } : { kind: 'timeout' };
+        }
+        if (r.type === 'error') {
+          record({
+            outcome: r.error.status === 504 ? 'timeout' : 'error',
+            upstreamStatus: r.error.upstreamStatus,
+            errorCode: r.error.code,
+            ttftMs: r.timing.upstreamTtftMs,
+            latencyMs: r.timing.upstreamMs,
+          });
+          if (canFallBack && r.chunksSent === 0 && r.error.retryable && !committed()) {
+            this.log.warn(`generation ${gen.id} attempt ${attempt} on ${endpoint.id} failed (${r.error.code}); falling back`);
+            return { kind: 'fallback', error: toApiError(r.error) };
+          }
+          return { kind: 'error', error: toApiError(r.error) };
+        }
+        if (r.type === 'chunk' && gen.firstTokenAt === null) {
+          gen.firstTokenAt = performance.now();
+          gen.span.addEvent('first_token');
+        }
+        if (onReply(r) === 'done') {
+          const timing = r.type === 'end' || r.type === 'completion' ? r.timing : null;
+          record({
+            outcome: 'success',
+            upstreamStatus: 200,
+            errorCode: null,
+            ttftMs: timing?.upstreamTtftMs ?? null,
+            latencyMs: timing?.upstreamMs ?? round(performance.now() - started),
+          });
+          return { kind: 'done', reply: r, roundTripMs: performance.now() - started };
+        }
+      }
+    } finally {
+      unregister();
+    }
+  }
+
+  private async cancel(gen: Generation, attempt: number, reason: 'client_disconnected' | 'timeout'): Promise<void> {
+    await this.producer
+      .send(
+        TOPICS.llmRequests,
+        encode(TOPICS.llmRequests, gen.id, { v: 1, kind: 'cancel', generationId: gen.id, attempt, reason }),
+      )
+      .catch((e: unknown) => this.log.warn(`cancel of ${gen.id} not sent: ${(e as Error).message}`));
+  }
+
+  /** After a cancel, the connector reports what the upstream produced until then. */
+  private async settleCancelled(queue: ReplyQueue): Promise<{ tokens: NativeTokens; timing: AttemptTiming } | null> {
+    const until = Date.now() + CANCEL_SETTLE_MS;
+    for (;;) {
+      const r = await queue.next(until - Date.now());
+      if (r === 'timeout' || r === 'aborted') return null;
+      if (r.type === 'end' || r.type === 'error') return { tokens: r.tokens, timing: r.timing };
+    }
+  }
+
+  private chunkBase(gen: Generation, endpoint: CatalogEndpoint): Json {
+    return {
+      id: gen.id,
+      object: 'chat.completion.chunk',
+      created: Math.floor(gen.createdAt.getTime() / 1000),
+      model: gen.entry.model.id,
+      provider: endpoint.provider,
+    };
+  }
+
+  /** Rewrites an upstream chunk as ours (id, model, provider) and writes it; holds usage back. */
+  private relayChunk(
+    gen: Generation,
+    endpoint: CatalogEndpoint,
+    chunk: Json,
+    out: CompletionStream,
+    includeUsage: boolean,
+  ): void {
+    if (isObj(chunk['usage'])) gen.heldUsage = chunk['usage'];
+    const choices = Array.isArray(chunk['choices']) ? chunk['choices'] : [];
+    if (choices.length === 0) return; // the usage-only chunk: sent at the end, with the cost
+    const rewritten: Json = { ...chunk, ...this.chunkBase(gen, endpoint), created: chunk['created'] ?? Math.floor(Date.now() / 1000) };
+    if (includeUsage) rewritten['usage'] = null;
+    else delete rewritten['usage'];
+    out.chunk(rewritten);
+  }
+
+  private usageChunk(gen: Generation, endpoint: CatalogEndpoint): Json {
+    return { ...this.chunkBase(gen, endpoint), choices: [], usage: this.presentUsage(gen, gen.heldUsage) };
+  }
+
+  private presentCompletion(gen: Generation, completion: Json): Json {
+    const endpoint = gen.served!.endpoint;
+    return {
+      ...completion,
+      id: gen.id,
+      model: gen.entry.model.id,
+      provider: endpoint.provider,
+      usage: this.presentUsage(gen, isObj(completion['usage']) ? completion['usage'] : null),
+    };
+  }
+
+  /** OpenAI usage plus OpenRouter's `cost` (currency units, from integer micro-units). */
+  private presentUsage(gen: Generation, upstream: Json | null): Json {
+    const served = gen.served!;
+    const cost = this.costs(gen);
+    const t = served.tokens;
+    return {
+      prompt_tokens: t.prompt,
+      completion_tokens: t.completion,
+      total_tokens: t.prompt + t.completion,
+      ...(upstream ?? {}),
+      prompt_tokens_details: { cached_tokens: t.cachedRead, ...(isObj(upstream?.['prompt_tokens_details']) ? upstream['prompt_tokens_details'] : {}) },
+      completion_tokens_details: {
+        reasoning_tokens: t.reasoning,
+        ...(isObj(upstream?.['completion_tokens_details']) ? upstream['completion_tokens_details'] : {}),
+      },
+      cost: cost.chargedMicros / 1_000_000,
+      cost_details: { upstream_inference_cost: cost.upstreamMicros / 1_000_000 },
+      is_byok: false,
+    };
+  }
+
+  /**
+   * What the generation cost upstream and what the tenant pays, in integer micro-units.
+   * Errors and empty completions are free; an aborted stream pays for what was produced.
+   * (The markup is added by the billing issue's pricing rules; until then, charge = cost.)
+   */
+  private costs(gen: Generation): UsageEventV1['cost'] {
+    const served = gen.served;
+    if (!served) return { currency: 'USD', upstreamMicros: 0, chargedMicros: 0 };
+    const upstreamMicros = upstreamCostMicros(served.tokens, served.endpoint.pricing);
+    const free = gen.status === 'error' || served.tokens.completion === 0;
+    return { currency: 'USD', upstreamMicros, chargedMicros: free ? 0 : upstreamMicros };
+  }
+
+  private finish(gen: Generation, req: FastifyRequest, httpStatus: number): void {
+    const latencyMs = round(performance.now() - gen.t0);
+    const served = gen.served;
+    const event: UsageEventV1 = {
+      v: 1,
+      generationId: gen.id,
+      createdAt: gen.createdAt.toISOString(),
+      tenantId: gen.auth.tenantId,
+      keyId: gen.auth.keyId,
+      app: { referer: header(req, 'http-referer') ?? header(req, 'referer'), title: header(req, 'x-title') },
+      requestedModel: gen.body.model,
+      model: served ? gen.entry.model.id : null,
+      provider: served?.endpoint.provider ?? null,
+      endpointId: served?.endpoint.id ?? null,
+      stream: gen.body.stream === true,
+      status: gen.status,
+      finishReason: served?.finishReason ?? null,
+      nativeFinishReason: served?.nativeFinishReason ?? null,
+      tokens: served?.tokens ?? zeroTokens(),
+      usageReported: served?.usageReported ?? false,
+      cost: this.costs(gen),
+      ttftMs: gen.firstTokenAt === null ? null : round(gen.firstTokenAt - gen.t0),
+      latencyMs,
+      attempts: gen.attempts,
+      error: gen.error ? { status: gen.error.status, code: gen.error.code, message: gen.error.message } : null,
+      requestBytes: Number(req.headers['content-length'] ?? 0) || 0,
+    };
+    void this.usage.publish(event);
+    gen.span.setAttribute('http.response.status_code', httpStatus);
+    gen.span.setAttribute('turnpike.status', gen.status);
+    if (gen.status !== 'success') gen.span.setStatus({ code: SpanStatusCode.ERROR, message: gen.error?.message ?? gen.status });
+    gen.span.end();
+  }
+}
+
+type AttemptOutcome =
+  | { kind: 'done'; reply: LlmReplyV1; roundTripMs: number }
+  | { kind: 'fallback'; error: ApiError }
+  | { kind: 'error'; error: ApiError }
+  | { kind: 'timeout' }
+  | { kind: 'cancelled' };
+
+function toApiError(e: ReplyError): ApiError {
+  return new ApiError({
+    status: e.status,
+    type: e.type,
+    message: e.message,
+    code: e.code,
+    param: e.param,
+    retryable: e.retryable,
+    ...(e.retryAfterSec !== null ? { retryAfterSec: e.retryAfterSec } : {}),
+    ...(e.upstreamStatus !== null ? { upstreamStatus: e.upstreamStatus, metadata: { upstream_status: e.upstreamStatus } } : {}),
+  });
+}
+
+function header(req: FastifyRequest, name: string): string | null {
+  const v = req.headers[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s ? s.slice(0, 512) : null;
+}
+
+const round = (ms: number): number => Math.round(ms * 100) / 100;

@@ -1,0 +1,62 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { baseServiceEnv, env, readEnv, type Env } from '@turnpike/config';
+import { TOPIC_SPECS, TOPICS } from '@turnpike/contracts';
+import type { ServiceBaseConfig } from '@turnpike/service-kit';
+
+const schema = z.object({
+  ...baseServiceEnv,
+  HTTP_PORT: env.port(8080),
+  DATABASE_URL: z.string().min(1),
+  /** Bearer token of the operator admin API (/admin/...), separate from tenant keys. */
+  GATEWAY_ADMIN_TOKEN: z.string().min(16),
+  /** Partition of llm.replies.v1 this instance reads; default: derived from INSTANCE_ID. */
+  GATEWAY_REPLY_PARTITION: z.coerce.number().int().nonnegative().optional(),
+  /** Largest request body accepted (413 above). */
+  GATEWAY_MAX_BODY_BYTES: env.int(4 * 1024 * 1024, 1024),
+  /** A generation that has not finished by then is cancelled (504 or an SSE error). */
+  GATEWAY_REQUEST_TIMEOUT_MS: env.int(300_000, 100),
+  /** Upstream attempts per request, across fallback endpoints. */
+  GATEWAY_MAX_ATTEMPTS: env.int(3, 1),
+});
+
+/** The gateway's configuration, read and validated once at boot. */
+export class GatewayConfig implements ServiceBaseConfig {
+  readonly serviceName = 'gateway';
+  readonly instanceId: string;
+  readonly kafkaBrokers: string[];
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly shutdownGraceMs: number;
+  readonly logLevel: ServiceBaseConfig['logLevel'];
+  readonly databaseUrl: string;
+  readonly adminToken: string;
+  readonly replyPartition: number;
+  readonly maxBodyBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly maxAttempts: number;
+
+  private constructor(e: z.infer<typeof schema>) {
+    this.instanceId = e.INSTANCE_ID ?? `gateway-${randomUUID().slice(0, 8)}`;
+    this.kafkaBrokers = e.KAFKA_BROKERS;
+    this.httpHost = e.HTTP_HOST;
+    this.httpPort = e.HTTP_PORT;
+    this.shutdownGraceMs = e.SHUTDOWN_GRACE_MS;
+    this.logLevel = e.LOG_LEVEL;
+    this.databaseUrl = e.DATABASE_URL;
+    this.adminToken = e.GATEWAY_ADMIN_TOKEN;
+    const partitions = TOPIC_SPECS.find((t) => t.topic === TOPICS.llmReplies)?.partitions ?? 1;
+    this.replyPartition =
+      e.GATEWAY_REPLY_PARTITION ?? createHash('sha256').update(this.instanceId).digest().readUInt32BE(0) % partitions;
+    if (this.replyPartition >= partitions) {
+      throw new Error(`GATEWAY_REPLY_PARTITION must be below ${partitions}`);
+    }
+    this.maxBodyBytes = e.GATEWAY_MAX_BODY_BYTES;
+    this.requestTimeoutMs = e.GATEWAY_REQUEST_TIMEOUT_MS;
+    this.maxAttempts = e.GATEWAY_MAX_ATTEMPTS;
+  }
+
+  static load(source: Env = process.env): GatewayConfig {
+    return new GatewayConfig(readEnv('gateway', schema, source));
+  }
+}

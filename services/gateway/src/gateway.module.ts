@@ -1,0 +1,67 @@
+import { Module, type DynamicModule, type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { CoreModule, DatabaseModule, Readiness } from '@turnpike/service-kit';
+import { AccountsService } from './accounts/accounts.service.js';
+import { ACCOUNTS_MIGRATIONS } from './accounts/accounts.migrations.js';
+import { AdminController } from './accounts/admin.controller.js';
+import { ApiKeyEntity } from './accounts/api-key.entity.js';
+import { KeyCacheService } from './accounts/key-cache.service.js';
+import { TenantEntity } from './accounts/tenant.entity.js';
+import { AdminGuard } from './auth/admin.guard.js';
+import { ApiKeyGuard } from './auth/api-key.guard.js';
+import { ModelsController } from './catalog/models.controller.js';
+import { RoutingTableService } from './catalog/routing-table.service.js';
+import { CompletionsController } from './completions/completions.controller.js';
+import { CompletionsService } from './completions/completions.service.js';
+import { GatewayConfig } from './gateway.config.js';
+import { ReplyInboxService } from './transport/reply-inbox.service.js';
+import { UsagePublisher } from './usage/usage-publisher.service.js';
+
+/** On SIGTERM: unready at once, then wait for in-flight generations before HTTP closes. */
+@Injectable()
+class Drain implements BeforeApplicationShutdown {
+  private readonly log = new Logger('drain');
+  constructor(
+    private readonly readiness: Readiness,
+    private readonly completions: CompletionsService,
+    private readonly config: GatewayConfig,
+  ) {}
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.readiness.startDraining();
+    const deadline = Date.now() + this.config.shutdownGraceMs;
+    this.log.log(`draining ${this.completions.inFlightCount} in-flight generations`);
+    while (this.completions.inFlightCount > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+@Module({})
+export class GatewayModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        CoreModule.forRoot(config),
+        DatabaseModule.forRoot({
+          url: config.databaseUrl,
+          schema: 'accounts',
+          entities: [TenantEntity, ApiKeyEntity],
+          migrations: ACCOUNTS_MIGRATIONS,
+        }),
+      ],
+      controllers: [CompletionsController, ModelsController, AdminController],
+      providers: [
+        KeyCacheService,
+        AccountsService,
+        ApiKeyGuard,
+        AdminGuard,
+        RoutingTableService,
+        ReplyInboxService,
+        UsagePublisher,
+        CompletionsService,
+        Drain,
+      ],
+    };
+  }
+}

@@ -1,0 +1,37 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { EndpointPricing } from '@turnpike/contracts';
+
+@Entity({ name: 'providers' })
+export class ProviderEntity {
+  @PrimaryColumn({ type: 'text' }) id!: string;
+  @Column({ type: 'text' }) name!: string;
+  @Column({ type: 'text' }) kind!: string;
+}
+
+@Entity({ name: 'models' })
+export class ModelEntity {
+  @PrimaryColumn({ type: 'text' }) id!: string;
+  @Column({ type: 'text' }) name!: string;
+  @Column({ type: 'text' }) description!: string;
+  @Column({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string) => Number(v) } }) created!: number;
+  @Column({ name: 'context_length', type: 'integer' }) contextLength!: number;
+  @Column({ name: 'input_modalities', type: 'text', array: true }) inputModalities!: string[];
+  @Column({ name: 'output_modalities', type: 'text', array: true }) outputModalities!: string[];
+}
+
+@Entity({ name: 'endpoints' })
+export class EndpointEntity {
+  /** `<model id>@<provider id>` */
+  @PrimaryColumn({ type: 'text' }) id!: string;
+  @Column({ name: 'model_id', type: 'text' }) modelId!: string;
+  @Column({ name: 'provider_id', type: 'text' }) providerId!: string;
+  @Column({ name: 'upstream_model', type: 'text' }) upstreamModel!: string;
+  /** Integer micro-units per million tokens (and per request). */
+  @Column({ type: 'jsonb' }) pricing!: EndpointPricing;
+  @Column({ name: 'context_length', type: 'integer' }) contextLength!: number;
+  @Column({ name: 'max_output_tokens', type: 'integer', nullable: true }) maxOutputTokens!: number | null;
+  @Column({ type: 'text', nullable: true }) quantization!: string | null;
+  @Column({ type: 'text', nullable: true }) region!: string | null;
+  @Column({ name: 'data_collection', type: 'text' }) dataCollection!: 'allow' | 'deny';
+  @Column({ name: 'supported_parameters', type: 'text', array: true }) supportedParameters!: string[];
+}
