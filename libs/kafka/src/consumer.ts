@@ -60,7 +60,9 @@ export async function startConsumer(
   await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning });
   await consumer.run({
     autoCommit: opts.commit !== 'none',
-    eachBatchAutoResolve: opts.commit === 'auto',
+    // kafkajs advances its fetch position only past resolved offsets: without resolving, the
+    // same batch would be fetched again and again. Only `manual` resolves by itself.
+    eachBatchAutoResolve: opts.commit !== 'manual',
     ...(opts.commit === 'manual' ? { autoCommitThreshold: 1 } : {}),
     eachBatch: opts.eachBatch,
   });

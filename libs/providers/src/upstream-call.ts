@@ -71,7 +71,9 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
   const signal = AbortSignal.any([opts.signal, deadline]);
   const failure = (e: unknown): Error => {
     if (opts.signal.aborted) return new UpstreamAborted();
-    if (deadline.aborted) return new UpstreamError(timeoutFailure('The upstream did not answer in time.'));
+    if (deadline.aborted || isUndiciTimeout(e)) {
+      return new UpstreamError(timeoutFailure('The upstream did not answer in time.'));
+    }
     if (e instanceof UpstreamError) return e;
     return new UpstreamError(connectionFailure(`Upstream connection failed: ${(e as Error).message}`));
   };
@@ -149,6 +151,11 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
     // Closes the socket if we stop early (abort, error, consumer gone).
     if (!res.body.destroyed) res.body.destroy();
   }
+}
+
+function isUndiciTimeout(e: unknown): boolean {
+  const code = (e as { code?: string } | null)?.code;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
 }
 
 async function readLimited(body: AsyncIterable<unknown> & { destroy(): void }, limit: number): Promise<string> {

@@ -28,6 +28,7 @@ export function toOpenAIError(err: unknown, req: FastifyRequest, maxBodyBytes: n
   if (fastify) return fastify;
   if (err instanceof HttpException) {
     const status = err.getStatus();
+    if (status === 413) return payloadTooLarge(maxBodyBytes);
     if (status === 404) return routeNotFound(req.method, req.url.split('?')[0] ?? req.url);
     return new ApiError({
       status,

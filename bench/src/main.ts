@@ -1,0 +1,145 @@
+/**
+ * `npm run bench [-- --quick] [-- --out <file.md>]`: starts its own platform, then measures the
+ * latency the gateway adds over direct calls to the same upstream simulator, non-streaming and
+ * streaming, at concurrency 1, 32 and 128. Prints the tables, writes docs/benchmarks.md and
+ * bench/results/latest.json. Exits 1 when more than 1% of the measured requests failed.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { seedTenant, startPlatform, stopPlatform } from '@turnpike/testing';
+import { agent, runLoad, summarize, type LoadRun, type Target } from './load.js';
+import { renderMarkdown, renderText, type BenchResults, type CellResult, type Mode } from './report.js';
+
+const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const cacheDir = process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache/turnpike');
+
+const { values: args } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } },
+});
+const outFile = path.resolve(args.out ?? path.join(rootDir, 'docs/benchmarks.md'));
+const jsonFile = path.join(rootDir, 'bench/results/latest.json');
+
+/** 20 ms of upstream think time, then 16 tokens at once: deterministic, and the upstream stays cheap. */
+const KNOBS = 'ttft_ms=20 tps=0 tokens=16';
+const PROMPT = `[[sim ${KNOBS}]] Benchmark the toll road from the gateway to the upstream and back`;
+const MODES: Mode[] = ['non-streaming', 'streaming'];
+const CONCURRENCY = [1, 32, 128];
+const PLAN = args.quick
+  ? { perCell: { 1: 40, 32: 160, 128: 256 } as Record<number, number>, rounds: 2, warmup: 20 }
+  : { perCell: { 1: 200, 32: 800, 128: 1024 } as Record<number, number>, rounds: 4, warmup: 100 };
+const MAX_ERROR_RATE = 0.01;
+
+const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function measure(direct: Target, gateway: Target): Promise<CellResult[]> {
+  const targets = { direct, gateway };
+  for (const mode of MODES) {
+    for (const target of [direct, gateway]) {
+      await runLoad({ target, stream: mode === 'streaming', concurrency: 8, requests: PLAN.warmup, prompt: PROMPT });
+    }
+  }
+  const cells: CellResult[] = [];
+  for (const mode of MODES) {
+    for (const concurrency of CONCURRENCY) {
+      const stream = mode === 'streaming';
+      const requests = PLAN.perCell[concurrency]!;
+      // One request per worker and side: opens the sockets this concurrency needs.
+      for (const target of [direct, gateway]) await runLoad({ target, stream, concurrency, requests: concurrency, prompt: PROMPT });
+      const runs: Record<'direct' | 'gateway', LoadRun[]> = { direct: [], gateway: [] };
+      for (let round = 0; round < PLAN.rounds; round++) {
+        const perRound = Math.floor(requests / PLAN.rounds) + (round < requests % PLAN.rounds ? 1 : 0);
+        const order = round % 2 === 0 ? (['direct', 'gateway'] as const) : (['gateway', 'direct'] as const);
+        for (const side of order) {
+          runs[side].push(await runLoad({ target: targets[side], stream, concurrency, requests: perRound, prompt: PROMPT }));
+        }
+      }
+      const cell: CellResult = { mode, concurrency, requests, direct: summarize(runs.direct), gateway: summarize(runs.gateway) };
+      progress(
+        `${mode} c=${concurrency}: total p50 ${cell.direct.total.p50.toFixed(1)} → ${cell.gateway.total.p50.toFixed(1)} ms, ` +
+          `${cell.direct.throughput.toFixed(0)} → ${cell.gateway.throughput.toFixed(0)} req/s, errors ${cell.direct.errors}/${cell.gateway.errors}`,
+      );
+      cells.push(cell);
+    }
+  }
+  return cells;
+}
+
+async function main(): Promise<number> {
+  const t0 = performance.now();
+  const loadAvg1mAtStart = os.loadavg()[0]!;
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'turnpike-bench-'));
+  chmodSync(stateDir, 0o755); // Postgres runs as an unprivileged user when we are root
+  const onSignal = (signal: NodeJS.Signals) => {
+    progress(`${signal}: stopping the platform`);
+    void stopPlatform(stateDir).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+
+  let ok = false;
+  try {
+    progress(`starting the platform in ${stateDir}`);
+    const state = await startPlatform({ rootDir, stateDir, cacheDir, detached: false, log: (l) => progress(l) });
+    const gatewayUrl = state.gatewayUrls[0]!;
+    const sim = state.simulators[0]!;
+    const { key } = await seedTenant(gatewayUrl, state.adminToken, { id: 'bench', name: 'Bench tenant' });
+    progress(`platform up after ${((performance.now() - t0) / 1000).toFixed(0)} s; measuring`);
+
+    const cells = await measure(
+      { side: 'direct', url: sim.url, apiKey: sim.apiKey, model: 'sim-gpt-small' },
+      { side: 'gateway', url: gatewayUrl, apiKey: key, model: 'turnpike/sim-small' },
+    );
+    const cpus = os.cpus();
+    const results: BenchResults = {
+      date: new Date().toISOString(),
+      durationS: (performance.now() - t0) / 1000,
+      machine: {
+        cpus: cpus.length,
+        cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+        totalMemGiB: os.totalmem() / 2 ** 30,
+        node: process.version,
+        os: `${os.type()} ${os.release()} ${os.arch()}`,
+        loadAvg1mAtStart,
+      },
+      config: {
+        quick: args.quick,
+        knobs: KNOBS,
+        prompt: PROMPT,
+        rounds: PLAN.rounds,
+        warmupPerSide: PLAN.warmup,
+        client: 'undici `request` over one `Agent` (up to 512 keep-alive sockets per origin, no pipelining)',
+      },
+      cells,
+    };
+    mkdirSync(path.dirname(jsonFile), { recursive: true });
+    writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
+    mkdirSync(path.dirname(outFile), { recursive: true });
+    writeFileSync(outFile, renderMarkdown(results));
+    process.stdout.write(`\n${renderText(results)}\n`);
+    progress(`wrote ${path.relative(process.cwd(), outFile)} and ${path.relative(process.cwd(), jsonFile)}`);
+
+    const sent = cells.reduce((a, c) => a + c.direct.requests + c.gateway.requests, 0);
+    const failed = cells.reduce((a, c) => a + c.direct.errors + c.gateway.errors, 0);
+    ok = failed <= sent * MAX_ERROR_RATE;
+    if (!ok) progress(`FAILED: ${failed} of ${sent} requests failed (more than ${MAX_ERROR_RATE * 100}%)`);
+  } finally {
+    await agent.close();
+    progress('stopping the platform');
+    await stopPlatform(stateDir);
+    if (ok) rmSync(stateDir, { recursive: true, force: true });
+    else progress(`logs kept in ${path.join(stateDir, 'logs')}`);
+  }
+  progress(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  return ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    progress(`failed: ${(e as Error).stack ?? String(e)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,155 @@
+/**
+ * The new-user flow through the official `openai` client: models, a non-streaming completion,
+ * a streaming one whose chunks arrive as they are generated, and the final usage chunk.
+ * Every body is checked against OpenAI's published schemas.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { expectedContent, loadOpenAISpecValidators, type OpenAISpecValidators } from '@turnpike/testing';
+import { client, ctx, marker, simRequests } from '../support/context.js';
+
+let spec: OpenAISpecValidators;
+before(() => {
+  spec = loadOpenAISpecValidators();
+});
+
+describe('chat completions through the gateway', () => {
+  test('GET /v1/models lists the catalog in OpenRouter and OpenAI shape', async () => {
+    const models = await client().models.list();
+    const ids = models.data.map((m) => m.id);
+    assert.ok(ids.includes('turnpike/sim-small'), ids.join(','));
+    const raw = (await (await fetch(`${ctx().gatewayUrl}/v1/models`)).json()) as {
+      data: Array<Record<string, unknown>>;
+    };
+    const small = raw.data.find((m) => m['id'] === 'turnpike/sim-small')!;
+    assert.equal(small['object'], 'model');
+    assert.equal(small['context_length'], 8192);
+    assert.deepEqual(small['pricing'], {
+      prompt: '0.00000015',
+      completion: '0.0000006',
+      request: '0',
+      image: '0',
+      web_search: '0',
+      internal_reasoning: '0.0000006',
+      input_cache_read: '0.000000075',
+      input_cache_write: '0',
+    });
+    assert.ok(Array.isArray(small['supported_parameters']) && (small['supported_parameters'] as string[]).includes('tools'));
+    assert.deepEqual((small['top_provider'] as Record<string, unknown>)['max_completion_tokens'], 4096);
+  });
+
+  test('a non-streaming completion: body, usage with cost, generation id, trace id, Server-Timing', async () => {
+    const text = `say something ${marker('unary')}`;
+    const { data, response } = await client()
+      .chat.completions.create({
+        model: 'turnpike/sim-small',
+        messages: [{ role: 'user', content: `${text} [[sim tokens=12]]` }],
+      })
+      .withResponse();
+    assert.deepEqual(spec.chatCompletion(data), []);
+    assert.match(data.id, /^gen-\d+-[A-Za-z0-9]{20}$/);
+    assert.equal(response.headers.get('x-generation-id'), data.id);
+    assert.match(response.headers.get('x-trace-id') ?? '', /^[0-9a-f]{32}$/);
+    assert.notEqual(response.headers.get('x-trace-id'), '0'.repeat(32));
+    assert.equal(data.model, 'turnpike/sim-small');
+    assert.equal((data as unknown as { provider: string }).provider, 'sim');
+    assert.equal(data.choices[0]!.message.content, expectedContent(text, 12));
+    assert.equal(data.choices[0]!.finish_reason, 'stop');
+    assert.equal(data.usage!.completion_tokens, 12);
+    // 12 completion tokens at $0.60/M plus the prompt at $0.15/M, rounded up to a micro-dollar.
+    const usage = data.usage as unknown as { cost: number; prompt_tokens: number };
+    const expectedMicros = Math.ceil((usage.prompt_tokens * 150_000 + 12 * 600_000) / 1_000_000);
+    assert.equal(Math.round(usage.cost * 1_000_000), expectedMicros);
+    const timing = response.headers.get('server-timing') ?? '';
+    for (const part of ['gateway', 'kafka', 'connector', 'upstream', 'total']) {
+      assert.match(timing, new RegExp(`${part};dur=\\d+(\\.\\d+)?`), timing);
+    }
+  });
+
+  test('a streaming completion arrives chunk by chunk, not all at the end', async () => {
+    const text = `stream please ${marker('stream')}`;
+    // 10 tokens at 20 tokens/s: generation takes ~450 ms after the first token.
+    const stream = await client().chat.completions.create({
+      model: 'turnpike/sim-small',
+      stream: true,
+      messages: [{ role: 'user', content: `${text} [[sim tokens=10 tps=20 ttft_ms=50]]` }],
+    });
+    const arrivals: number[] = [];
+    let content = '';
+    let finish: string | null = null;
+    let id = '';
+    for await (const chunk of stream) {
+      assert.deepEqual(spec.chatCompletionChunk(chunk), [], JSON.stringify(chunk));
+      assert.equal('usage' in chunk, false, 'no usage field unless include_usage was asked');
+      id = chunk.id;
+      const delta = chunk.choices[0]?.delta.content;
+      if (delta) {
+        arrivals.push(performance.now());
+        content += delta;
+      }
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    assert.match(id, /^gen-/);
+    assert.equal(content, expectedContent(text, 10));
+    assert.equal(finish, 'stop');
+    assert.equal(arrivals.length, 10);
+    const spread = arrivals.at(-1)! - arrivals[0]!;
+    assert.ok(spread > 300, `chunks should arrive over time, but the first and last were ${spread.toFixed(0)} ms apart`);
+  });
+
+  test('stream_options.include_usage adds a final usage chunk with the cost', async () => {
+    const text = `usage please ${marker('usage')}`;
+    const stream = await client().chat.completions.create({
+      model: 'turnpike/sim-small',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: `${text} [[sim tokens=7]]` }],
+    });
+    const chunks = [];
+    for await (const chunk of stream) {
+      assert.deepEqual(spec.chatCompletionChunk(chunk), [], JSON.stringify(chunk));
+      chunks.push(chunk);
+    }
+    const last = chunks.at(-1)!;
+    assert.deepEqual(last.choices, []);
+    assert.equal(last.usage?.completion_tokens, 7);
+    assert.ok(((last.usage as unknown as { cost: number }).cost ?? 0) > 0);
+    for (const c of chunks.slice(0, -1)) assert.equal(c.usage, null);
+  });
+
+  test('tool calls stream through and assemble in the SDK', async () => {
+    const stream = client().chat.completions.stream({
+      model: 'turnpike/sim-small',
+      messages: [{ role: 'user', content: `weather? ${marker('tools')}` }],
+      tools: [
+        {
+          type: 'function',
+          function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+        },
+      ],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+    });
+    const final = await stream.finalChatCompletion();
+    const call = final.choices[0]!.message.tool_calls?.[0];
+    assert.equal(call?.type, 'function');
+    assert.equal(call?.type === 'function' ? call.function.name : '', 'get_weather');
+    assert.doesNotThrow(() => JSON.parse(call?.type === 'function' ? call.function.arguments : ''));
+    assert.equal(final.choices[0]!.finish_reason, 'tool_calls');
+  });
+
+  test('unknown request fields are forwarded to OpenAI-compatible upstreams', async () => {
+    const m = marker('passthrough');
+    await client().chat.completions.create({
+      model: 'turnpike/sim-small',
+      messages: [{ role: 'user', content: m }],
+      // @ts-expect-error -- not an OpenAI field: it must reach the upstream untouched
+      x_custom_vendor_flag: { keep: true },
+      metadata: { trace: 'abc' },
+    });
+    const [rec] = await simRequests(m);
+    assert.ok(rec, 'the simulator saw the request');
+    assert.deepEqual(rec.body['x_custom_vendor_flag'], { keep: true });
+    assert.deepEqual(rec.body['metadata'], { trace: 'abc' });
+    assert.equal(rec.body['model'], 'sim-gpt-small', 'the upstream model id replaces the catalog id');
+  });
+});

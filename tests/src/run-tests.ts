@@ -1,0 +1,129 @@
+/**
+ * `npm test`: the whole suite.
+ *  1. unit specs beside the code (`libs/*` and `services/*`, `*.spec.js`), no infrastructure;
+ *  2. integration and end-to-end suites against ONE platform started for this run: a real Kafka
+ *     broker (KRaft) and a real Postgres on free ports, the upstream simulators and the five
+ *     services as separate processes, with spans exported to an OTLP collector of this runner.
+ * Prints node's test summaries and a final "N passed, N failed" line; exits non-zero on failure.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { seedTenant, startPlatform, stopPlatform } from '@turnpike/testing';
+import { startOtlpCollector } from './support/otlp-collector.js';
+import type { TestContext } from './support/context.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const cacheDir = process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache/turnpike');
+const REQUEST_TIMEOUT_MS = 10_000;
+const MAX_BODY_BYTES = 1024 * 1024;
+
+interface RunResult {
+  code: number;
+  pass: number;
+  fail: number;
+}
+
+function runNodeTest(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...args], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      process.stdout.write(b);
+      out += b.toString();
+    });
+    child.on('close', (code) => {
+      const num = (label: string) => Number(new RegExp(`ℹ ${label} (\\d+)`).exec(out)?.[1] ?? 0);
+      resolve({ code: code ?? 1, pass: num('pass'), fail: num('fail') + num('cancelled') });
+    });
+  });
+}
+
+async function integration(): Promise<RunResult> {
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'turnpike-test-'));
+  chmodSync(stateDir, 0o755);
+  const spansFile = path.join(stateDir, 'spans.jsonl');
+  writeFileSync(spansFile, '');
+  const collector = await startOtlpCollector(spansFile);
+  const started = Date.now();
+  try {
+    const state = await startPlatform({
+      rootDir: root,
+      stateDir,
+      cacheDir,
+      detached: false,
+      simulators: [{ id: 'sim' }],
+      env: {
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.endpoint}/v1/traces`,
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      },
+      serviceEnv: {
+        gateway: { GATEWAY_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), GATEWAY_MAX_BODY_BYTES: String(MAX_BODY_BYTES) },
+      },
+      log: (l) => console.log(`[platform] ${l}`),
+    });
+    console.log(`[platform] up in ${((Date.now() - started) / 1000).toFixed(1)} s (${stateDir})`);
+    const gatewayUrl = state.gatewayUrls[0]!;
+    const tenants = [
+      await seedTenant(gatewayUrl, state.adminToken, { id: 'tenant-a', name: 'Tenant A' }),
+      await seedTenant(gatewayUrl, state.adminToken, { id: 'tenant-b', name: 'Tenant B' }),
+    ];
+    const context: TestContext = {
+      gatewayUrl,
+      adminToken: state.adminToken,
+      tenants,
+      simulators: state.simulators.map((s) => ({ id: s.id, url: s.url, apiKey: s.apiKey })),
+      services: state.services.map((s) => ({ name: s.name, url: s.url, pid: s.pid })),
+      kafkaBrokers: state.kafka.brokers,
+      databaseUrl: state.postgres.url,
+      spansFile,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      maxBodyBytes: MAX_BODY_BYTES,
+    };
+    const contextFile = path.join(stateDir, 'context.json');
+    writeFileSync(contextFile, JSON.stringify(context, null, 2));
+    return await runNodeTest(
+      ['--test-concurrency=1', '--test-timeout=300000', 'tests/dist/e2e/**/*.e2e.js', 'libs/*/dist/**/*.int-spec.js'],
+      { ...process.env, TURNPIKE_TEST_CONTEXT: contextFile },
+    );
+  } finally {
+    await stopPlatform(stateDir).catch((e: unknown) => console.error(`stopping the platform failed: ${String(e)}`));
+    await collector.close();
+    if (process.env['TURNPIKE_KEEP_TEST_STATE'] !== '1') rmSync(stateDir, { recursive: true, force: true });
+    else console.log(`[platform] state kept in ${stateDir}`);
+  }
+}
+
+async function main(): Promise<number> {
+  const only = process.argv[2];
+  const results: RunResult[] = [];
+  if (only !== 'integration') {
+    console.log('== unit specs ==');
+    results.push(await runNodeTest(['libs/*/dist/**/*.spec.js', 'services/*/dist/**/*.spec.js']));
+  }
+  if (only !== 'unit') {
+    console.log('== integration and end-to-end suites (real Kafka, Postgres, services) ==');
+    results.push(await integration());
+  }
+  const pass = results.reduce((n, r) => n + r.pass, 0);
+  const fail = results.reduce((n, r) => n + r.fail, 0);
+  const failed = results.some((r) => r.code !== 0) || fail > 0;
+  console.log(`\n${pass} passed, ${fail} failed`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

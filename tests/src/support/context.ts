@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import OpenAI from 'openai';
+
+/** What the test runner started for this run, shared with every suite through a JSON file. */
+export interface TestContext {
+  gatewayUrl: string;
+  adminToken: string;
+  tenants: Array<{ tenantId: string; keyId: string; key: string }>;
+  simulators: Array<{ id: string; url: string; apiKey: string }>;
+  services: Array<{ name: string; url: string; pid: number }>;
+  kafkaBrokers: string;
+  databaseUrl: string;
+  spansFile: string;
+  requestTimeoutMs: number;
+  maxBodyBytes: number;
+}
+
+let cached: TestContext | null = null;
+
+/** The running platform's coordinates (set by `npm test`'s runner: tests/src/run-tests.ts). */
+export function ctx(): TestContext {
+  if (cached) return cached;
+  const file = process.env['TURNPIKE_TEST_CONTEXT'];
+  if (!file) throw new Error('TURNPIKE_TEST_CONTEXT is not set: run the suites with `npm test`.');
+  cached = JSON.parse(readFileSync(file, 'utf8')) as TestContext;
+  return cached;
+}
+
+/** The official OpenAI client pointed at the gateway, as a tenant would use it. */
+export function client(tenant = 0, opts: { maxRetries?: number; timeout?: number } = {}): OpenAI {
+  const c = ctx();
+  return new OpenAI({
+    baseURL: `${c.gatewayUrl}/v1`,
+    apiKey: c.tenants[tenant]!.key,
+    maxRetries: opts.maxRetries ?? 0,
+    timeout: opts.timeout ?? 60_000,
+  });
+}
+
+/** A unique marker to find this test's requests in the simulator's log. */
+export function marker(label: string): string {
+  return `${label}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+export interface SimRecord {
+  id: string;
+  model: string;
+  stream: boolean;
+  outcome: 'completed' | 'aborted' | 'error' | 'cut' | 'reset' | 'in_progress';
+  status: number;
+  tokensSent: number;
+  body: { messages?: Array<{ content?: unknown }> } & Record<string, unknown>;
+}
+
+/** The simulator's request log, filtered to requests whose body mentions `text`. */
+export async function simRequests(text: string, sim = 0): Promise<SimRecord[]> {
+  const s = ctx().simulators[sim]!;
+  const res = await fetch(`${s.url}/__sim/requests`);
+  const { data } = (await res.json()) as { data: SimRecord[] };
+  return data.filter((r) => JSON.stringify(r.body).includes(text));
+}
+
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
