@@ -35,7 +35,7 @@ describe('tracing', () => {
       async () => {
         const s = spansOf(traceId);
         const services = new Set(s.map((x) => x.service));
-        return services.has('turnpike-gateway') && services.has('turnpike-connector') && s.length >= 4 ? s : undefined;
+        return services.has('turnpike-gateway') && services.has('turnpike-connector') && s.length >= 5 ? s : undefined;
       },
       'spans of both services',
       15_000,
@@ -52,6 +52,11 @@ describe('tracing', () => {
     assert.equal(publish.parentSpanId, server.spanId);
     assert.equal(consume.parentSpanId, publish.spanId);
     assert.equal(upstream.parentSpanId, consume.spanId);
+    // ...and back: the gateway processes the final reply as a child of the connector's span.
+    const back = spans.find((s) => s.name === 'llm.replies.v1 process');
+    assert.ok(back, 'the reply hop is traced');
+    assert.equal(back.service, 'turnpike-gateway');
+    assert.equal(back.parentSpanId, consume.spanId);
   });
 
   test('a client traceparent is continued, not replaced', async () => {

@@ -310,7 +310,27 @@ export class CompletionsService {
     committed: () => boolean = () => false,
   ): Promise<AttemptOutcome> {
     const queue = new ReplyQueue();
-    const unregister = this.inbox.register(gen.id, attempt, (r) => queue.push(r));
+    const unregister = this.inbox.register(gen.id, attempt, (r, headers) => {
+      // The way back: the final reply of an attempt continues the connector's span.
+      if (r.type !== 'chunk') {
+        tracer()
+          .startSpan(
+            `${TOPICS.llmReplies} process`,
+            {
+              kind: SpanKind.CONSUMER,
+              attributes: {
+                'messaging.system': 'kafka',
+                'messaging.destination.name': TOPICS.llmReplies,
+                'turnpike.reply_type': r.type,
+                'turnpike.replies': r.seq + 1,
+              },
+            },
+            extractContext(headers),
+          )
+          .end();
+      }
+      queue.push(r);
+    });
     const deadlineAt = Date.now() + Math.max(0, Math.round(this.config.requestTimeoutMs - (performance.now() - gen.t0)));
     const started = performance.now();
     const record = (a: Omit<UsageAttempt, 'attempt' | 'endpointId' | 'provider' | 'model'>) =>
