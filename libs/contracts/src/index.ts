@@ -7,3 +7,4 @@ export * from './usage-event.js';
 export * from './routing-table.js';
 export * from './account-key.js';
 export * from './schemas.js';
+export * from './rpc.js';

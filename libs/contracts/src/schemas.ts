@@ -6,6 +6,7 @@ import { LlmAttemptV1 } from './attempt.js';
 import { UsageEventV1 } from './usage-event.js';
 import { RoutingEntryV1 } from './routing-table.js';
 import { AccountKeyV1 } from './account-key.js';
+import { RpcReplyV1, RpcRequestV1 } from './rpc.js';
 
 /** The one schema of each topic's message value. */
 export const TOPIC_SCHEMAS = {
@@ -15,6 +16,10 @@ export const TOPIC_SCHEMAS = {
   [TOPICS.usageEvents]: UsageEventV1,
   [TOPICS.routingTable]: RoutingEntryV1,
   [TOPICS.accountsKeys]: AccountKeyV1,
+  [TOPICS.rpcBilling]: RpcRequestV1,
+  [TOPICS.rpcRouter]: RpcRequestV1,
+  [TOPICS.rpcAnalytics]: RpcRequestV1,
+  [TOPICS.rpcReplies]: RpcReplyV1,
 } as const satisfies Record<string, z.ZodType>;
 
 /** JSON Schema (draft 2020-12) of each topic, as committed under `libs/contracts/schemas/`. */

@@ -19,6 +19,10 @@ export const TOPICS = {
   billingBalances: 'billing.balances.v1',
   routingTable: 'routing.table.v1',
   accountsKeys: 'accounts.keys.v1',
+  rpcBilling: 'rpc.billing.v1',
+  rpcRouter: 'rpc.router.v1',
+  rpcAnalytics: 'rpc.analytics.v1',
+  rpcReplies: 'rpc.replies.v1',
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
@@ -71,6 +75,18 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     partitions: 1,
     compacted: true,
     description: 'Latest state of each API key, keyed by key hash.',
+  },
+  ...(['billing', 'router', 'analytics'] as const).map((s) => ({
+    topic: `rpc.${s}.v1`,
+    partitions: 3,
+    compacted: false,
+    description: `Requests from the gateway to ${s} (queries and operator commands).`,
+  })),
+  {
+    topic: 'rpc.replies.v1',
+    partitions: 12,
+    compacted: false,
+    description: 'Replies to rpc.*.v1, on the partition of the gateway instance that asked.',
   },
 ];
 

@@ -6,3 +6,5 @@ export * from './consumer.js';
 export * from './admin.js';
 export * from './reply-inbox.js';
 export * from './compacted-view.js';
+export * from './private-partition.js';
+export * from './rpc.js';

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import type { EachBatchPayload } from 'kafkajs';
 import { TOPICS, type LlmReplyV1, type ReplyAddress } from '@turnpike/contracts';
 import type { KafkaClient } from './client.js';
 import type { BatchingProducer } from './batching-producer.js';
-import { decode, messageTypeHeader } from './codec.js';
-import { startConsumer, staticPartitionAssigner, type ConsumerHandle } from './consumer.js';
+import { decode } from './codec.js';
+import type { ConsumerHandle } from './consumer.js';
+import { startPrivatePartitionConsumer } from './private-partition.js';
 import type { Log } from './logger.js';
 
 export type ReplyHandler = (reply: LlmReplyV1, headers: Record<string, Buffer | string | undefined>) => void;
@@ -25,7 +24,6 @@ interface Sink {
 export class ReplyInbox {
   private readonly sinks = new Map<string, Sink>();
   private consumer: ConsumerHandle | null = null;
-  private readonly pings = new Map<string, () => void>();
   readonly stats = { delivered: 0, strays: 0, invalid: 0, reordered: 0 };
 
   constructor(
@@ -43,32 +41,22 @@ export class ReplyInbox {
     return this.sinks.size;
   }
 
-  /** Joins, then proves the consumer reads its partition by sending itself a ping. */
+  /** Joins its private partition; ready once it has proved its position. */
   async start(): Promise<void> {
-    this.consumer = await startConsumer(this.kafka, this.log, {
+    this.consumer = await startPrivatePartitionConsumer(this.kafka, this.producer, this.log, {
+      topic: TOPICS.llmReplies,
+      partition: this.self.partition,
       groupId: `gateway-replies-${this.self.instance}`,
-      topics: [TOPICS.llmReplies],
-      fromBeginning: false,
-      commit: 'none',
-      maxWaitTimeInMs: 20,
-      partitionAssigners: [staticPartitionAssigner([this.self.partition])],
-      eachBatch: (p) => this.onBatch(p),
+      onMessage: (message) => {
+        const decoded = decode(TOPICS.llmReplies, message.value);
+        if (!decoded.ok) {
+          this.stats.invalid += 1;
+          this.log.warn(`invalid reply at offset ${message.offset}: ${decoded.error}`);
+          return;
+        }
+        this.deliver(decoded.value, (message.headers ?? {}) as Record<string, Buffer | string | undefined>);
+      },
     });
-    const id = randomUUID();
-    const seen = new Promise<void>((resolve) => this.pings.set(id, resolve));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      await this.producer.send(TOPICS.llmReplies, {
-        key: id,
-        value: Buffer.from('{}'),
-        partition: this.self.partition,
-        headers: { [messageTypeHeader]: 'ping', ping: id },
-      });
-      const ok = await Promise.race([seen.then(() => true), sleep(1000).then(() => false)]);
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error('reply inbox never saw its own ping');
-    }
-    this.pings.delete(id);
   }
 
   async stop(): Promise<void> {
@@ -83,24 +71,6 @@ export class ReplyInbox {
     return () => {
       this.sinks.delete(key);
     };
-  }
-
-  private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
-    for (const message of batch.messages) {
-      const headers = message.headers ?? {};
-      if (headers[messageTypeHeader]?.toString() === 'ping') {
-        this.pings.get(headers['ping']?.toString() ?? '')?.();
-        continue;
-      }
-      const decoded = decode(TOPICS.llmReplies, message.value);
-      if (!decoded.ok) {
-        this.stats.invalid += 1;
-        this.log.warn(`invalid reply at offset ${message.offset}: ${decoded.error}`);
-        continue;
-      }
-      this.deliver(decoded.value, headers as Record<string, Buffer | string | undefined>);
-    }
-    await heartbeat();
   }
 
   private deliver(reply: LlmReplyV1, headers: Record<string, Buffer | string | undefined>): void {
@@ -125,5 +95,3 @@ export class ReplyInbox {
     }
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -6,3 +6,4 @@ export * from './core.module.js';
 export * from './bootstrap.js';
 export * from './database.module.js';
 export * from './usage-events.sink.js';
+export * from './rpc.providers.js';

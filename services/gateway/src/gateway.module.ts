@@ -11,9 +11,12 @@ import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { ModelsController } from './catalog/models.controller.js';
 import { RoutingTableService } from './catalog/routing-table.service.js';
 import { CompletionsController } from './completions/completions.controller.js';
+import { ChargesService } from './billing/charges.service.js';
 import { CompletionsService } from './completions/completions.service.js';
+import { RoutePlanner } from './completions/route-planner.service.js';
 import { GatewayConfig } from './gateway.config.js';
 import { ReplyInboxService } from './transport/reply-inbox.service.js';
+import { RpcClientService } from './transport/rpc-client.service.js';
 import { UsagePublisher } from './usage/usage-publisher.service.js';
 
 /** On SIGTERM: unready at once, then wait for in-flight generations before HTTP closes. */
@@ -58,7 +61,10 @@ export class GatewayModule {
         AdminGuard,
         RoutingTableService,
         ReplyInboxService,
+        RpcClientService,
         UsagePublisher,
+        RoutePlanner,
+        ChargesService,
         CompletionsService,
         Drain,
       ],

@@ -5,12 +5,10 @@ import {
   TOPICS,
   zeroTokens,
   type AttemptTiming,
-  type CatalogEndpoint,
   type LlmGenerateV1,
   type LlmReplyV1,
   type NativeTokens,
   type ReplyError,
-  type RoutingEntryV1,
   type UsageAttempt,
   type UsageEventV1,
 } from '@turnpike/contracts';
@@ -18,14 +16,12 @@ import { encode } from '@turnpike/kafka';
 import {
   ApiError,
   internal,
-  modelNotFound,
+  isApiError,
   parseChatCompletionRequest,
   serviceUnavailable,
   timeout,
   type ChatCompletionRequest,
 } from '@turnpike/openai-api';
-import { upstreamCostMicros } from '@turnpike/pricing';
-import { rankEndpoints } from '@turnpike/routing';
 import { ProducerService } from '@turnpike/service-kit';
 import {
   context,
@@ -39,7 +35,8 @@ import {
   type Span,
 } from '@turnpike/telemetry';
 import type { AuthContext } from '../auth/auth-context.js';
-import { RoutingTableService } from '../catalog/routing-table.service.js';
+import { ChargesService, type Reservation } from '../billing/charges.service.js';
+import { RoutePlanner, type Candidate } from './route-planner.service.js';
 import { sendApiError } from '../errors/openai-exception.filter.js';
 import { GatewayConfig } from '../gateway.config.js';
 import { ReplyInboxService } from '../transport/reply-inbox.service.js';
@@ -55,7 +52,7 @@ const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && 
 const CANCEL_SETTLE_MS = 1500;
 
 interface Served {
-  endpoint: CatalogEndpoint;
+  candidate: Candidate;
   tokens: NativeTokens;
   usageReported: boolean;
   finishReason: string | null;
@@ -80,7 +77,6 @@ class Generation {
   constructor(
     readonly auth: AuthContext,
     readonly body: ChatCompletionRequest,
-    readonly entry: RoutingEntryV1,
     readonly span: Span,
   ) {}
 }
@@ -98,10 +94,11 @@ export class CompletionsService {
 
   constructor(
     private readonly config: GatewayConfig,
-    private readonly table: RoutingTableService,
+    private readonly planner: RoutePlanner,
     private readonly inbox: ReplyInboxService,
     private readonly producer: ProducerService,
     private readonly usage: UsagePublisher,
+    private readonly charges: ChargesService,
   ) {}
 
   get inFlightCount(): number {
@@ -127,14 +124,23 @@ export class CompletionsService {
     const parsed = parseChatCompletionRequest(req.body);
     if (!parsed.ok) return fail(parsed.error);
     const body = parsed.value;
-    const entry = this.table.get(body.model);
-    if (!entry) return fail(modelNotFound(body.model));
-    const candidates = rankEndpoints(entry, { parameters: Object.keys(body) }).slice(0, this.config.maxAttempts);
-    if (candidates.length === 0) {
-      return fail(serviceUnavailable(`No endpoint currently serves '${body.model}'.`, undefined, { code: 'no_endpoints' }));
+    let candidates: Candidate[];
+    try {
+      candidates = this.planner.plan(body);
+    } catch (e) {
+      if (isApiError(e)) return fail(e);
+      throw e;
     }
 
-    const gen = new Generation(auth, body, entry, span);
+    let reservation: Reservation;
+    try {
+      reservation = this.charges.admit(auth, candidates, body);
+    } catch (e) {
+      if (isApiError(e)) return fail(e);
+      throw e;
+    }
+
+    const gen = new Generation(auth, body, span);
     span.setAttribute('turnpike.generation_id', gen.id);
     baseHeaders['x-generation-id'] = gen.id;
     this.inFlight++;
@@ -164,20 +170,21 @@ export class CompletionsService {
       this.inFlight--;
       reply.raw.off('close', onClose);
       this.finish(gen, req, reply.raw.statusCode);
+      reservation.release();
     }
   }
 
   /** Non-streaming: one JSON body, with a Server-Timing split of where the time went. */
   private async unary(
     gen: Generation,
-    candidates: CatalogEndpoint[],
+    candidates: Candidate[],
     reply: FastifyReply,
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<void> {
-    for (const [i, endpoint] of candidates.entries()) {
+    for (const [i, candidate] of candidates.entries()) {
       const canFallBack = i < candidates.length - 1;
-      const outcome = await this.attempt(gen, endpoint, i + 1, canFallBack, signal, (r) => {
+      const outcome = await this.attempt(gen, candidate, i + 1, canFallBack, signal, (r) => {
         if (r.type !== 'completion') return 'continue';
         gen.firstTokenAt ??= performance.now();
         return 'done';
@@ -185,7 +192,7 @@ export class CompletionsService {
       if (outcome.kind === 'done' && outcome.reply.type === 'completion') {
         const r = outcome.reply;
         gen.served = {
-          endpoint,
+          candidate,
           tokens: r.tokens,
           usageReported: true,
           finishReason: r.finishReason,
@@ -220,23 +227,23 @@ export class CompletionsService {
   /** Streaming: chunks are relayed as they arrive; headers go out with the first one. */
   private async stream(
     gen: Generation,
-    candidates: CatalogEndpoint[],
+    candidates: Candidate[],
     reply: FastifyReply,
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<void> {
     const out = new CompletionStream(reply.raw, headers);
     const includeUsage = isObj(gen.body.stream_options) && gen.body.stream_options['include_usage'] === true;
-    for (const [i, endpoint] of candidates.entries()) {
+    for (const [i, candidate] of candidates.entries()) {
       const outcome = await this.attempt(
         gen,
-        endpoint,
+        candidate,
         i + 1,
         i < candidates.length - 1,
         signal,
         (r) => {
           if (r.type === 'chunk') {
-            this.relayChunk(gen, endpoint, r.chunk, out, includeUsage);
+            this.relayChunk(gen, candidate, r.chunk, out, includeUsage);
             return 'continue';
           }
           return r.type === 'end' ? 'done' : 'continue';
@@ -246,7 +253,7 @@ export class CompletionsService {
       if (outcome.kind === 'done' && outcome.reply.type === 'end') {
         const r = outcome.reply;
         gen.served = {
-          endpoint,
+          candidate,
           tokens: r.tokens,
           usageReported: r.usageReported,
           finishReason: r.finishReason,
@@ -254,7 +261,7 @@ export class CompletionsService {
           timing: r.timing,
           roundTripMs: outcome.roundTripMs,
         };
-        if (includeUsage) out.chunk(this.usageChunk(gen, endpoint));
+        if (includeUsage) out.chunk(this.usageChunk(gen, candidate));
         out.done();
         return;
       }
@@ -264,7 +271,7 @@ export class CompletionsService {
         if (outcome.kind !== 'cancelled') {
           gen.status = 'error';
           gen.error = err;
-          out.fail(this.chunkBase(gen, endpoint), { message: err.message, code: err.code, type: err.type });
+          out.fail(this.chunkBase(gen, candidate), { message: err.message, code: err.code, type: err.type });
         }
         return;
       }
@@ -302,13 +309,14 @@ export class CompletionsService {
    */
   private async attempt(
     gen: Generation,
-    endpoint: CatalogEndpoint,
+    candidate: Candidate,
     attempt: number,
     canFallBack: boolean,
     signal: AbortSignal,
     onReply: (r: LlmReplyV1) => 'continue' | 'done',
     committed: () => boolean = () => false,
   ): Promise<AttemptOutcome> {
+    const { endpoint } = candidate;
     const queue = new ReplyQueue();
     const unregister = this.inbox.register(gen.id, attempt, (r, headers) => {
       // The way back: the final reply of an attempt continues the connector's span.
@@ -334,7 +342,7 @@ export class CompletionsService {
     const deadlineAt = Date.now() + Math.max(0, Math.round(this.config.requestTimeoutMs - (performance.now() - gen.t0)));
     const started = performance.now();
     const record = (a: Omit<UsageAttempt, 'attempt' | 'endpointId' | 'provider' | 'model'>) =>
-      gen.attempts.push({ attempt, endpointId: endpoint.id, provider: endpoint.provider, model: gen.entry.model.id, ...a });
+      gen.attempts.push({ attempt, endpointId: endpoint.id, provider: endpoint.provider, model: candidate.model.id, ...a });
     try {
       const message: LlmGenerateV1 = {
         v: 1,
@@ -372,7 +380,7 @@ export class CompletionsService {
           const settle = r === 'aborted' ? await this.settleCancelled(queue) : null;
           if (r === 'aborted' && settle) {
             gen.served = {
-              endpoint,
+              candidate,
               tokens: settle.tokens,
               usageReported: false,
               finishReason: null,
@@ -445,20 +453,20 @@ export class CompletionsService {
     }
   }
 
-  private chunkBase(gen: Generation, endpoint: CatalogEndpoint): Json {
+  private chunkBase(gen: Generation, candidate: Candidate): Json {
     return {
       id: gen.id,
       object: 'chat.completion.chunk',
       created: Math.floor(gen.createdAt.getTime() / 1000),
-      model: gen.entry.model.id,
-      provider: endpoint.provider,
+      model: candidate.model.id,
+      provider: candidate.endpoint.provider,
     };
   }
 
   /** Rewrites an upstream chunk as ours (id, model, provider) and writes it; holds usage back. */
   private relayChunk(
     gen: Generation,
-    endpoint: CatalogEndpoint,
+    candidate: Candidate,
     chunk: Json,
     out: CompletionStream,
     includeUsage: boolean,
@@ -466,23 +474,23 @@ export class CompletionsService {
     if (isObj(chunk['usage'])) gen.heldUsage = chunk['usage'];
     const choices = Array.isArray(chunk['choices']) ? chunk['choices'] : [];
     if (choices.length === 0) return; // the usage-only chunk: sent at the end, with the cost
-    const rewritten: Json = { ...chunk, ...this.chunkBase(gen, endpoint), created: chunk['created'] ?? Math.floor(Date.now() / 1000) };
+    const rewritten: Json = { ...chunk, ...this.chunkBase(gen, candidate), created: chunk['created'] ?? Math.floor(Date.now() / 1000) };
     if (includeUsage) rewritten['usage'] = null;
     else delete rewritten['usage'];
     out.chunk(rewritten);
   }
 
-  private usageChunk(gen: Generation, endpoint: CatalogEndpoint): Json {
-    return { ...this.chunkBase(gen, endpoint), choices: [], usage: this.presentUsage(gen, gen.heldUsage) };
+  private usageChunk(gen: Generation, candidate: Candidate): Json {
+    return { ...this.chunkBase(gen, candidate), choices: [], usage: this.presentUsage(gen, gen.heldUsage) };
   }
 
   private presentCompletion(gen: Generation, completion: Json): Json {
-    const endpoint = gen.served!.endpoint;
+    const { candidate } = gen.served!;
     return {
       ...completion,
       id: gen.id,
-      model: gen.entry.model.id,
-      provider: endpoint.provider,
+      model: candidate.model.id,
+      provider: candidate.endpoint.provider,
       usage: this.presentUsage(gen, isObj(completion['usage']) ? completion['usage'] : null),
     };
   }
@@ -508,17 +516,10 @@ export class CompletionsService {
     };
   }
 
-  /**
-   * What the generation cost upstream and what the tenant pays, in integer micro-units.
-   * Errors and empty completions are free; an aborted stream pays for what was produced.
-   * (The markup is added by the billing issue's pricing rules; until then, charge = cost.)
-   */
   private costs(gen: Generation): UsageEventV1['cost'] {
     const served = gen.served;
     if (!served) return { currency: 'USD', upstreamMicros: 0, chargedMicros: 0 };
-    const upstreamMicros = upstreamCostMicros(served.tokens, served.endpoint.pricing);
-    const free = gen.status === 'error' || served.tokens.completion === 0;
-    return { currency: 'USD', upstreamMicros, chargedMicros: free ? 0 : upstreamMicros };
+    return this.charges.price(gen.auth, served.candidate, served.tokens, gen.status !== 'error');
   }
 
   private finish(gen: Generation, req: FastifyRequest, httpStatus: number): void {
@@ -532,9 +533,9 @@ export class CompletionsService {
       keyId: gen.auth.keyId,
       app: { referer: header(req, 'http-referer') ?? header(req, 'referer'), title: header(req, 'x-title') },
       requestedModel: gen.body.model,
-      model: served ? gen.entry.model.id : null,
-      provider: served?.endpoint.provider ?? null,
-      endpointId: served?.endpoint.id ?? null,
+      model: served?.candidate.model.id ?? null,
+      provider: served?.candidate.endpoint.provider ?? null,
+      endpointId: served?.candidate.endpoint.id ?? null,
       stream: gen.body.stream === true,
       status: gen.status,
       finishReason: served?.finishReason ?? null,
