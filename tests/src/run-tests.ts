@@ -45,7 +45,7 @@ function runNodeTest(args: string[], env: NodeJS.ProcessEnv = process.env): Prom
   });
 }
 
-async function integration(): Promise<RunResult> {
+async function integration(filter?: string): Promise<RunResult> {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'turnpike-test-'));
   chmodSync(stateDir, 0o755);
   const spansFile = path.join(stateDir, 'spans.jsonl');
@@ -58,7 +58,9 @@ async function integration(): Promise<RunResult> {
       stateDir,
       cacheDir,
       detached: false,
-      simulators: [{ id: 'sim' }],
+      simulators: [{ id: 'sim' }, { id: 'sim-b' }, { id: 'sim-c' }],
+      gatewayReplicas: 2,
+      catalogFile: path.join(root, 'tests/fixtures/test.catalog.json'),
       env: {
         OTEL_TRACES_EXPORTER: 'otlp',
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
@@ -72,12 +74,14 @@ async function integration(): Promise<RunResult> {
     });
     console.log(`[platform] up in ${((Date.now() - started) / 1000).toFixed(1)} s (${stateDir})`);
     const gatewayUrl = state.gatewayUrls[0]!;
+    const gatewayUrls = state.gatewayUrls;
     const tenants = [
       await seedTenant(gatewayUrl, state.adminToken, { id: 'tenant-a', name: 'Tenant A' }),
       await seedTenant(gatewayUrl, state.adminToken, { id: 'tenant-b', name: 'Tenant B' }),
     ];
     const context: TestContext = {
       gatewayUrl,
+      gatewayUrls,
       adminToken: state.adminToken,
       tenants,
       simulators: state.simulators.map((s) => ({ id: s.id, url: s.url, apiKey: s.apiKey })),
@@ -91,7 +95,11 @@ async function integration(): Promise<RunResult> {
     const contextFile = path.join(stateDir, 'context.json');
     writeFileSync(contextFile, JSON.stringify(context, null, 2));
     return await runNodeTest(
-      ['--test-concurrency=1', '--test-timeout=300000', 'tests/dist/e2e/**/*.e2e.js', 'libs/*/dist/**/*.int-spec.js'],
+      [
+        '--test-concurrency=1',
+        '--test-timeout=300000',
+        ...(filter ? [`tests/dist/e2e/**/${filter}*.e2e.js`] : ['tests/dist/e2e/**/*.e2e.js', 'libs/*/dist/**/*.int-spec.js']),
+      ],
       { ...process.env, TURNPIKE_TEST_CONTEXT: contextFile },
     );
   } finally {
@@ -103,7 +111,9 @@ async function integration(): Promise<RunResult> {
 }
 
 async function main(): Promise<number> {
+  // `run-tests.js [unit|integration] [file prefix]`: a tier alone, or some e2e suites alone.
   const only = process.argv[2];
+  const filter = process.argv[3];
   const results: RunResult[] = [];
   if (only !== 'integration') {
     console.log('== unit specs ==');
@@ -111,7 +121,7 @@ async function main(): Promise<number> {
   }
   if (only !== 'unit') {
     console.log('== integration and end-to-end suites (real Kafka, Postgres, services) ==');
-    results.push(await integration());
+    results.push(await integration(filter));
   }
   const pass = results.reduce((n, r) => n + r.pass, 0);
   const fail = results.reduce((n, r) => n + r.fail, 0);

@@ -4,6 +4,8 @@ import OpenAI from 'openai';
 /** What the test runner started for this run, shared with every suite through a JSON file. */
 export interface TestContext {
   gatewayUrl: string;
+  /** Every gateway replica (the first is `gatewayUrl`). */
+  gatewayUrls: string[];
   adminToken: string;
   tenants: Array<{ tenantId: string; keyId: string; key: string }>;
   simulators: Array<{ id: string; url: string; apiKey: string }>;
