@@ -37,10 +37,18 @@ export interface LoadOptions {
   requests: number;
   /** The last user message (carries the `[[sim ...]]` directive). */
   prompt: string;
+  /** Stops sending, and aborts the requests in flight. */
+  signal?: AbortSignal;
 }
 
-/** Enough sockets per origin for the highest concurrency; no pipelining. */
-export const agent = new Agent({ connections: 512, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
+/** Enough sockets per origin for the highest concurrency; no pipelining; a stuck request fails after 15 s. */
+export const agent = new Agent({
+  connections: 512,
+  pipelining: 1,
+  keepAliveTimeout: 60_000,
+  headersTimeout: 15_000,
+  bodyTimeout: 15_000,
+});
 
 export async function runLoad(opts: LoadOptions): Promise<LoadRun> {
   const samples: Sample[] = [];
@@ -51,9 +59,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadRun> {
   });
   let next = 0;
   const worker = async () => {
-    while (next < opts.requests) {
+    while (next < opts.requests && !opts.signal?.aborted) {
       next++;
-      samples.push(await once(opts.target, opts.stream, body));
+      samples.push(await once(opts.target, opts.stream, body, opts.signal));
     }
   };
   const t0 = performance.now();
@@ -61,22 +69,35 @@ export async function runLoad(opts: LoadOptions): Promise<LoadRun> {
   return { samples, wallMs: performance.now() - t0 };
 }
 
-async function once(target: Target, stream: boolean, body: string): Promise<Sample> {
+async function once(
+  target: Target,
+  stream: boolean,
+  body: string,
+  signal?: AbortSignal,
+): Promise<Sample> {
   const t0 = performance.now();
-  const fail = (error: string): Sample => ({ ok: false, ttftMs: NaN, totalMs: performance.now() - t0, error });
+  const fail = (error: string): Sample => ({
+    ok: false,
+    ttftMs: NaN,
+    totalMs: performance.now() - t0,
+    error,
+  });
   try {
     const res = await request(`${target.url}/v1/chat/completions`, {
       method: 'POST',
       dispatcher: agent,
       headers: { authorization: `Bearer ${target.apiKey}`, 'content-type': 'application/json' },
       body,
+      signal,
     });
     if (res.statusCode !== 200) {
       const text = await res.body.text();
       return fail(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
     }
     if (!stream) {
-      const json = (await res.body.json()) as { choices?: Array<{ message?: { content?: string } }> };
+      const json = (await res.body.json()) as {
+        choices?: Array<{ message?: { content?: string } }>;
+      };
       const totalMs = performance.now() - t0;
       if (!json.choices?.[0]?.message?.content) return fail('no content in the completion');
       const header = res.headers['server-timing'];
@@ -90,7 +111,10 @@ async function once(target: Target, stream: boolean, body: string): Promise<Samp
   }
 }
 
-/** Minimal SSE reading: split on blank lines, time the first content delta and `[DONE]`. */
+/**
+ * Minimal SSE reading: split on blank lines, time the first content delta and `[DONE]`, then read
+ * the body to its end so that the socket goes back to the pool.
+ */
 async function readSse(
   body: AsyncIterable<Buffer> & { setEncoding(enc: 'utf8'): unknown },
   t0: number,
@@ -99,28 +123,34 @@ async function readSse(
   body.setEncoding('utf8');
   let buf = '';
   let ttftMs = NaN;
+  let totalMs = NaN;
   for await (const chunk of body as AsyncIterable<string>) {
+    if (!Number.isNaN(totalMs)) continue;
     buf += chunk;
     let end: number;
-    while ((end = buf.indexOf('\n\n')) >= 0) {
+    while (Number.isNaN(totalMs) && (end = buf.indexOf('\n\n')) >= 0) {
       const event = buf.slice(0, end);
       buf = buf.slice(end + 2);
       if (!event.startsWith('data: ')) continue;
       const data = event.slice(6);
       if (data === '[DONE]') {
-        const totalMs = performance.now() - t0;
-        return Number.isNaN(ttftMs) ? fail('[DONE] before any content') : { ok: true, ttftMs, totalMs };
-      }
-      if (Number.isNaN(ttftMs)) {
-        const parsed = JSON.parse(data) as { choices?: Array<{ delta?: { content?: string } }>; error?: unknown };
-        if (parsed.error) return fail(`stream error: ${JSON.stringify(parsed.error).slice(0, 200)}`);
+        totalMs = performance.now() - t0;
+      } else if (Number.isNaN(ttftMs)) {
+        const parsed = JSON.parse(data) as {
+          choices?: Array<{ delta?: { content?: string } }>;
+          error?: unknown;
+        };
+        if (parsed.error)
+          return fail(`stream error: ${JSON.stringify(parsed.error).slice(0, 200)}`);
         if (parsed.choices?.[0]?.delta?.content) ttftMs = performance.now() - t0;
       } else if (data.includes('"finish_reason":"error"')) {
         return fail(`stream error: ${data.slice(0, 200)}`);
       }
     }
   }
-  return fail('stream ended without [DONE]');
+  if (Number.isNaN(totalMs)) return fail('stream ended without [DONE]');
+  if (Number.isNaN(ttftMs)) return fail('[DONE] before any content');
+  return { ok: true, ttftMs, totalMs };
 }
 
 /** `gateway;dur=1.2, kafka;dur=3.4` → `{ gateway: 1.2, kafka: 3.4 }`. */
@@ -172,8 +202,11 @@ export function summarize(runs: LoadRun[]): Summary {
   const timed = ok.filter((s) => s.timing);
   if (timed.length > 0) {
     const sums: Record<string, number> = {};
-    for (const s of timed) for (const [k, v] of Object.entries(s.timing!)) sums[k] = (sums[k] ?? 0) + v;
-    summary.serverTiming = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / timed.length]));
+    for (const s of timed)
+      for (const [k, v] of Object.entries(s.timing!)) sums[k] = (sums[k] ?? 0) + v;
+    summary.serverTiming = Object.fromEntries(
+      Object.entries(sums).map(([k, v]) => [k, v / timed.length]),
+    );
   }
   return summary;
 }

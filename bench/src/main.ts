@@ -12,7 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { seedTenant, startPlatform, stopPlatform } from '@turnpike/testing';
 import { agent, runLoad, summarize, type LoadRun, type Target } from './load.js';
-import { renderMarkdown, renderText, type BenchResults, type CellResult, type Mode } from './report.js';
+import {
+  renderMarkdown,
+  renderText,
+  type BenchResults,
+  type CellResult,
+  type Mode,
+} from './report.js';
 
 const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cacheDir = process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache/turnpike');
@@ -23,24 +29,38 @@ const { values: args } = parseArgs({
 const outFile = path.resolve(args.out ?? path.join(rootDir, 'docs/benchmarks.md'));
 const jsonFile = path.join(rootDir, 'bench/results/latest.json');
 
-/** 20 ms of upstream think time, then 16 tokens at once: deterministic, and the upstream stays cheap. */
-const KNOBS = 'ttft_ms=20 tps=0 tokens=16';
+/** A fast model, deterministic: first token after 20 ms, then 15 more at 200 tokens/s (≈ 95 ms in all). */
+const KNOBS = 'ttft_ms=20 tps=200 tokens=16';
 const PROMPT = `[[sim ${KNOBS}]] Benchmark the toll road from the gateway to the upstream and back`;
 const MODES: Mode[] = ['non-streaming', 'streaming'];
 const CONCURRENCY = [1, 32, 128];
+// Requests per side and cell. At c=128, 2000 are ~4 waves per round: a round's ramp up/down stays small.
 const PLAN = args.quick
   ? { perCell: { 1: 40, 32: 160, 128: 256 } as Record<number, number>, rounds: 2, warmup: 20 }
-  : { perCell: { 1: 200, 32: 800, 128: 1024 } as Record<number, number>, rounds: 4, warmup: 100 };
+  : { perCell: { 1: 200, 32: 1000, 128: 2000 } as Record<number, number>, rounds: 4, warmup: 100 };
 const MAX_ERROR_RATE = 0.01;
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
+/** Ctrl-C / SIGTERM: stop sending, abort what is in flight, stop the platform, exit 130. */
+const interrupted = new AbortController();
+
 async function measure(direct: Target, gateway: Target): Promise<CellResult[]> {
   const targets = { direct, gateway };
+  const signal = interrupted.signal;
+  const load = async (target: Target, stream: boolean, concurrency: number, requests: number) => {
+    const run = await runLoad({ target, stream, concurrency, requests, prompt: PROMPT, signal });
+    signal.throwIfAborted();
+    return run;
+  };
+  // Past this many failures the run has failed anyway: stop rather than wait out timeouts.
+  const planned = MODES.length * 2 * CONCURRENCY.reduce((a, c) => a + PLAN.perCell[c]!, 0);
+  const budget = Math.floor(planned * MAX_ERROR_RATE);
+  let failed = 0;
+
   for (const mode of MODES) {
-    for (const target of [direct, gateway]) {
-      await runLoad({ target, stream: mode === 'streaming', concurrency: 8, requests: PLAN.warmup, prompt: PROMPT });
-    }
+    for (const target of [direct, gateway])
+      await load(target, mode === 'streaming', 8, PLAN.warmup);
   }
   const cells: CellResult[] = [];
   for (const mode of MODES) {
@@ -48,16 +68,33 @@ async function measure(direct: Target, gateway: Target): Promise<CellResult[]> {
       const stream = mode === 'streaming';
       const requests = PLAN.perCell[concurrency]!;
       // One request per worker and side: opens the sockets this concurrency needs.
-      for (const target of [direct, gateway]) await runLoad({ target, stream, concurrency, requests: concurrency, prompt: PROMPT });
+      for (const target of [direct, gateway]) await load(target, stream, concurrency, concurrency);
       const runs: Record<'direct' | 'gateway', LoadRun[]> = { direct: [], gateway: [] };
       for (let round = 0; round < PLAN.rounds; round++) {
-        const perRound = Math.floor(requests / PLAN.rounds) + (round < requests % PLAN.rounds ? 1 : 0);
-        const order = round % 2 === 0 ? (['direct', 'gateway'] as const) : (['gateway', 'direct'] as const);
+        const perRound =
+          Math.floor(requests / PLAN.rounds) + (round < requests % PLAN.rounds ? 1 : 0);
+        const order =
+          round % 2 === 0 ? (['direct', 'gateway'] as const) : (['gateway', 'direct'] as const);
         for (const side of order) {
-          runs[side].push(await runLoad({ target: targets[side], stream, concurrency, requests: perRound, prompt: PROMPT }));
+          const run = await load(targets[side], stream, concurrency, perRound);
+          runs[side].push(run);
+          const errors = run.samples.filter((s) => !s.ok);
+          failed += errors.length;
+          if (failed > budget) {
+            throw new Error(
+              `${failed} failed requests, more than ${MAX_ERROR_RATE * 100}% of the ${planned} planned; giving up at ` +
+                `${mode} c=${concurrency} ${side}: ${[...new Set(errors.map((e) => e.error))].slice(0, 3).join('; ')}`,
+            );
+          }
         }
       }
-      const cell: CellResult = { mode, concurrency, requests, direct: summarize(runs.direct), gateway: summarize(runs.gateway) };
+      const cell: CellResult = {
+        mode,
+        concurrency,
+        requests,
+        direct: summarize(runs.direct),
+        gateway: summarize(runs.gateway),
+      };
       progress(
         `${mode} c=${concurrency}: total p50 ${cell.direct.total.p50.toFixed(1)} → ${cell.gateway.total.p50.toFixed(1)} ms, ` +
           `${cell.direct.throughput.toFixed(0)} → ${cell.gateway.throughput.toFixed(0)} req/s, errors ${cell.direct.errors}/${cell.gateway.errors}`,
@@ -74,18 +111,27 @@ async function main(): Promise<number> {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'turnpike-bench-'));
   chmodSync(stateDir, 0o755); // Postgres runs as an unprivileged user when we are root
   const onSignal = (signal: NodeJS.Signals) => {
-    progress(`${signal}: stopping the platform`);
-    void stopPlatform(stateDir).finally(() => process.exit(130));
+    progress(`${signal}: interrupting`);
+    interrupted.abort(new Error(`interrupted by ${signal}`));
   };
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
 
   let ok = false;
   try {
     progress(`starting the platform in ${stateDir}`);
-    const state = await startPlatform({ rootDir, stateDir, cacheDir, detached: false, log: (l) => progress(l) });
+    const state = await startPlatform({
+      rootDir,
+      stateDir,
+      cacheDir,
+      detached: false,
+      log: (l) => progress(l),
+    });
     const gatewayUrl = state.gatewayUrls[0]!;
     const sim = state.simulators[0]!;
-    const { key } = await seedTenant(gatewayUrl, state.adminToken, { id: 'bench', name: 'Bench tenant' });
+    const { key } = await seedTenant(gatewayUrl, state.adminToken, {
+      id: 'bench',
+      name: 'Bench tenant',
+    });
     progress(`platform up after ${((performance.now() - t0) / 1000).toFixed(0)} s; measuring`);
 
     const cells = await measure(
@@ -110,7 +156,8 @@ async function main(): Promise<number> {
         prompt: PROMPT,
         rounds: PLAN.rounds,
         warmupPerSide: PLAN.warmup,
-        client: 'undici `request` over one `Agent` (up to 512 keep-alive sockets per origin, no pipelining)',
+        client:
+          'undici `request` over one `Agent` (up to 512 keep-alive sockets per origin, no pipelining)',
       },
       cells,
     };
@@ -119,12 +166,15 @@ async function main(): Promise<number> {
     mkdirSync(path.dirname(outFile), { recursive: true });
     writeFileSync(outFile, renderMarkdown(results));
     process.stdout.write(`\n${renderText(results)}\n`);
-    progress(`wrote ${path.relative(process.cwd(), outFile)} and ${path.relative(process.cwd(), jsonFile)}`);
+    progress(
+      `wrote ${path.relative(process.cwd(), outFile)} and ${path.relative(process.cwd(), jsonFile)}`,
+    );
 
     const sent = cells.reduce((a, c) => a + c.direct.requests + c.gateway.requests, 0);
     const failed = cells.reduce((a, c) => a + c.direct.errors + c.gateway.errors, 0);
     ok = failed <= sent * MAX_ERROR_RATE;
-    if (!ok) progress(`FAILED: ${failed} of ${sent} requests failed (more than ${MAX_ERROR_RATE * 100}%)`);
+    if (!ok)
+      progress(`FAILED: ${failed} of ${sent} requests failed (more than ${MAX_ERROR_RATE * 100}%)`);
   } finally {
     await agent.close();
     progress('stopping the platform');
@@ -139,7 +189,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    progress(`failed: ${(e as Error).stack ?? String(e)}`);
-    process.exit(1);
+    progress(
+      `failed: ${interrupted.signal.aborted ? (e as Error).message : ((e as Error).stack ?? String(e))}`,
+    );
+    process.exit(interrupted.signal.aborted ? 130 : 1);
   },
 );

@@ -15,19 +15,35 @@ export interface CellResult {
 export interface BenchResults {
   date: string;
   durationS: number;
-  machine: { cpus: number; cpuModel: string; totalMemGiB: number; node: string; os: string; loadAvg1mAtStart: number };
-  config: { quick: boolean; knobs: string; prompt: string; rounds: number; warmupPerSide: number; client: string };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    totalMemGiB: number;
+    node: string;
+    os: string;
+    loadAvg1mAtStart: number;
+  };
+  config: {
+    quick: boolean;
+    knobs: string;
+    prompt: string;
+    rounds: number;
+    warmupPerSide: number;
+    client: string;
+  };
   cells: CellResult[];
 }
 
 const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '–');
 const plus = (v: number) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(1)}` : '–');
-const ratio = (g: number, d: number) => (Number.isFinite(g) && Number.isFinite(d) && d > 0 ? `×${(g / d).toFixed(2)}` : '–');
+const ratio = (g: number, d: number) =>
+  Number.isFinite(g) && Number.isFinite(d) && d > 0 ? `×${(g / d).toFixed(2)}` : '–';
 
 /** A Markdown table with padded columns, so it also reads well in a terminal. */
 function table(head: string[], rows: string[][], right = head.map((_, i) => i > 0)): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (right[i] ? `${'-'.repeat(w + 1)}:` : `:${'-'.repeat(w + 1)}`)).join('|')}|`;
   return [line(head), rule, ...rows.map(line)].join('\n');
 }
@@ -36,7 +52,13 @@ function table(head: string[], rows: string[][], right = head.map((_, i) => i > 
 export function latencyTable(cells: CellResult[]): string {
   const rows: string[][] = [];
   for (const c of cells) {
-    const metrics: Array<['ttft' | 'total', string]> = c.mode === 'streaming' ? [['ttft', 'TTFT'], ['total', 'total']] : [['total', 'total']];
+    const metrics: Array<['ttft' | 'total', string]> =
+      c.mode === 'streaming'
+        ? [
+            ['ttft', 'TTFT'],
+            ['total', 'total'],
+          ]
+        : [['total', 'total']];
     for (const [key, label] of metrics) {
       const d = c.direct[key];
       const g = c.gateway[key];
@@ -56,7 +78,19 @@ export function latencyTable(cells: CellResult[]): string {
     }
   }
   return table(
-    ['mode', 'c', 'metric', 'direct p50', 'gateway p50', 'added p50', 'ratio p50', 'direct p99', 'gateway p99', 'added p99', 'ratio p99'],
+    [
+      'mode',
+      'c',
+      'metric',
+      'direct p50',
+      'gateway p50',
+      'added p50',
+      'ratio p50',
+      'direct p99',
+      'gateway p99',
+      'added p99',
+      'ratio p99',
+    ],
     rows,
     [false, true, false, true, true, true, true, true, true, true, true],
   );
@@ -64,7 +98,16 @@ export function latencyTable(cells: CellResult[]): string {
 
 export function throughputTable(cells: CellResult[]): string {
   return table(
-    ['mode', 'c', 'requests/side', 'direct req/s', 'gateway req/s', 'gateway/direct', 'errors direct', 'errors gateway'],
+    [
+      'mode',
+      'c',
+      'requests/side',
+      'direct req/s',
+      'gateway req/s',
+      'gateway/direct',
+      'errors direct',
+      'errors gateway',
+    ],
     cells.map((c) => [
       c.mode,
       String(c.concurrency),
@@ -92,7 +135,9 @@ export function serverTimingTable(cells: CellResult[]): string {
         String(c.concurrency),
         ...TIMING_PARTS.map((p) => {
           const v = t[p] ?? NaN;
-          return p === 'total' ? ms(v) : `${ms(v)} (${Number.isFinite(total) && total > 0 ? ((100 * v) / total).toFixed(0) : '–'}%)`;
+          return p === 'total'
+            ? ms(v)
+            : `${ms(v)} (${Number.isFinite(total) && total > 0 ? ((100 * v) / total).toFixed(0) : '–'}%)`;
         }),
       ];
     });
@@ -103,7 +148,10 @@ export function errorNotes(cells: CellResult[]): string {
   const lines = cells.flatMap((c) =>
     (['direct', 'gateway'] as const)
       .filter((side) => c[side].errors > 0)
-      .map((side) => `- ${c.mode} c=${c.concurrency} ${side}: ${c[side].errors} failed (${c[side].firstErrors.join('; ')})`),
+      .map(
+        (side) =>
+          `- ${c.mode} c=${c.concurrency} ${side}: ${c[side].errors} failed (${c[side].firstErrors.join('; ')})`,
+      ),
   );
   return lines.join('\n');
 }
@@ -132,7 +180,8 @@ absolute figures say as much about the machine as about Turnpike; read the diffe
   compares, in the same run, two ways of asking the **same** simulator process for the same completion:
   - **direct**: \`POST <simulator>/v1/chat/completions\`, model \`sim-gpt-small\`;
   - **gateway**: \`POST <gateway>/v1/chat/completions\`, model \`turnpike/sim-small\` (gateway → Kafka →
-    router-built routing table → connector → simulator, and the reply back over Kafka).
+    connector → simulator, and the reply back over Kafka; billing and analytics consume the usage
+    event of every request).
 - Simulator knobs, fixed by a directive in the user message: \`${r.config.knobs}\` — ${knobsInWords(r.config.knobs)}
   Prompt: \`${r.config.prompt}\`.
 - Modes: non-streaming (total = time to the end of the JSON body; TTFT is not meaningful there) and
@@ -150,6 +199,8 @@ absolute figures say as much about the machine as about Turnpike; read the diffe
 
 ## Results
 
+${headline(r.cells)}
+
 ### Latency, ms
 
 ${latencyTable(r.cells)}
@@ -162,25 +213,49 @@ ${errors ? `\n${errors}\n` : ''}
 
 ${serverTimingTable(r.cells)}
 
-\`gateway\`: time inside the gateway process outside the Kafka round trip (auth, routing, serialising the
-request, writing the response); \`kafka\`: the round trip gateway → connector → gateway minus the
-connector's own time (Kafka produce/consume both ways, including batching and the consumers' polling);
+\`gateway\`: the gateway's own time (its total minus the Kafka round trip); \`kafka\`: the round trip
+gateway → connector → gateway minus the connector's time (produce, broker, consume, both ways, with
+the producers' batching and the consumers' polling, and any queueing in front of a busy consumer);
 \`connector\`: the connector's time outside the upstream call; \`upstream\`: the connector's HTTP call to the
-simulator (the simulator's ${r.config.knobs.match(/ttft_ms=(\d+)/)?.[1] ?? '?'} ms of think time included).
+simulator, the whole generation included (compare it with the direct non-streaming total p50 above).
 
 ## How to read this
 
 Look at the **added** columns and the ratios, not the absolute figures: the baseline (direct) is
 measured in the same run, on the same loaded machine, interleaved with the gateway, so most of the
-machine's noise cancels out. At c=1 the added p50 is the gateway's fixed cost per request (the extra
-HTTP hop, two Kafka hops and the connector). At c=32 and c=128 the machine's two cores are saturated,
-and the added latency is mostly queueing: the gateway path burns several processes' worth of CPU per
-request (gateway, Kafka, connector, plus router/billing/analytics consuming the usage events) where the
-direct path burns only the simulator's, so the throughput ratio is the better figure there. For
-streaming, TTFT is what users feel; the gap between gateway TTFT and total shows how the chunks after
-the first are relayed. The Server-Timing table splits the c=1 cost (and the queueing at higher c) into
-its parts. Raw figures: \`bench/results/latest.json\` (not committed).
+machine's noise cancels out. At c=1 the added p50 is the gateway's fixed cost per request: the extra
+HTTP hop, the two Kafka hops and the connector; the Server-Timing table says which part is which. At
+c=32 and c=128 the machine is saturated and the added latency is mostly queueing: every request through
+the gateway costs CPU in the gateway, Kafka, the connector, billing and analytics, where a direct request
+costs only the simulator's (and the load generator's, which both sides pay), so the throughput ratio is
+the better figure there. A streamed reply crosses Kafka chunk by chunk (one reply message per chunk), so streaming costs more per
+request than non-streaming under load, and its first chunk queues behind the other streams' chunks: TTFT,
+what users feel, grows faster with concurrency than the total. Raw figures, per side and cell:
+\`bench/results/latest.json\` (not committed).
 `;
+}
+
+/** One data-driven sentence: the fixed cost at c=1 and, when known, the Kafka part of it. */
+function headline(cells: CellResult[]): string {
+  const unary = cells.find((c) => c.mode === 'non-streaming' && c.concurrency === 1);
+  const stream = cells.find((c) => c.mode === 'streaming' && c.concurrency === 1);
+  const parts: string[] = [];
+  if (unary) {
+    const added = unary.gateway.total.p50 - unary.direct.total.p50;
+    const kafka = unary.gateway.serverTiming?.['kafka'];
+    parts.push(
+      `At c=1 the gateway adds **${added.toFixed(1)} ms** at p50 to a non-streaming request (${ratio(unary.gateway.total.p50, unary.direct.total.p50)})` +
+        (kafka !== undefined
+          ? `, of which the Kafka round trip is ${kafka.toFixed(1)} ms on average`
+          : ''),
+    );
+  }
+  if (stream) {
+    parts.push(
+      `**${(stream.gateway.ttft.p50 - stream.direct.ttft.p50).toFixed(1)} ms** to the time to first token of a streamed one`,
+    );
+  }
+  return parts.length ? `${parts.join(', and ')}.` : '';
 }
 
 function knobsInWords(knobs: string): string {
