@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { isRunning, readState, seedTenant, startPlatform, stopPlatform, type PlatformState } from '@turnpike/testing';
 
 const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const stateDir = path.join(rootDir, '.turnpike');
+// TURNPIKE_STATE_DIR moves everything `up` writes (the end-to-end test of `up` itself uses it).
+const stateDir = process.env['TURNPIKE_STATE_DIR'] ?? path.join(rootDir, '.turnpike');
 const envFile = path.join(stateDir, 'local.env');
 // The bootstrap script (scripts/turnpike) exports the cache location; this is the CLI's entry.
 const cacheDir = process.env['TURNPIKE_CACHE_DIR'] ?? path.join(process.env['HOME'] ?? '/root', '.cache/turnpike');
