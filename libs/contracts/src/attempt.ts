@@ -15,6 +15,8 @@ export const LlmAttemptV1 = z.object({
   outcome: AttemptOutcome,
   upstreamStatus: z.number().int().nullable(),
   errorCode: z.string().nullable(),
+  /** Seconds the upstream asked us to wait (429/503 Retry-After), when it said. */
+  retryAfterSec: z.number().nonnegative().nullable().default(null),
   ttftMs: Millis.nullable(),
   latencyMs: Millis,
   tokens: NativeTokens,

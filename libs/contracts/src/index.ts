@@ -8,3 +8,5 @@ export * from './routing-table.js';
 export * from './account-key.js';
 export * from './schemas.js';
 export * from './rpc.js';
+export * from './catalog-admin.js';
+export * from './billing.js';

@@ -4,19 +4,76 @@ import { Count, EndpointPricing, Millis } from './common.js';
 export const CircuitState = z.enum(['closed', 'open', 'half_open']);
 export type CircuitState = z.infer<typeof CircuitState>;
 
-/** Live health of one endpoint, as the router last computed it. */
+/** p50/p75/p90/p99 of a metric over a window (OpenRouter's `PercentileStats`). */
+export const Percentiles = z.object({
+  p50: z.number().nonnegative(),
+  p75: z.number().nonnegative(),
+  p90: z.number().nonnegative(),
+  p99: z.number().nonnegative(),
+});
+export type Percentiles = z.infer<typeof Percentiles>;
+
+/** Fraction of successful attempts (0..1) over a window; null when it saw none. */
+const Uptime = z.number().min(0).max(1).nullable();
+
+/**
+ * Live health of one endpoint, as the router last computed it from `llm.attempts.v1`.
+ * Fields added after the first version default, so older records still parse.
+ */
 export const EndpointHealth = z.object({
   circuit: CircuitState,
+  /** EWMA of the failure indicator (rate limits included), 0..1. */
   errorRate: z.number().min(0).max(1),
+  /** EWMA of the whole attempt's upstream latency, successful attempts only. */
   latencyMsEwma: Millis.nullable(),
   ttftMsEwma: Millis.nullable(),
+  /** EWMA of output tokens per second after the first token. */
   tokensPerSecondEwma: z.number().nonnegative().nullable(),
+  /** Upstream latency (whole attempt) p50 over the last 30 minutes. */
+  latencyMsP50: Millis.nullable().default(null),
+  /** Time to first token percentiles (ms) over the last 30 minutes. */
+  ttftMs: Percentiles.nullable().default(null),
+  /** Output tokens per second percentiles over the last 30 minutes. */
+  tokensPerSecond: Percentiles.nullable().default(null),
+  /** Successes / (successes + failures), rate limits excluded (as OpenRouter counts uptime). */
+  uptime: z
+    .object({ last5m: Uptime, last30m: Uptime, last1d: Uptime })
+    .default({ last5m: null, last30m: null, last1d: null }),
+  /** Attempts seen in the last 30 minutes. */
+  attempts30m: Count.default(0),
+  consecutiveFailures: Count.default(0),
+  /** Epoch ms at which an open circuit lets a probe through (half-open); null when closed. */
+  circuitOpenUntil: z.number().int().nonnegative().nullable().default(null),
+  /** Epoch ms until which the upstream asked us to wait (429/503 Retry-After); null if none. */
+  retryAfterUntil: z.number().int().nonnegative().nullable().default(null),
+  /** Epoch ms of the last attempt seen. */
+  lastAttemptAt: z.number().int().nonnegative().nullable().default(null),
 });
 export type EndpointHealth = z.infer<typeof EndpointHealth>;
+
+/** The health of an endpoint nobody has measured yet. */
+export const unknownHealth = (): EndpointHealth => ({
+  circuit: 'closed',
+  errorRate: 0,
+  latencyMsEwma: null,
+  ttftMsEwma: null,
+  tokensPerSecondEwma: null,
+  latencyMsP50: null,
+  ttftMs: null,
+  tokensPerSecond: null,
+  uptime: { last5m: null, last30m: null, last1d: null },
+  attempts30m: 0,
+  consecutiveFailures: 0,
+  circuitOpenUntil: null,
+  retryAfterUntil: null,
+  lastAttemptAt: null,
+});
 
 export const CatalogEndpoint = z.object({
   id: z.string().min(1),
   provider: z.string().min(1),
+  /** The provider's display name (defaults to its id in older records). */
+  providerName: z.string().min(1).optional(),
   upstreamModel: z.string().min(1),
   pricing: EndpointPricing,
   contextLength: Count,
@@ -45,8 +102,8 @@ export const CatalogModel = z.object({
 export type CatalogModel = z.infer<typeof CatalogModel>;
 
 /**
- * `routing.table.v1` (compacted, key = model id): the model and its endpoints with their live
- * health. A null value (tombstone) removes the model. The gateway routes from this, in memory.
+ * `routing.table.v1` (compacted, key = model id): the model and its enabled endpoints with their
+ * live health. A null value (tombstone) removes the model. The gateway routes from this, in memory.
  */
 export const RoutingEntryV1 = z.object({
   v: z.literal(1),

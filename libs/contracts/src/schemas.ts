@@ -7,6 +7,7 @@ import { UsageEventV1 } from './usage-event.js';
 import { RoutingEntryV1 } from './routing-table.js';
 import { AccountKeyV1 } from './account-key.js';
 import { RpcReplyV1, RpcRequestV1 } from './rpc.js';
+import { BalanceV1, CreditEventV1, PricingRuleV1 } from './billing.js';
 
 /** The one schema of each topic's message value. */
 export const TOPIC_SCHEMAS = {
@@ -20,6 +21,9 @@ export const TOPIC_SCHEMAS = {
   [TOPICS.rpcRouter]: RpcRequestV1,
   [TOPICS.rpcAnalytics]: RpcRequestV1,
   [TOPICS.rpcReplies]: RpcReplyV1,
+  [TOPICS.billingBalances]: BalanceV1,
+  [TOPICS.billingPricing]: PricingRuleV1,
+  [TOPICS.billingCredits]: CreditEventV1,
 } as const satisfies Record<string, z.ZodType>;
 
 /** JSON Schema (draft 2020-12) of each topic, as committed under `libs/contracts/schemas/`. */

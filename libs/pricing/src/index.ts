@@ -1,5 +1,13 @@
 import type { EndpointPricing, Micros, NativeTokens } from '@turnpike/contracts';
 
+export * from './markup.js';
+export * from './worst-case.js';
+export * from './periods.js';
+export * from './money.js';
+export * from './ledger.js';
+
+import { chargeMicros, type Markup } from './markup.js';
+
 const MILLION = 1_000_000n;
 
 /**
@@ -51,4 +59,19 @@ export function perTokenDecimal(perM: Micros): string {
   const whole = digits.slice(0, -12);
   const frac = digits.slice(-12).replace(/0+$/, '');
   return frac ? `${whole}.${frac}` : whole;
+}
+
+/**
+ * The upstream cost and the charged price of one generation, in integer micro-units. Errors and
+ * empty completions are free to the tenant (the upstream cost is still reported: we may owe
+ * it); an aborted stream pays for what was produced.
+ */
+export function priceGeneration(
+  tokens: NativeTokens,
+  price: EndpointPricing,
+  markup: Markup,
+  succeeded: boolean,
+): { upstreamMicros: Micros; chargedMicros: Micros } {
+  const upstreamMicros = upstreamCostMicros(tokens, price);
+  return { upstreamMicros, chargedMicros: chargeMicros(upstreamMicros, markup, succeeded && tokens.completion > 0) };
 }

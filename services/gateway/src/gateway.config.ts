@@ -18,6 +18,16 @@ const schema = z.object({
   GATEWAY_REQUEST_TIMEOUT_MS: env.int(300_000, 100),
   /** Upstream attempts per request, across fallback endpoints. */
   GATEWAY_MAX_ATTEMPTS: env.int(3, 1),
+  /**
+   * Gateway replicas serving the same tenants: each may hold at most 1/N of a tenant's balance
+   * in in-flight reservations (the overspend bound across replicas depends on it).
+   */
+  GATEWAY_REPLICAS: env.int(1, 1),
+  /**
+   * A streamed attempt that is not the last candidate falls back when its first token takes
+   * longer than this (or than half the time left, whichever is shorter).
+   */
+  GATEWAY_FIRST_TOKEN_TIMEOUT_MS: env.int(60_000, 100),
 });
 
 /** The gateway's configuration, read and validated once at boot. */
@@ -35,6 +45,8 @@ export class GatewayConfig implements ServiceBaseConfig {
   readonly maxBodyBytes: number;
   readonly requestTimeoutMs: number;
   readonly maxAttempts: number;
+  readonly replicas: number;
+  readonly firstTokenTimeoutMs: number;
 
   private constructor(e: z.infer<typeof schema>) {
     this.instanceId = e.INSTANCE_ID ?? `gateway-${randomUUID().slice(0, 8)}`;
@@ -54,6 +66,8 @@ export class GatewayConfig implements ServiceBaseConfig {
     this.maxBodyBytes = e.GATEWAY_MAX_BODY_BYTES;
     this.requestTimeoutMs = e.GATEWAY_REQUEST_TIMEOUT_MS;
     this.maxAttempts = e.GATEWAY_MAX_ATTEMPTS;
+    this.replicas = e.GATEWAY_REPLICAS;
+    this.firstTokenTimeoutMs = e.GATEWAY_FIRST_TOKEN_TIMEOUT_MS;
   }
 
   static load(source: Env = process.env): GatewayConfig {

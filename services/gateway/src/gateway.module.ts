@@ -8,10 +8,14 @@ import { KeyCacheService } from './accounts/key-cache.service.js';
 import { TenantEntity } from './accounts/tenant.entity.js';
 import { AdminGuard } from './auth/admin.guard.js';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
+import { CatalogAdminController } from './catalog/catalog-admin.controller.js';
 import { ModelsController } from './catalog/models.controller.js';
 import { RoutingTableService } from './catalog/routing-table.service.js';
 import { CompletionsController } from './completions/completions.controller.js';
 import { ChargesService } from './billing/charges.service.js';
+import { BillingAdminController } from './billing/billing-admin.controller.js';
+import { BalancesView, MarkupsView, Reservations } from './billing/billing-views.service.js';
+import { BillingController } from './billing/billing.controller.js';
 import { CompletionsService } from './completions/completions.service.js';
 import { RoutePlanner } from './completions/route-planner.service.js';
 import { GatewayConfig } from './gateway.config.js';
@@ -53,7 +57,7 @@ export class GatewayModule {
           migrations: ACCOUNTS_MIGRATIONS,
         }),
       ],
-      controllers: [CompletionsController, ModelsController, AdminController],
+      controllers: [CompletionsController, ModelsController, AdminController, CatalogAdminController, BillingController, BillingAdminController],
       providers: [
         KeyCacheService,
         AccountsService,
@@ -64,6 +68,9 @@ export class GatewayModule {
         RpcClientService,
         UsagePublisher,
         RoutePlanner,
+        Reservations,
+        BalancesView,
+        MarkupsView,
         ChargesService,
         CompletionsService,
         Drain,

@@ -1,9 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { CoreModule, DatabaseModule } from '@turnpike/service-kit';
-import { EndpointEntity, ModelEntity, ProviderEntity } from './catalog/catalog.entities.js';
+import { CoreModule, DatabaseModule, RPC_SERVICE_NAME, RpcServerService } from '@turnpike/service-kit';
+import { CatalogAdminHandlers } from './catalog/catalog-admin.handlers.js';
+import { EndpointEntity, ModelEntity, ProviderEntity, SeedEntity } from './catalog/catalog.entities.js';
 import { CATALOG_MIGRATIONS } from './catalog/catalog.migrations.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { RouterConfig } from './router.config.js';
+import { HealthMonitor } from './routing/health-monitor.service.js';
+import { TablePublisher } from './routing/table-publisher.service.js';
 
 @Module({})
 export class RouterModule {
@@ -15,11 +18,18 @@ export class RouterModule {
         DatabaseModule.forRoot({
           url: config.databaseUrl,
           schema: 'catalog',
-          entities: [ProviderEntity, ModelEntity, EndpointEntity],
+          entities: [ProviderEntity, ModelEntity, EndpointEntity, SeedEntity],
           migrations: CATALOG_MIGRATIONS,
         }),
       ],
-      providers: [CatalogService],
+      providers: [
+        { provide: RPC_SERVICE_NAME, useValue: 'router' },
+        RpcServerService,
+        CatalogService,
+        HealthMonitor,
+        TablePublisher,
+        CatalogAdminHandlers,
+      ],
     };
   }
 }

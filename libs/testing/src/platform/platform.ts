@@ -51,6 +51,8 @@ export interface ServiceProcess {
   port: number;
   url: string;
   logFile: string;
+  /** How it was started (services only): what `restartService` starts again. */
+  spawn?: { command: string; args: string[]; env: Record<string, string>; cwd: string; detached: boolean };
 }
 
 /** What a running platform is: persisted as `<stateDir>/state.json`. */
@@ -186,14 +188,14 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
       connector: { CONNECTOR_PROVIDERS: JSON.stringify(providers) },
       billing: { DATABASE_URL: postgres.url },
       analytics: { DATABASE_URL: postgres.url },
-      gateway: { DATABASE_URL: postgres.url, GATEWAY_ADMIN_TOKEN: state.adminToken },
+      // Each replica may hold 1/N of a tenant's balance in flight (the overspend bound).
+      gateway: { DATABASE_URL: postgres.url, GATEWAY_ADMIN_TOKEN: state.adminToken, GATEWAY_REPLICAS: String(gateways) },
     };
 
     const launch = async (name: ServiceName, instance: string, extra: Record<string, string> = {}) => {
       const port = take();
       const logFile = path.join(logs, `${instance}.log`);
-      const { pid } = spawnService({
-        name: instance,
+      const spec = {
         command: node,
         args: ['--enable-source-maps', path.join(opts.rootDir, `services/${name}/dist/main.js`)],
         env: {
@@ -204,12 +206,12 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
           HTTP_PORT: String(port),
           INSTANCE_ID: instance,
         },
-        logFile,
         cwd: opts.rootDir,
         detached: opts.detached,
-      });
+      };
+      const { pid } = spawnService({ name: instance, logFile, ...spec });
       const url = `http://127.0.0.1:${port}`;
-      state.services.push({ name: instance, pid, port, url, logFile });
+      state.services.push({ name: instance, pid, port, url, logFile, spawn: spec });
       save();
       try {
         await waitForHttp(`${url}/health/ready`, { timeoutMs: 90_000, isAlive: () => isAlive(pid) });
@@ -248,12 +250,53 @@ export async function stopPlatform(stateDir: string): Promise<boolean> {
   return true;
 }
 
-/** Creates a tenant and an API key through the admin API; returns the key. */
+/**
+ * Starts a service of a running platform again, as it was started (same command and
+ * environment, same port): e.g. after a `kill -9`. With `as`, starts another instance like it
+ * instead, on a free port, with `env` added (e.g. a billing replay). Waits until it is ready;
+ * the state file is updated so that `stopPlatform` stops it.
+ */
+export async function restartService(
+  stateDir: string,
+  name: string,
+  opts: { as?: string; env?: Record<string, string> } = {},
+): Promise<ServiceProcess> {
+  const state = readState(stateDir);
+  const prev = state?.services.find((s) => s.name === name);
+  if (!state || !prev?.spawn) throw new Error(`restartService: no service '${name}' in ${stateFile(stateDir)}`);
+  const instance = opts.as ?? name;
+  if (opts.as === undefined && isAlive(prev.pid)) await stopPid(prev.pid, 30_000);
+  const port = opts.as === undefined ? prev.port : (await freePorts(1))[0]!;
+  // Detached (its own process group): the caller, e.g. a test file, may exit before it.
+  const spawn = {
+    ...prev.spawn,
+    env: { ...prev.spawn.env, ...opts.env, HTTP_PORT: String(port), INSTANCE_ID: instance },
+    detached: true,
+  };
+  const logFile = opts.as === undefined ? prev.logFile : path.join(path.dirname(prev.logFile), `${instance}.log`);
+  const { pid } = spawnService({ name: instance, logFile, ...spawn });
+  const next: ServiceProcess = { name: instance, pid, port, url: `http://127.0.0.1:${port}`, logFile, spawn };
+  state.services = [...state.services.filter((s) => s.name !== instance), next];
+  writeFileSync(stateFile(stateDir), JSON.stringify(state, null, 2));
+  try {
+    await waitForHttp(`${next.url}/health/ready`, { timeoutMs: 90_000, isAlive: () => isAlive(pid) });
+  } catch (e) {
+    throw new Error(`${instance} did not become ready (log: ${logFile}): ${(e as Error).message}\n${tail(logFile)}`);
+  }
+  return next;
+}
+
+/**
+ * Creates a tenant and an API key through the admin API, and grants the tenant `credits`
+ * dollars (default 100; 0 for none) once (idempotency key `seed-<tenant id>`).
+ * Returns the key. Tenants start with no credit: without a grant, requests get 402.
+ */
 export async function seedTenant(
   gatewayUrl: string,
   adminToken: string,
   tenant: { id: string; name: string },
   keyName = 'default',
+  credits = 100,
 ): Promise<{ tenantId: string; keyId: string; key: string }> {
   const post = async (p: string, body: unknown) => {
     const res = await fetch(`${gatewayUrl}${p}`, {
@@ -266,6 +309,20 @@ export async function seedTenant(
   };
   const t = await post('/admin/tenants', tenant);
   const k = await post(`/admin/tenants/${t['id']}/keys`, { name: keyName });
+  if (credits > 0) {
+    const res = await fetch(`${gatewayUrl}/admin/tenants/${t['id']}/credits`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', 'idempotency-key': `seed-${t['id']}` },
+      body: JSON.stringify({ kind: 'grant', amount: String(credits), note: 'seed' }),
+    });
+    if (!res.ok) throw new Error(`POST /admin/tenants/${t['id']}/credits: ${res.status} ${await res.text()}`);
+    // The gateway admits from the balances it reads from billing's topic: wait until it has it.
+    for (let until = Date.now() + 10_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+      const view = await fetch(`${gatewayUrl}/admin/tenants/${t['id']}/credits`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const body = (await view.json()) as { gateway_view?: { balance_micros?: number } };
+      if ((body.gateway_view?.balance_micros ?? 0) > 0) break;
+    }
+  }
   return { tenantId: t['id']!, keyId: k['id']!, key: k['key']! };
 }
 

@@ -94,6 +94,7 @@ export class GenerationRunner implements OnApplicationShutdown {
     let outcome: AttemptOutcome = 'success';
     let upstreamStatus: number | null = null;
     let errorCode: string | null = null;
+    let retryAfterSec: number | null = null;
     const timing = (): AttemptTiming => {
       const now = performance.now();
       return {
@@ -184,7 +185,11 @@ export class GenerationRunner implements OnApplicationShutdown {
       upstreamStatus = 200;
     } catch (e) {
       if (e instanceof UpstreamAborted) {
-        outcome = 'cancelled';
+        // Cancelled by the client, or by the gateway because the attempt took too long (its
+        // per-attempt or whole deadline): the latter is the endpoint's failure, for routing.
+        const slow = signal.reason === 'timeout' || signal.reason === 'superseded';
+        outcome = slow ? 'timeout' : 'cancelled';
+        if (slow) errorCode = 'timeout';
         upstreamSpan.addEvent('cancelled');
         // The client is gone, but what was produced is still billed: report an estimate.
         tokens = {
@@ -208,6 +213,7 @@ export class GenerationRunner implements OnApplicationShutdown {
         outcome = err.status === 504 ? 'timeout' : 'error';
         upstreamStatus = err.upstreamStatus;
         errorCode = err.code;
+        retryAfterSec = err.retryAfterSec;
         failSpan(upstreamSpan, e);
         reply({ type: 'error', error: err, chunksSent, tokens, timing: timing() });
       }
@@ -226,6 +232,7 @@ export class GenerationRunner implements OnApplicationShutdown {
       outcome,
       upstreamStatus,
       errorCode,
+      retryAfterSec,
       ttftMs: t.upstreamTtftMs,
       latencyMs: t.upstreamMs,
       tokens,

@@ -105,7 +105,8 @@ export class GenerationWorker implements OnApplicationBootstrap, BeforeApplicati
         const queued = toStart.findIndex((s) => s.req.generationId === m.generationId && s.req.attempt === m.attempt);
         if (queued >= 0) toStart.splice(queued, 1);
         if (running || queued >= 0) this.stats.cancelled++;
-        running?.abort.abort();
+        // The reason tells the attempt record a cancelled client from a timed-out attempt.
+        running?.abort.abort(m.reason);
         this.seen.set(key, now + SEEN_TTL_MS);
         continue;
       }

@@ -1,6 +1,6 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { modelNotFound } from '@turnpike/openai-api';
-import { presentModel } from './models.presenter.js';
+import { presentEndpoints, presentModel } from './models.presenter.js';
 import { RoutingTableService } from './routing-table.service.js';
 
 /** The public catalog (unauthenticated, like OpenRouter's). */
@@ -18,5 +18,13 @@ export class ModelsController {
     const entry = this.table.get(`${author}/${slug}`);
     if (!entry) throw modelNotFound(`${author}/${slug}`);
     return presentModel(entry);
+  }
+
+  /** The model's endpoints with live uptime, latency and throughput (OpenRouter's shape). */
+  @Get(':author/:slug/endpoints')
+  endpoints(@Param('author') author: string, @Param('slug') slug: string): { data: Record<string, unknown> } {
+    const entry = this.table.get(`${author}/${slug}`);
+    if (!entry) throw modelNotFound(`${author}/${slug}`);
+    return { data: presentEndpoints(entry) };
   }
 }

@@ -1,4 +1,4 @@
-import type { CatalogModel, EndpointPricing, RoutingEntryV1 } from '@turnpike/contracts';
+import type { CatalogEndpoint, CatalogModel, EndpointPricing, RoutingEntryV1 } from '@turnpike/contracts';
 import { perTokenDecimal } from '@turnpike/pricing';
 
 /** OpenRouter's `pricing` object: decimal strings of currency per token (or per request). */
@@ -49,5 +49,78 @@ export function presentModel(entry: RoutingEntryV1): Record<string, unknown> {
     },
     per_request_limits: null,
     supported_parameters: m.supportedParameters,
+  };
+}
+
+/** OpenRouter's endpoint `status`: 0 is fine; below zero, increasingly unavailable. */
+export function endpointStatus(e: CatalogEndpoint, now: number): number {
+  const h = e.health;
+  if (h.circuit === 'open' && (h.circuitOpenUntil === null || now < h.circuitOpenUntil)) return -3;
+  if ((h.retryAfterUntil ?? 0) > now) return -2;
+  if (h.circuit !== 'closed') return -1;
+  return 0;
+}
+
+const percent = (fraction: number | null): number | null => (fraction === null ? null : Math.round(fraction * 10_000) / 100);
+
+/**
+ * One entry of `GET /v1/models/{author}/{slug}/endpoints` (OpenRouter's `PublicEndpoint`),
+ * with live figures from the routing table: uptime over 5 minutes, 30 minutes and a day (in
+ * percent; rate limits excluded), time-to-first-token (`latency_last_30m`, ms) and throughput
+ * (tokens/s) percentiles over 30 minutes. `health` adds what our router tracks besides.
+ */
+export function presentEndpoint(model: CatalogModel, e: CatalogEndpoint, now: number): Record<string, unknown> {
+  const h = e.health;
+  const providerName = e.providerName ?? e.provider;
+  return {
+    name: `${providerName} | ${model.id}`,
+    model_id: model.id,
+    model_name: model.name,
+    context_length: e.contextLength,
+    pricing: presentPricing(e.pricing),
+    provider_name: providerName,
+    tag: e.provider,
+    quantization: e.quantization,
+    max_completion_tokens: e.maxOutputTokens,
+    max_prompt_tokens: e.contextLength,
+    supported_parameters: e.supportedParameters,
+    status: endpointStatus(e, now),
+    uptime_last_5m: percent(h.uptime.last5m),
+    uptime_last_30m: percent(h.uptime.last30m),
+    uptime_last_1d: percent(h.uptime.last1d),
+    supports_implicit_caching: false,
+    latency_last_30m: h.ttftMs,
+    throughput_last_30m: h.tokensPerSecond,
+    health: {
+      circuit: h.circuit,
+      error_rate: h.errorRate,
+      consecutive_failures: h.consecutiveFailures,
+      attempts_last_30m: h.attempts30m,
+      latency_ms_p50: h.latencyMsP50,
+      latency_ms_ewma: h.latencyMsEwma,
+      ttft_ms_ewma: h.ttftMsEwma,
+      tokens_per_second_ewma: h.tokensPerSecondEwma,
+      circuit_open_until: h.circuitOpenUntil === null ? null : new Date(h.circuitOpenUntil).toISOString(),
+      retry_after_until: h.retryAfterUntil === null || h.retryAfterUntil <= now ? null : new Date(h.retryAfterUntil).toISOString(),
+    },
+  };
+}
+
+/** `GET /v1/models/{author}/{slug}/endpoints`: OpenRouter's `ListEndpointsResponse`, under `data`. */
+export function presentEndpoints(entry: RoutingEntryV1, now = Date.now()): Record<string, unknown> {
+  const m = entry.model;
+  return {
+    id: m.id,
+    name: m.name,
+    created: m.created,
+    description: m.description,
+    architecture: {
+      modality: modality(m),
+      input_modalities: m.inputModalities,
+      output_modalities: m.outputModalities,
+      tokenizer: 'Other',
+      instruct_type: null,
+    },
+    endpoints: entry.endpoints.map((e) => presentEndpoint(m, e, now)),
   };
 }

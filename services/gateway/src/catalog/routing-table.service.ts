@@ -10,6 +10,7 @@ import { KAFKA_CLIENT, Readiness } from '@turnpike/service-kit';
 @Injectable()
 export class RoutingTableService implements OnModuleInit, OnApplicationShutdown {
   private readonly models = new Map<string, RoutingEntryV1>();
+  private readonly retryAfter = new Map<string, number>();
   private readonly view: CompactedView<typeof TOPICS.routingTable>;
 
   constructor(@Inject(KAFKA_CLIENT) kafka: KafkaClient, readiness: Readiness) {
@@ -30,6 +31,22 @@ export class RoutingTableService implements OnModuleInit, OnApplicationShutdown 
 
   async onApplicationShutdown(): Promise<void> {
     await this.view.stop();
+  }
+
+  /**
+   * Retry-After this instance was told itself (a 429/503 reply), for immediate effect: the
+   * router learns it from the attempt record too, but only a moment later.
+   */
+  noteRetryAfter(endpointId: string, until: number): void {
+    const now = Date.now();
+    if (until <= now) return;
+    this.retryAfter.set(endpointId, Math.max(until, this.retryAfter.get(endpointId) ?? 0));
+    for (const [id, t] of this.retryAfter) if (t <= now) this.retryAfter.delete(id);
+  }
+
+  /** Endpoints this instance knows to be waiting out a Retry-After, until epoch ms. */
+  cooldowns(): ReadonlyMap<string, number> {
+    return this.retryAfter;
   }
 
   get(modelId: string): RoutingEntryV1 | undefined {

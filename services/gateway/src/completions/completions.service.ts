@@ -169,8 +169,9 @@ export class CompletionsService {
     } finally {
       this.inFlight--;
       reply.raw.off('close', onClose);
+      // The hold shrinks to the actual charge until billing's balance update includes it.
+      reservation.settle(gen.id, this.costs(gen).chargedMicros);
       this.finish(gen, req, reply.raw.statusCode);
-      reservation.release();
     }
   }
 
@@ -182,9 +183,10 @@ export class CompletionsService {
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<void> {
-    for (const [i, candidate] of candidates.entries()) {
-      const canFallBack = i < candidates.length - 1;
-      const outcome = await this.attempt(gen, candidate, i + 1, canFallBack, signal, (r) => {
+    const plan = this.planner.fallbacks(candidates);
+    let lastFailure: AttemptOutcome | null = null;
+    for (let candidate = plan.next(); candidate; candidate = plan.next()) {
+      const outcome = await this.attempt(gen, candidate, plan.attempt, plan.hasMore(), signal, (r) => {
         if (r.type !== 'completion') return 'continue';
         gen.firstTokenAt ??= performance.now();
         return 'done';
@@ -219,9 +221,15 @@ export class CompletionsService {
         reply.raw.end(payload);
         return;
       }
-      if (outcome.kind === 'fallback') continue;
+      if (outcome.kind === 'fallback') {
+        plan.failed(candidate, outcome.error);
+        lastFailure = outcome;
+        continue;
+      }
       return this.respondError(gen, reply, headers, outcome);
     }
+    // Every candidate failed over (or a failure left none worth trying): the last error stands.
+    if (lastFailure) this.respondError(gen, reply, headers, lastFailure);
   }
 
   /** Streaming: chunks are relayed as they arrive; headers go out with the first one. */
@@ -234,16 +242,19 @@ export class CompletionsService {
   ): Promise<void> {
     const out = new CompletionStream(reply.raw, headers);
     const includeUsage = isObj(gen.body.stream_options) && gen.body.stream_options['include_usage'] === true;
-    for (const [i, candidate] of candidates.entries()) {
+    const plan = this.planner.fallbacks(candidates);
+    let lastFailure: AttemptOutcome | null = null;
+    for (let candidate = plan.next(); candidate; candidate = plan.next()) {
+      const served = candidate;
       const outcome = await this.attempt(
         gen,
         candidate,
-        i + 1,
-        i < candidates.length - 1,
+        plan.attempt,
+        plan.hasMore(),
         signal,
         (r) => {
           if (r.type === 'chunk') {
-            this.relayChunk(gen, candidate, r.chunk, out, includeUsage);
+            this.relayChunk(gen, served, r.chunk, out, includeUsage);
             return 'continue';
           }
           return r.type === 'end' ? 'done' : 'continue';
@@ -265,7 +276,11 @@ export class CompletionsService {
         out.done();
         return;
       }
-      if (outcome.kind === 'fallback') continue;
+      if (outcome.kind === 'fallback') {
+        plan.failed(candidate, outcome.error);
+        lastFailure = outcome;
+        continue;
+      }
       if (out.headersSent) {
         const err = outcome.kind === 'error' ? outcome.error : timeout('The upstream stream stalled.');
         if (outcome.kind !== 'cancelled') {
@@ -277,6 +292,7 @@ export class CompletionsService {
       }
       return this.respondError(gen, reply, headers, outcome);
     }
+    if (lastFailure) this.respondError(gen, reply, headers, lastFailure);
   }
 
   private respondError(
@@ -340,6 +356,10 @@ export class CompletionsService {
       queue.push(r);
     });
     const deadlineAt = Date.now() + Math.max(0, Math.round(this.config.requestTimeoutMs - (performance.now() - gen.t0)));
+    // An attempt that is not the last must start producing within its share of the time left,
+    // so that one slow endpoint cannot use up the whole deadline (see attemptBudgetMs).
+    const firstOutputBy = canFallBack ? Date.now() + this.attemptBudgetMs(gen, deadlineAt) : deadlineAt;
+    let producing = false;
     const started = performance.now();
     const record = (a: Omit<UsageAttempt, 'attempt' | 'endpointId' | 'provider' | 'model'>) =>
       gen.attempts.push({ attempt, endpointId: endpoint.id, provider: endpoint.provider, model: candidate.model.id, ...a });
@@ -374,7 +394,16 @@ export class CompletionsService {
       }
 
       for (;;) {
-        const r = await queue.next(deadlineAt - Date.now(), signal);
+        const waitUntil = producing ? deadlineAt : Math.min(deadlineAt, firstOutputBy);
+        const r = await queue.next(waitUntil - Date.now(), signal);
+        if (r === 'timeout' && waitUntil < deadlineAt && !committed()) {
+          // This attempt's share of the deadline is spent: cancel it and try the next candidate.
+          await this.cancel(gen, attempt, 'superseded');
+          const waited = round(performance.now() - started);
+          record({ outcome: 'timeout', upstreamStatus: null, errorCode: 'attempt_timeout', ttftMs: null, latencyMs: waited });
+          this.log.warn(`generation ${gen.id} attempt ${attempt} on ${endpoint.id} gave no output in ${waited} ms; falling back`);
+          return { kind: 'fallback', error: timeout(`The upstream did not answer within ${Math.round(waited)} ms.`) };
+        }
         if (r === 'aborted' || r === 'timeout') {
           await this.cancel(gen, attempt, r === 'aborted' ? 'client_disconnected' : 'timeout');
           const settle = r === 'aborted' ? await this.settleCancelled(queue) : null;
@@ -399,7 +428,9 @@ export class CompletionsService {
           gen.status = r === 'aborted' ? 'cancelled' : 'error';
           return r === 'aborted' ? { kind: 'cancelled' } : { kind: 'timeout' };
         }
+        if (r.type === 'chunk' || r.type === 'completion') producing = true;
         if (r.type === 'error') {
+          this.planner.observeFailure(candidate, r.error);
           record({
             outcome: r.error.status === 504 ? 'timeout' : 'error',
             upstreamStatus: r.error.upstreamStatus,
@@ -434,7 +465,17 @@ export class CompletionsService {
     }
   }
 
-  private async cancel(gen: Generation, attempt: number, reason: 'client_disconnected' | 'timeout'): Promise<void> {
+  /**
+   * How long an attempt that is not the last may take to produce its first output (first token
+   * when streaming, the whole completion otherwise): half the time left, and when streaming at
+   * most GATEWAY_FIRST_TOKEN_TIMEOUT_MS. The last candidate always gets all that is left.
+   */
+  private attemptBudgetMs(gen: Generation, deadlineAt: number): number {
+    const half = Math.max(0, (deadlineAt - Date.now()) / 2);
+    return Math.round(gen.body.stream === true ? Math.min(half, this.config.firstTokenTimeoutMs) : half);
+  }
+
+  private async cancel(gen: Generation, attempt: number, reason: 'client_disconnected' | 'timeout' | 'superseded'): Promise<void> {
     await this.producer
       .send(
         TOPICS.llmRequests,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { CatalogEndpoint, CatalogModel } from '@turnpike/contracts';
+import type { CatalogEndpoint, CatalogModel, ReplyError } from '@turnpike/contracts';
 import { modelNotFound, serviceUnavailable, type ChatCompletionRequest } from '@turnpike/openai-api';
-import { rankEndpoints } from '@turnpike/routing';
+import { rankCandidates, routeRequestOf, type Tier } from '@turnpike/routing';
 import { RoutingTableService } from '../catalog/routing-table.service.js';
 import { GatewayConfig } from '../gateway.config.js';
 
@@ -9,11 +9,19 @@ import { GatewayConfig } from '../gateway.config.js';
 export interface Candidate {
   model: CatalogModel;
   endpoint: CatalogEndpoint;
+  /** How healthy the routing table said it was when the request was planned. */
+  tier?: Tier;
 }
+
+/** The longest Retry-After this gateway honours by itself. */
+const MAX_LOCAL_RETRY_AFTER_MS = 300_000;
 
 /**
  * Turns a request into the ordered candidates its attempts go to, from the in-memory routing
- * table: no extra hop. Throws the ApiError to answer when nothing can serve it.
+ * table (no extra hop), with the pure ranking of libs/routing: the `models` fallback list, the
+ * `provider` preferences, `:floor` / `:nitro`, and endpoint health. Throws the ApiError to answer
+ * when nothing can serve it: 404 for an unknown model, 503 (with the reason) when no endpoint
+ * satisfies the request's constraints.
  */
 @Injectable()
 export class RoutePlanner {
@@ -22,13 +30,65 @@ export class RoutePlanner {
     private readonly config: GatewayConfig,
   ) {}
 
-  plan(body: ChatCompletionRequest): Candidate[] {
-    const entry = this.table.get(body.model);
-    if (!entry) throw modelNotFound(body.model);
-    const ranked = rankEndpoints(entry, { parameters: Object.keys(body) }).slice(0, this.config.maxAttempts);
-    if (ranked.length === 0) {
-      throw serviceUnavailable(`No endpoint currently serves '${body.model}'.`, undefined, { code: 'no_endpoints' });
+  plan(body: ChatCompletionRequest, random: () => number = Math.random): Candidate[] {
+    const result = rankCandidates(routeRequestOf(body), {
+      lookup: (id) => this.table.get(id),
+      now: Date.now(),
+      random,
+      cooldowns: this.table.cooldowns(),
+      maxCandidates: this.config.maxAttempts,
+    });
+    if (!result.ok) {
+      if (result.status === 404) throw modelNotFound(body.model);
+      throw serviceUnavailable(result.message, undefined, { code: result.code });
     }
-    return ranked.map((endpoint) => ({ model: entry.model, endpoint }));
+    return result.candidates;
+  }
+
+  /** The attempts of one request, in order, with what failures teach along the way. */
+  fallbacks(candidates: Candidate[]): FallbackPlan {
+    return new FallbackPlan(candidates);
+  }
+
+  /** Learns from a failed attempt: an upstream's Retry-After takes effect on this gateway at once. */
+  observeFailure(candidate: Candidate, error: ReplyError): void {
+    if (error.retryAfterSec !== null && error.retryAfterSec > 0) {
+      this.table.noteRetryAfter(candidate.endpoint.id, Date.now() + Math.min(error.retryAfterSec * 1000, MAX_LOCAL_RETRY_AFTER_MS));
+    }
+  }
+}
+
+/**
+ * The remaining candidates of one request. A failure can narrow them: after a context-length
+ * error only endpoints with a larger window are worth trying.
+ */
+export class FallbackPlan {
+  private readonly queue: Candidate[];
+  /** The attempt number of the candidate last returned by `next()` (from 1). */
+  attempt = 0;
+
+  constructor(candidates: Candidate[]) {
+    this.queue = [...candidates];
+  }
+
+  next(): Candidate | null {
+    const c = this.queue.shift() ?? null;
+    if (c) this.attempt++;
+    return c;
+  }
+
+  /** Whether another candidate remains after the one being tried. */
+  hasMore(): boolean {
+    return this.queue.length > 0;
+  }
+
+  /** Narrows the remaining candidates after `candidate` failed with `error`. */
+  failed(candidate: Candidate, error: { code: string | null }): void {
+    if (error.code === 'context_length_exceeded') {
+      const window = candidate.endpoint.contextLength;
+      for (let i = this.queue.length - 1; i >= 0; i--) {
+        if (this.queue[i]!.endpoint.contextLength <= window) this.queue.splice(i, 1);
+      }
+    }
   }
 }

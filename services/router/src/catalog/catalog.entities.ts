@@ -34,4 +34,13 @@ export class EndpointEntity {
   @Column({ type: 'text', nullable: true }) region!: string | null;
   @Column({ name: 'data_collection', type: 'text' }) dataCollection!: 'allow' | 'deny';
   @Column({ name: 'supported_parameters', type: 'text', array: true }) supportedParameters!: string[];
+  /** A disabled endpoint stays in the catalog but is left out of the routing table. */
+  @Column({ type: 'boolean', default: false }) disabled!: boolean;
+}
+
+/** Catalog files already applied (by content hash). */
+@Entity({ name: 'seeds' })
+export class SeedEntity {
+  @PrimaryColumn({ name: 'file_hash', type: 'text' }) fileHash!: string;
+  @Column({ name: 'file_path', type: 'text' }) filePath!: string;
 }

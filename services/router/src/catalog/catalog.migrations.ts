@@ -26,4 +26,27 @@ export class CreateCatalog1732406400001 implements MigrationInterface {
   }
 }
 
-export const CATALOG_MIGRATIONS = [CreateCatalog1732406400001];
+/**
+ * Operator changes through the admin API: endpoints can be disabled, and the catalog file is
+ * applied only when its content changed (so a restart does not undo operator changes).
+ */
+export class CatalogAdmin1732406400002 implements MigrationInterface {
+  name = 'CatalogAdmin1732406400002';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE catalog.endpoints ADD COLUMN IF NOT EXISTS disabled boolean NOT NULL DEFAULT false`);
+    await q.query(`ALTER TABLE catalog.endpoints ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()`);
+    await q.query(`ALTER TABLE catalog.models ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()`);
+    await q.query(`CREATE TABLE IF NOT EXISTS catalog.seeds (
+      file_hash text PRIMARY KEY, file_path text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP TABLE catalog.seeds');
+    await q.query('ALTER TABLE catalog.models DROP COLUMN updated_at');
+    await q.query('ALTER TABLE catalog.endpoints DROP COLUMN updated_at');
+    await q.query('ALTER TABLE catalog.endpoints DROP COLUMN disabled');
+  }
+}
+
+export const CATALOG_MIGRATIONS = [CreateCatalog1732406400001, CatalogAdmin1732406400002];

@@ -1,0 +1,110 @@
+import { z } from 'zod';
+
+/**
+ * The catalog as operators write it: the versioned catalog file the router is seeded from, and
+ * the admin API (`/admin/catalog/...` on the gateway, answered by `router` over `rpc.router.v1`).
+ * Snake case, prices as decimal strings of currency per million tokens (per request for
+ * `request`), like OpenRouter's catalog.
+ */
+
+const Decimal = z.string().regex(/^\d+(\.\d{1,6})?$/, 'a decimal price in currency per million tokens');
+
+export const ProviderId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a provider slug (lowercase letters, digits, . _ -)');
+
+/** `author/slug`; no `:` (model suffixes such as `:floor` and `:nitro` are routing variants). */
+export const ModelId = z.string().regex(/^[a-z0-9][a-z0-9._-]*\/[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'a model id author/slug');
+
+export const CatalogProviderInput = z.object({
+  id: ProviderId,
+  name: z.string().min(1).max(200),
+  /** The adapter the connector uses for it (`openai`, ...). */
+  kind: z.string().min(1),
+});
+export type CatalogProviderInput = z.infer<typeof CatalogProviderInput>;
+
+export const CatalogEndpointInput = z.object({
+  provider: ProviderId,
+  upstream_model: z.string().min(1),
+  pricing: z.object({
+    prompt: Decimal,
+    completion: Decimal,
+    cached_read: Decimal.default('0'),
+    cache_write: Decimal.default('0'),
+    reasoning: Decimal.optional(),
+    /** Currency per request, e.g. "0.0002". */
+    request: Decimal.default('0'),
+  }),
+  context_length: z.number().int().positive(),
+  max_output_tokens: z.number().int().positive().nullable().default(null),
+  quantization: z.string().nullable().default(null),
+  region: z.string().nullable().default(null),
+  data_collection: z.enum(['allow', 'deny']).default('deny'),
+  supported_parameters: z.array(z.string()).optional(),
+  /** A disabled endpoint stays in the catalog but is not routed to. */
+  disabled: z.boolean().default(false),
+});
+export type CatalogEndpointInput = z.infer<typeof CatalogEndpointInput>;
+
+export const CatalogModelInput = z.object({
+  id: ModelId,
+  name: z.string().min(1).max(200),
+  description: z.string().default(''),
+  created: z.number().int().nonnegative().optional(),
+  context_length: z.number().int().positive(),
+  input_modalities: z.array(z.string()).min(1).default(['text']),
+  output_modalities: z.array(z.string()).min(1).default(['text']),
+});
+export type CatalogModelInput = z.infer<typeof CatalogModelInput>;
+
+/** RPC methods `router` answers on `rpc.router.v1`, with their params. */
+export const CATALOG_RPC = {
+  listProviders: 'catalog.providers.list',
+  upsertProvider: 'catalog.providers.upsert',
+  listModels: 'catalog.models.list',
+  getModel: 'catalog.models.get',
+  upsertModel: 'catalog.models.upsert',
+  deleteModel: 'catalog.models.delete',
+  upsertEndpoint: 'catalog.endpoints.upsert',
+  setEndpointDisabled: 'catalog.endpoints.disable',
+  deleteEndpoint: 'catalog.endpoints.delete',
+} as const;
+
+export const ModelRefParams = z.object({ model: ModelId });
+export const UpsertEndpointParams = z.object({ model: ModelId, endpoint: CatalogEndpointInput });
+export const EndpointRefParams = z.object({ model: ModelId, provider: ProviderId });
+export const SetEndpointDisabledParams = EndpointRefParams.extend({ disabled: z.boolean() });
+
+/** What the admin API answers for one endpoint: its catalog row, and its live health. */
+export interface CatalogEndpointView {
+  id: string;
+  model_id: string;
+  provider: string;
+  upstream_model: string;
+  /** Decimal strings, as written. */
+  pricing: Record<string, string>;
+  context_length: number;
+  max_output_tokens: number | null;
+  quantization: string | null;
+  region: string | null;
+  data_collection: 'allow' | 'deny';
+  supported_parameters: string[];
+  disabled: boolean;
+  health: unknown;
+}
+
+export interface CatalogModelView {
+  id: string;
+  name: string;
+  description: string;
+  created: number;
+  context_length: number;
+  input_modalities: string[];
+  output_modalities: string[];
+  endpoints: CatalogEndpointView[];
+}
+
+export interface CatalogProviderView {
+  id: string;
+  name: string;
+  kind: string;
+}

@@ -1,0 +1,240 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
+import { z } from 'zod';
+import {
+  BILLING_RPC,
+  BasisPoints,
+  CreditKind,
+  IdempotencyKey,
+  LimitReset,
+  markupRuleKey,
+  type CreditMovement,
+  type KeyUsage,
+  type LedgerCheck,
+  type MarkupRuleRecord,
+  type TenantCredits,
+} from '@turnpike/contracts';
+import { invalidRequest, notFound } from '@turnpike/openai-api';
+import { microsToCurrency as usd, parseMoneyMicros } from '@turnpike/pricing';
+import { AccountsService } from '../accounts/accounts.service.js';
+import { AdminGuard } from '../auth/admin.guard.js';
+import { RpcClientService } from '../transport/rpc-client.service.js';
+import { presentKey, presentTenantCredits } from './billing.presenter.js';
+import { BalancesView, MarkupsView, Reservations } from './billing-views.service.js';
+
+/** An amount of currency: a decimal string or number of dollars (at most 6 decimals). */
+const Money = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseMoneyMicros(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+const Micros = z.number().int().safe();
+
+const CreditBody = z
+  .object({
+    kind: CreditKind.default('grant'),
+    amount: Money.optional(),
+    amount_micros: Micros.optional(),
+    note: z.string().max(500).optional(),
+    generation_id: z.string().optional(),
+    idempotency_key: IdempotencyKey.optional(),
+  })
+  .refine((b) => (b.amount === undefined) !== (b.amount_micros === undefined), {
+    message: 'Give exactly one of amount (dollars) and amount_micros.',
+    path: ['amount'],
+  });
+
+const LimitBody = z
+  .object({
+    limit: Money.nullable().optional(),
+    limit_micros: Micros.nonnegative().nullable().optional(),
+    limit_reset: LimitReset.nullable().default(null),
+  })
+  .refine((b) => b.limit === undefined || b.limit_micros === undefined, {
+    message: 'Give one of limit and limit_micros.',
+    path: ['limit'],
+  });
+
+const MarkupBody = z.object({
+  tenant_id: z.string().min(1).nullable().default(null),
+  model: z.string().min(1).nullable().default(null),
+  percent_bps: BasisPoints.default(0),
+  fixed_fee: Money.optional(),
+  fixed_fee_micros: Micros.nonnegative().optional(),
+});
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body ?? {});
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw invalidRequest(issue?.message ?? 'Invalid body.', issue?.path.join('.') || null);
+  }
+  return r.data;
+}
+
+const presentRule = (r: MarkupRuleRecord) => ({
+  scope: r.scope,
+  tenant_id: r.tenantId,
+  model: r.model,
+  percent_bps: r.percentBps,
+  fixed_fee: usd(r.fixedMicros),
+  fixed_fee_micros: r.fixedMicros,
+  ...(r.updatedAt ? { updated_at: new Date(r.updatedAt).toISOString() } : {}),
+});
+
+/**
+ * Operator billing API (admin token only): credit grants, adjustments and refunds (idempotent
+ * on an idempotency key), key credit limits, markup rules and the ledger check. Commands go to
+ * `billing` over Kafka request/reply.
+ */
+@Controller('admin')
+@UseGuards(AdminGuard)
+export class BillingAdminController {
+  constructor(
+    private readonly rpc: RpcClientService,
+    private readonly accounts: AccountsService,
+    private readonly balances: BalancesView,
+    private readonly markups: MarkupsView,
+    private readonly reservations: Reservations,
+  ) {}
+
+  /** Grant, adjust (signed) or refund credit. `Idempotency-Key` header (or `idempotency_key`) required. */
+  @Post('tenants/:id/credits')
+  @HttpCode(200)
+  async applyCredit(
+    @Param('id') tenantId: string,
+    @Body() body: unknown,
+    @Headers('idempotency-key') header: string | undefined,
+  ): Promise<Record<string, unknown>> {
+    const b = parse(CreditBody, body);
+    const idempotencyKey = header ?? b.idempotency_key;
+    if (!idempotencyKey)
+      throw invalidRequest(
+        'An Idempotency-Key header is required: a retry with the same key is applied once.',
+        'idempotency_key',
+      );
+    if (!(await this.accounts.getTenant(tenantId))) throw notFound(`Tenant '${tenantId}'`);
+    const amountMicros = b.amount_micros ?? b.amount!;
+    if (amountMicros === 0) throw invalidRequest('The amount must not be 0.', 'amount');
+    const r = await this.rpc.ask<{ movement: CreditMovement; credits: TenantCredits }>(
+      'billing',
+      BILLING_RPC.applyCredit,
+      {
+        tenantId,
+        kind: b.kind,
+        amountMicros,
+        idempotencyKey,
+        note: b.note ?? null,
+        generationId: b.generation_id ?? null,
+      },
+      15_000,
+    );
+    const m = r.movement;
+    return {
+      id: m.transactionId,
+      tenant_id: m.tenantId,
+      kind: m.kind,
+      amount: usd(m.amountMicros),
+      amount_micros: m.amountMicros,
+      idempotency_key: m.idempotencyKey,
+      note: m.note,
+      generation_id: m.generationId,
+      created_at: m.createdAt,
+      credits: presentTenantCredits(r.credits),
+    };
+  }
+
+  /** The ledger's figures, and what this gateway replica currently sees and holds. */
+  @Get('tenants/:id/credits')
+  async credits(@Param('id') tenantId: string): Promise<Record<string, unknown>> {
+    const c = await this.rpc.ask<TenantCredits>('billing', BILLING_RPC.getCredits, { tenantId });
+    const seen = this.balances.tenant(tenantId);
+    return {
+      ...presentTenantCredits(c),
+      gateway_view: {
+        balance_micros: seen?.balanceMicros ?? 0,
+        version: seen?.version ?? null,
+        reserved_micros: this.reservations.held(tenantId),
+      },
+    };
+  }
+
+  /** A key's credit limit (dollars or micro-units; null removes it) and its reset period. */
+  @Put('tenants/:id/keys/:keyId/limit')
+  async setKeyLimit(
+    @Param('id') tenantId: string,
+    @Param('keyId') keyId: string,
+    @Body() body: unknown,
+  ): Promise<Record<string, unknown>> {
+    const b = parse(LimitBody, body);
+    const keys = await this.accounts.listKeys(tenantId);
+    const key = keys.find((k) => k.id === keyId);
+    if (!key) throw notFound(`Key '${keyId}' of tenant '${tenantId}'`);
+    const limitMicros = b.limit_micros !== undefined ? b.limit_micros : (b.limit ?? null);
+    const k = await this.rpc.ask<KeyUsage>('billing', BILLING_RPC.setKeyLimit, {
+      tenantId,
+      keyId,
+      limitMicros,
+      limitReset: b.limit_reset,
+    });
+    return { data: presentKey(k, key.name) };
+  }
+
+  /** The markup rules this gateway replica prices with (from `billing.pricing.v1`). */
+  @Get('markups')
+  listMarkups(): { data: unknown[] } {
+    return { data: this.markups.book.list().map((r) => presentRule({ ...r, updatedAt: 0 })) };
+  }
+
+  /** Sets the rule of a scope: global (no tenant_id, no model), per model, per tenant, or both. */
+  @Put('markups')
+  async setMarkup(@Body() body: unknown): Promise<Record<string, unknown>> {
+    const b = parse(MarkupBody, body);
+    if (b.fixed_fee !== undefined && b.fixed_fee_micros !== undefined)
+      throw invalidRequest('Give one of fixed_fee and fixed_fee_micros.', 'fixed_fee');
+    const fixedMicros = b.fixed_fee_micros ?? b.fixed_fee ?? 0;
+    if (fixedMicros < 0) throw invalidRequest('The fixed fee must not be negative.', 'fixed_fee');
+    const rule = await this.rpc.ask<MarkupRuleRecord>('billing', BILLING_RPC.setMarkup, {
+      tenantId: b.tenant_id,
+      model: b.model,
+      percentBps: b.percent_bps,
+      fixedMicros,
+    });
+    // This replica prices with it at once; the others as soon as they read the topic.
+    this.markups.book.set(rule);
+    return presentRule(rule);
+  }
+
+  @Delete('markups')
+  async deleteMarkup(
+    @Query('tenant_id') tenantId?: string,
+    @Query('model') model?: string,
+  ): Promise<{ deleted: boolean }> {
+    const r = await this.rpc.ask<{ deleted: boolean }>('billing', BILLING_RPC.deleteMarkup, {
+      tenantId: tenantId || null,
+      model: model || null,
+    });
+    this.markups.book.delete(markupRuleKey(tenantId || null, model || null));
+    return r;
+  }
+
+  /** The ledger's invariants, checked from the entries (all counts but the first two must be 0). */
+  @Get('billing/verify')
+  async verify(): Promise<LedgerCheck> {
+    return this.rpc.ask<LedgerCheck>('billing', BILLING_RPC.verifyLedger, {}, 60_000);
+  }
+}

@@ -1,0 +1,176 @@
+import type { ActivityRow, GenerationRecord, KeyUsage, TenantCredits } from '@turnpike/contracts';
+import { formatMicros, microsToCurrency as usd } from '@turnpike/pricing';
+
+/**
+ * Billing figures in OpenRouter's public shapes: currency amounts as JSON numbers of dollars
+ * (presentation only: every figure is an integer of micro-units until here), plus the exact
+ * micro-units where a client may want them.
+ */
+
+export function presentCredits(c: TenantCredits): Record<string, unknown> {
+  return { total_credits: usd(c.creditsMicros), total_usage: usd(c.usageMicros) };
+}
+
+export function presentTenantCredits(c: TenantCredits): Record<string, unknown> {
+  return {
+    tenant_id: c.tenantId,
+    total_credits: usd(c.creditsMicros),
+    total_usage: usd(c.usageMicros),
+    balance: usd(c.balanceMicros),
+    total_credits_micros: c.creditsMicros,
+    total_usage_micros: c.usageMicros,
+    balance_micros: c.balanceMicros,
+  };
+}
+
+export function presentKey(k: KeyUsage, label: string): Record<string, unknown> {
+  return {
+    label,
+    key_id: k.keyId,
+    limit: k.limitMicros === null ? null : usd(k.limitMicros),
+    limit_remaining:
+      k.limitRemainingMicros === null ? null : usd(Math.max(0, k.limitRemainingMicros)),
+    limit_reset: k.limitReset,
+    usage: usd(k.usageMicros),
+    usage_daily: usd(k.usageDailyMicros),
+    usage_weekly: usd(k.usageWeeklyMicros),
+    usage_monthly: usd(k.usageMonthlyMicros),
+    byok_usage: 0,
+    byok_usage_daily: 0,
+    byok_usage_weekly: 0,
+    byok_usage_monthly: 0,
+    include_byok_in_limit: false,
+    is_free_tier: false,
+    is_management_key: false,
+    is_provisioning_key: false,
+    creator_user_id: null,
+    expires_at: null,
+    rate_limit: {
+      requests: -1,
+      interval: '10s',
+      note: 'This field is deprecated and safe to ignore.',
+    },
+  };
+}
+
+export function presentGeneration(g: GenerationRecord): Record<string, unknown> {
+  const t = g.tokens;
+  return {
+    id: g.generationId,
+    created_at: g.createdAt,
+    model: g.model ?? g.requestedModel,
+    requested_model: g.requestedModel,
+    provider_name: g.provider,
+    endpoint_id: g.endpointId,
+    streamed: g.stream,
+    cancelled: g.status === 'cancelled',
+    status: g.status,
+    total_cost: usd(g.chargedMicros),
+    usage: usd(g.chargedMicros),
+    upstream_inference_cost: usd(g.upstreamMicros),
+    total_cost_micros: g.chargedMicros,
+    upstream_inference_cost_micros: g.upstreamMicros,
+    cache_discount: null,
+    is_byok: false,
+    tokens_prompt: t.prompt,
+    tokens_completion: t.completion,
+    native_tokens_prompt: t.prompt,
+    native_tokens_completion: t.completion,
+    native_tokens_reasoning: t.reasoning,
+    native_tokens_cached: t.cachedRead,
+    native_tokens_cache_write: t.cacheWrite,
+    native_tokens_completion_images: 0,
+    usage_reported: g.usageReported,
+    latency: g.latencyMs,
+    ttft: g.ttftMs,
+    generation_time: g.ttftMs === null ? g.latencyMs : Math.max(0, g.latencyMs - g.ttftMs),
+    moderation_latency: null,
+    finish_reason: g.finishReason,
+    native_finish_reason: g.nativeFinishReason,
+    key_id: g.keyId,
+    origin: g.app.referer,
+    http_referer: g.app.referer,
+    app_title: g.app.title,
+    api_type: 'completions',
+    error: g.error,
+    provider_responses: g.attempts.map((a) => ({
+      attempt: a.attempt,
+      endpoint_id: a.endpointId,
+      provider_name: a.provider,
+      model_permaslug: a.model,
+      status: a.upstreamStatus,
+      outcome: a.outcome,
+      error_code: a.errorCode,
+      latency: a.latencyMs,
+      ttft: a.ttftMs,
+      is_byok: false,
+    })),
+  };
+}
+
+export function presentActivity(r: ActivityRow): Record<string, unknown> {
+  return {
+    date: r.date,
+    model: r.model,
+    model_permaslug: r.model,
+    endpoint_id: r.endpointId,
+    provider_name: r.provider,
+    key_id: r.keyId,
+    usage: usd(r.chargedMicros),
+    upstream_cost: usd(r.upstreamMicros),
+    byok_usage_inference: 0,
+    requests: r.requests,
+    prompt_tokens: r.promptTokens,
+    completion_tokens: r.completionTokens,
+    reasoning_tokens: r.reasoningTokens,
+    cached_tokens: r.cachedTokens,
+  };
+}
+
+const CSV_COLUMNS = [
+  'date',
+  'model',
+  'provider',
+  'endpoint_id',
+  'key_id',
+  'requests',
+  'prompt_tokens',
+  'completion_tokens',
+  'reasoning_tokens',
+  'cached_tokens',
+  'usage',
+  'upstream_cost',
+] as const;
+
+function csvCell(v: string | number): string {
+  const s = String(v);
+  // Quote what needs it, and defuse spreadsheet formulas.
+  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** A statement as CSV: one row per day, model, endpoint and key; exact decimal amounts. */
+export function activityCsv(rows: ActivityRow[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const r of rows) {
+    lines.push(
+      [
+        r.date,
+        r.model,
+        r.provider,
+        r.endpointId,
+        r.keyId,
+        r.requests,
+        r.promptTokens,
+        r.completionTokens,
+        r.reasoningTokens,
+        r.cachedTokens,
+        formatMicros(r.chargedMicros),
+        formatMicros(r.upstreamMicros),
+      ]
+        .map(csvCell)
+        .join(','),
+    );
+  }
+  return lines.join('\r\n') + '\r\n';
+}

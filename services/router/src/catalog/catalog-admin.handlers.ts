@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import { z } from 'zod';
+import {
+  CATALOG_RPC,
+  CatalogModelInput,
+  CatalogProviderInput,
+  EndpointRefParams,
+  ModelRefParams,
+  SetEndpointDisabledParams,
+  UpsertEndpointParams,
+  type CatalogModelView,
+  type CatalogProviderView,
+} from '@turnpike/contracts';
+import { RpcFailure } from '@turnpike/kafka';
+import { RpcServerService } from '@turnpike/service-kit';
+import { HealthMonitor } from '../routing/health-monitor.service.js';
+import { TablePublisher } from '../routing/table-publisher.service.js';
+import { CatalogService, endpointIdOf } from './catalog.service.js';
+
+function parse<T>(schema: z.ZodType<T>, params: unknown): T {
+  const r = schema.safeParse(params);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw RpcFailure.of(400, issue ? `${issue.path.join('.') || 'params'}: ${issue.message}` : 'Invalid parameters.', null, issue?.path.join('.') || null);
+  }
+  return r.data;
+}
+
+/**
+ * The operator's catalog commands and queries, answered over `rpc.router.v1` (the gateway's
+ * `/admin/catalog/...`). Every change is written to the `catalog` schema, then the affected
+ * models are republished on `routing.table.v1` before the command answers: when the operator
+ * gets the reply, the change is already on its way to every gateway. Commands are idempotent
+ * upserts and deletes, so a redelivered call is harmless.
+ */
+@Injectable()
+export class CatalogAdminHandlers {
+  constructor(
+    rpc: RpcServerService,
+    private readonly catalog: CatalogService,
+    private readonly publisher: TablePublisher,
+    private readonly health: HealthMonitor,
+  ) {
+    const on = (method: string, fn: (params: unknown) => Promise<unknown>) =>
+      rpc.handle(method, async (params) => {
+        await this.catalog.load();
+        return fn(params);
+      });
+
+    on(CATALOG_RPC.listProviders, async (): Promise<{ data: CatalogProviderView[] }> => ({ data: this.catalog.listProviders() }));
+
+    on(CATALOG_RPC.upsertProvider, async (params) => {
+      const p = parse(CatalogProviderInput, params);
+      await this.publisher.publish(await this.catalog.upsertProvider(p));
+      return this.catalog.listProviders().find((x) => x.id === p.id);
+    });
+
+    on(CATALOG_RPC.listModels, async (): Promise<{ data: CatalogModelView[] }> => ({
+      data: this.catalog.modelIds().flatMap((id) => this.view(id) ?? []),
+    }));
+
+    on(CATALOG_RPC.getModel, async (params) => {
+      const { model } = parse(ModelRefParams, params);
+      const v = this.view(model);
+      if (!v) throw RpcFailure.of(404, `Model '${model}' not found.`, 'not_found');
+      return v;
+    });
+
+    on(CATALOG_RPC.upsertModel, async (params) => {
+      const m = parse(CatalogModelInput, params);
+      await this.publisher.publish(await this.catalog.upsertModel(m));
+      return this.view(m.id);
+    });
+
+    on(CATALOG_RPC.deleteModel, async (params) => {
+      const { model } = parse(ModelRefParams, params);
+      const endpoints = this.catalog.endpointsOf(model, true).map((e) => e.id);
+      const existed = await this.catalog.deleteModel(model);
+      if (!existed) throw RpcFailure.of(404, `Model '${model}' not found.`, 'not_found');
+      for (const id of endpoints) this.health.forget(id);
+      await this.publisher.publish([model]);
+      return { id: model, deleted: true };
+    });
+
+    on(CATALOG_RPC.upsertEndpoint, async (params) => {
+      const { model, endpoint } = parse(UpsertEndpointParams, params);
+      await this.publisher.publish(await this.catalog.upsertEndpoint(model, endpoint));
+      return this.view(model)?.endpoints.find((e) => e.provider === endpoint.provider);
+    });
+
+    on(CATALOG_RPC.setEndpointDisabled, async (params) => {
+      const { model, provider, disabled } = parse(SetEndpointDisabledParams, params);
+      await this.publisher.publish(await this.catalog.setEndpointDisabled(model, provider, disabled));
+      return this.view(model)?.endpoints.find((e) => e.provider === provider);
+    });
+
+    on(CATALOG_RPC.deleteEndpoint, async (params) => {
+      const { model, provider } = parse(EndpointRefParams, params);
+      await this.publisher.publish(await this.catalog.deleteEndpoint(model, provider));
+      this.health.forget(endpointIdOf(model, provider));
+      return { id: endpointIdOf(model, provider), deleted: true };
+    });
+  }
+
+  private view(modelId: string): CatalogModelView | undefined {
+    const now = Date.now();
+    return this.catalog.view(modelId, (id) => this.health.health(id, now));
+  }
+}
