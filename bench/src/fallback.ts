@@ -71,10 +71,17 @@ export interface FallbackBenchResult {
   modes: FallbackModeResult[];
 }
 
-const agent = new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
+const agent = new Agent({
+  connections: 256,
+  pipelining: 1,
+  keepAliveTimeout: 60_000,
+  headersTimeout: 30_000,
+  bodyTimeout: 30_000,
+});
 
 /** Same pace as the main benchmark: first token after 20 ms, then 15 more at 200 tokens/s. */
-const DEFAULT_PROMPT = '[[sim ttft_ms=20 tps=200 tokens=16]] Fallback benchmark: one upstream fails half of its requests';
+const DEFAULT_PROMPT =
+  '[[sim ttft_ms=20 tps=200 tokens=16]] Fallback benchmark: one upstream fails half of its requests';
 
 export async function runFallbackBench(opts: FallbackBenchOptions): Promise<FallbackBenchResult> {
   const log = opts.log ?? (() => undefined);
@@ -90,9 +97,12 @@ export async function runFallbackBench(opts: FallbackBenchOptions): Promise<Fall
   await control(failing, 'reset');
   for (const mode of modes) {
     const stream = mode === 'streaming';
-    const load = (n: number, tag: string) => runPhase(opts, { stream, concurrency, requests: n, prompt: `${prompt} ${tag}` });
+    const load = (n: number, tag: string) =>
+      runPhase(opts, { stream, concurrency, requests: n, prompt: `${prompt} ${tag}` });
     await load(Math.min(200, requests), 'warmup');
-    log(`${mode}: ${requests} requests healthy and ${requests} with one upstream failing ${Math.round(share * 100)}% of the time, at concurrency ${concurrency}, in ${rounds} alternating rounds`);
+    log(
+      `${mode}: ${requests} requests healthy and ${requests} with one upstream failing ${Math.round(share * 100)}% of the time, at concurrency ${concurrency}, in ${rounds} alternating rounds`,
+    );
     const tag = `degraded-${mode}-${Date.now()}`;
     const baselineSamples: Sample[] = [];
     const degradedSamples: Sample[] = [];
@@ -108,7 +118,9 @@ export async function runFallbackBench(opts: FallbackBenchOptions): Promise<Fall
         await flipper.stop();
       }
       // Read the failing upstream's log before the reset clears it.
-      seen.push(...(await upstreamLog(failing)).filter((r) => JSON.stringify(r.body ?? '').includes(tag)));
+      seen.push(
+        ...(await upstreamLog(failing)).filter((r) => JSON.stringify(r.body ?? '').includes(tag)),
+      );
       await control(failing, 'reset');
     }
     await settle(opts, stream);
@@ -121,7 +133,11 @@ export async function runFallbackBench(opts: FallbackBenchOptions): Promise<Fall
       concurrency,
       baseline,
       degraded,
-      failingUpstream: { requests: seen.length, failed, failedShare: seen.length ? round(failed / seen.length) : 0 },
+      failingUpstream: {
+        requests: seen.length,
+        failed,
+        failedShare: seen.length ? round(failed / seen.length) : 0,
+      },
       clientErrorRate: degraded.errorRate,
       addedP50Ms: round(degraded.p50Ms - baseline.p50Ms),
       addedP99Ms: round(degraded.p99Ms - baseline.p99Ms),
@@ -145,7 +161,11 @@ interface Sample {
 }
 
 async function runPhase(opts: FallbackBenchOptions, p: PhaseOptions): Promise<Sample[]> {
-  const body = JSON.stringify({ model: opts.model, stream: p.stream, messages: [{ role: 'user', content: p.prompt }] });
+  const body = JSON.stringify({
+    model: opts.model,
+    stream: p.stream,
+    messages: [{ role: 'user', content: p.prompt }],
+  });
   const samples: Sample[] = [];
   let next = 0;
   const worker = async () => {
@@ -159,7 +179,10 @@ async function runPhase(opts: FallbackBenchOptions, p: PhaseOptions): Promise<Sa
 }
 
 function stats(samples: Sample[]): PhaseStats {
-  const ok = samples.filter((s) => s.ok).map((s) => s.ms).sort((a, b) => a - b);
+  const ok = samples
+    .filter((s) => s.ok)
+    .map((s) => s.ms)
+    .sort((a, b) => a - b);
   const errors = samples.length - ok.length;
   return {
     requests: samples.length,
@@ -185,10 +208,13 @@ async function once(opts: FallbackBenchOptions, body: string, stream: boolean): 
     });
     const text = await res.body.text();
     const ms = performance.now() - t0;
-    if (res.statusCode !== 200) return { ok: false, ms, error: `HTTP ${res.statusCode}: ${text.slice(0, 160)}` };
+    if (res.statusCode !== 200)
+      return { ok: false, ms, error: `HTTP ${res.statusCode}: ${text.slice(0, 160)}` };
     if (stream) {
-      if (!text.endsWith('data: [DONE]\n\n')) return { ok: false, ms, error: 'stream without [DONE]' };
-      if (text.includes('"finish_reason":"error"')) return { ok: false, ms, error: 'stream error event' };
+      if (!text.endsWith('data: [DONE]\n\n'))
+        return { ok: false, ms, error: 'stream without [DONE]' };
+      if (text.includes('"finish_reason":"error"'))
+        return { ok: false, ms, error: 'stream error event' };
     } else if (!text.includes('"content"')) {
       return { ok: false, ms, error: 'no content' };
     }
@@ -221,7 +247,11 @@ function startFlipper(url: string, share: number, everyMs: number): { stop(): Pr
   };
 }
 
-async function control(url: string, what: 'config' | 'reset', knobs?: Record<string, unknown>): Promise<void> {
+async function control(
+  url: string,
+  what: 'config' | 'reset',
+  knobs?: Record<string, unknown>,
+): Promise<void> {
   const res = await request(`${url}/__sim/${what}`, {
     method: 'POST',
     dispatcher: agent,
@@ -234,19 +264,29 @@ async function control(url: string, what: 'config' | 'reset', knobs?: Record<str
 
 async function upstreamLog(url: string): Promise<Array<{ status: number | null; body?: unknown }>> {
   const res = await request(`${url}/__sim/requests`, { dispatcher: agent });
-  return ((await res.body.json()) as { data: Array<{ status: number | null; body?: unknown }> }).data;
+  return ((await res.body.json()) as { data: Array<{ status: number | null; body?: unknown }> })
+    .data;
 }
 
 /** Waits until every endpoint of the model reports status 0 (circuits closed), driving probes. */
 async function settle(opts: FallbackBenchOptions, stream: boolean): Promise<void> {
   const until = Date.now() + 60_000;
   for (;;) {
-    const res = await request(`${opts.gatewayUrl}/v1/models/${opts.model}/endpoints`, { dispatcher: agent });
-    const eps = ((await res.body.json()) as { data: { endpoints: Array<{ tag: string; status: number }> } }).data.endpoints;
+    const res = await request(`${opts.gatewayUrl}/v1/models/${opts.model}/endpoints`, {
+      dispatcher: agent,
+    });
+    const eps = (
+      (await res.body.json()) as { data: { endpoints: Array<{ tag: string; status: number }> } }
+    ).data.endpoints;
     const bad = eps.filter((e) => e.status !== 0);
     if (bad.length === 0 || Date.now() > until) return;
     for (const e of bad) {
-      const body = JSON.stringify({ model: opts.model, stream, messages: [{ role: 'user', content: 'settle' }], provider: { only: [e.tag] } });
+      const body = JSON.stringify({
+        model: opts.model,
+        stream,
+        messages: [{ role: 'user', content: 'settle' }],
+        provider: { only: [e.tag] },
+      });
       await once(opts, body, stream);
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -314,7 +354,10 @@ async function standalone(): Promise<void> {
       catalogFile,
       log,
     });
-    const tenant = await seedTenant(state.gatewayUrls[0]!, state.adminToken, { id: 'bench', name: 'Bench' });
+    const tenant = await seedTenant(state.gatewayUrls[0]!, state.adminToken, {
+      id: 'bench',
+      name: 'Bench',
+    });
     const result = await runFallbackBench({
       gatewayUrl: state.gatewayUrls[0]!,
       apiKey: tenant.key,

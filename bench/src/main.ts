@@ -11,6 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { seedTenant, startPlatform, stopPlatform } from '@turnpike/testing';
+import { benchBilling } from './billing.js';
+import { runFallbackBench } from './fallback.js';
 import { agent, runLoad, summarize, type LoadRun, type Target } from './load.js';
 import {
   renderMarkdown,
@@ -124,6 +126,9 @@ async function main(): Promise<number> {
       stateDir,
       cacheDir,
       detached: false,
+      // Three simulators and a model served by all three, for the fallback figures.
+      simulators: [{ id: 'sim' }, { id: 'sim-b' }, { id: 'sim-c' }],
+      catalogFile: path.join(rootDir, 'tests/fixtures/test.catalog.json'),
       log: (l) => progress(l),
     });
     const gatewayUrl = state.gatewayUrls[0]!;
@@ -138,6 +143,22 @@ async function main(): Promise<number> {
       { side: 'direct', url: sim.url, apiKey: sim.apiKey, model: 'sim-gpt-small' },
       { side: 'gateway', url: gatewayUrl, apiKey: key, model: 'turnpike/sim-small' },
     );
+    progress('billing: ledger ingestion and balance lag');
+    const billing = await benchBilling({
+      stateDir,
+      gatewayUrl,
+      log: (l) => progress(l),
+      ...(args.quick ? { events: 3000, lagSamples: 60 } : {}),
+    });
+    progress('fallback: one of three upstreams failing half its requests');
+    const fallback = await runFallbackBench({
+      gatewayUrl,
+      apiKey: key,
+      model: 'turnpike/sim-multi',
+      failingSimulatorUrl: state.simulators.find((s) => s.id === 'sim')!.url,
+      requests: args.quick ? 200 : 1000,
+      log: (l) => progress(l),
+    });
     const cpus = os.cpus();
     const results: BenchResults = {
       date: new Date().toISOString(),
@@ -160,6 +181,8 @@ async function main(): Promise<number> {
           'undici `request` over one `Agent` (up to 512 keep-alive sockets per origin, no pipelining)',
       },
       cells,
+      billing,
+      fallback,
     };
     mkdirSync(path.dirname(jsonFile), { recursive: true });
     writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
@@ -170,8 +193,12 @@ async function main(): Promise<number> {
       `wrote ${path.relative(process.cwd(), outFile)} and ${path.relative(process.cwd(), jsonFile)}`,
     );
 
-    const sent = cells.reduce((a, c) => a + c.direct.requests + c.gateway.requests, 0);
-    const failed = cells.reduce((a, c) => a + c.direct.errors + c.gateway.errors, 0);
+    const sent =
+      cells.reduce((a, c) => a + c.direct.requests + c.gateway.requests, 0) +
+      fallback.modes.reduce((a, m) => a + m.degraded.requests + m.baseline.requests, 0);
+    const failed =
+      cells.reduce((a, c) => a + c.direct.errors + c.gateway.errors, 0) +
+      fallback.modes.reduce((a, m) => a + m.degraded.errors + m.baseline.errors, 0);
     ok = failed <= sent * MAX_ERROR_RATE;
     if (!ok)
       progress(`FAILED: ${failed} of ${sent} requests failed (more than ${MAX_ERROR_RATE * 100}%)`);

@@ -12,6 +12,9 @@ export interface CellResult {
   gateway: Summary;
 }
 
+import type { BillingBenchResult } from './billing.js';
+import type { FallbackBenchResult } from './fallback.js';
+
 export interface BenchResults {
   date: string;
   durationS: number;
@@ -32,6 +35,10 @@ export interface BenchResults {
     client: string;
   };
   cells: CellResult[];
+  /** Ledger ingestion and balance lag (`billing.ts`). */
+  billing?: BillingBenchResult;
+  /** Fallback while one of three upstreams fails half its requests (`fallback.ts`). */
+  fallback?: FallbackBenchResult;
 }
 
 const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '–');
@@ -232,7 +239,7 @@ the better figure there. A streamed reply crosses Kafka chunk by chunk (one repl
 request than non-streaming under load, and its first chunk queues behind the other streams' chunks: TTFT,
 what users feel, grows faster with concurrency than the total. Raw figures, per side and cell:
 \`bench/results/latest.json\` (not committed).
-`;
+${renderExtras(r)}`;
 }
 
 /** One data-driven sentence: the fixed cost at c=1 and, when known, the Kafka part of it. */
@@ -282,4 +289,76 @@ export function renderText(r: BenchResults): string {
     serverTimingTable(r.cells),
     '',
   ].join('\n');
+}
+
+/** The billing and fallback sections of the report. */
+export function renderExtras(r: BenchResults): string {
+  const out: string[] = [];
+  if (r.billing) {
+    const b = r.billing;
+    out.push(`
+## Billing: ledger ingestion and balance lag
+
+Synthetic usage events produced straight to \`usage.events.v1\` and booked into the double-entry
+ledger (one DB transaction per batch, idempotent on the generation id), live and as a replay of the
+whole topic from offset 0 into an empty ledger; and the lag from the end of a response to the
+\`billing.balances.v1\` record that includes its generation (when the gateway's reservation is released).
+
+${table(
+  ['figure', 'value'],
+  [
+    [
+      'live ingestion',
+      `${b.ingestion.live.eventsPerSecond.toFixed(0)} events/s (${b.ingestion.live.events} events)`,
+    ],
+    [
+      'replay from offset 0',
+      `${b.ingestion.replay.eventsPerSecond.toFixed(0)} events/s (${b.ingestion.replay.events} events)`,
+    ],
+    ['response end → balance update, p50', `${ms(b.lag.p50Ms)} ms`],
+    [
+      'response end → balance update, p99',
+      `${ms(b.lag.p99Ms)} ms (${b.lag.samples} samples, max ${ms(b.lag.maxMs)} ms)`,
+    ],
+  ],
+)}
+`);
+  }
+  if (r.fallback) {
+    const f = r.fallback;
+    out.push(`
+## Fallback: one of three upstreams fails ${(f.failureShare * 100).toFixed(0)}% of its requests
+
+Model \`${f.model}\` served by three simulators; the cheapest (which default routing favours) is
+switched between answering 500 and healthy at random. Baseline and degraded phases alternate.
+
+${table(
+  [
+    'mode',
+    'c',
+    'client errors',
+    'baseline p50',
+    'degraded p50',
+    'added p50',
+    'baseline p99',
+    'degraded p99',
+    'added p99',
+    'failing upstream: requests / failed',
+  ],
+  f.modes.map((m) => [
+    m.mode,
+    String(m.concurrency),
+    `${m.degraded.errors}/${m.degraded.requests} (${(m.clientErrorRate * 100).toFixed(2)}%)`,
+    ms(m.baseline.p50Ms),
+    ms(m.degraded.p50Ms),
+    plus(m.addedP50Ms),
+    ms(m.baseline.p99Ms),
+    ms(m.degraded.p99Ms),
+    plus(m.addedP99Ms),
+    `${m.failingUpstream.requests} / ${m.failingUpstream.failed}`,
+  ]),
+)}
+`);
+  }
+  return out.join('');
 }

@@ -68,7 +68,10 @@ async function integration(filter?: string): Promise<RunResult> {
         OTEL_BSP_SCHEDULE_DELAY: '200',
       },
       serviceEnv: {
-        gateway: { GATEWAY_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), GATEWAY_MAX_BODY_BYTES: String(MAX_BODY_BYTES) },
+        gateway: {
+          GATEWAY_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+          GATEWAY_MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+        },
       },
       log: (l) => console.log(`[platform] ${l}`),
     });
@@ -98,14 +101,19 @@ async function integration(filter?: string): Promise<RunResult> {
       [
         '--test-concurrency=1',
         '--test-timeout=300000',
-        ...(filter ? [`tests/dist/e2e/**/${filter}*.e2e.js`] : ['tests/dist/e2e/**/*.e2e.js', 'libs/*/dist/**/*.int-spec.js']),
+        ...(filter
+          ? [`tests/dist/e2e/**/${filter}*.e2e.js`]
+          : ['tests/dist/e2e/**/*.e2e.js', 'libs/*/dist/**/*.int-spec.js']),
       ],
       { ...process.env, TURNPIKE_TEST_CONTEXT: contextFile },
     );
   } finally {
-    await stopPlatform(stateDir).catch((e: unknown) => console.error(`stopping the platform failed: ${String(e)}`));
+    await stopPlatform(stateDir).catch((e: unknown) =>
+      console.error(`stopping the platform failed: ${String(e)}`),
+    );
     await collector.close();
-    if (process.env['TURNPIKE_KEEP_TEST_STATE'] !== '1') rmSync(stateDir, { recursive: true, force: true });
+    if (process.env['TURNPIKE_KEEP_TEST_STATE'] !== '1')
+      rmSync(stateDir, { recursive: true, force: true });
     else console.log(`[platform] state kept in ${stateDir}`);
   }
 }

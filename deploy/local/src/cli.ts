@@ -7,14 +7,22 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isRunning, readState, seedTenant, startPlatform, stopPlatform, type PlatformState } from '@turnpike/testing';
+import {
+  isRunning,
+  readState,
+  seedTenant,
+  startPlatform,
+  stopPlatform,
+  type PlatformState,
+} from '@turnpike/testing';
 
 const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 // TURNPIKE_STATE_DIR moves everything `up` writes (the end-to-end test of `up` itself uses it).
 const stateDir = process.env['TURNPIKE_STATE_DIR'] ?? path.join(rootDir, '.turnpike');
 const envFile = path.join(stateDir, 'local.env');
 // The bootstrap script (scripts/turnpike) exports the cache location; this is the CLI's entry.
-const cacheDir = process.env['TURNPIKE_CACHE_DIR'] ?? path.join(process.env['HOME'] ?? '/root', '.cache/turnpike');
+const cacheDir =
+  process.env['TURNPIKE_CACHE_DIR'] ?? path.join(process.env['HOME'] ?? '/root', '.cache/turnpike');
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -77,7 +85,12 @@ async function up(): Promise<void> {
       : (await seedTenant(url, state.adminToken, { id: 'demo', name: 'Demo tenant' }, 'demo')).key;
   writeFileSync(
     envFile,
-    [`TURNPIKE_URL=${url}`, `TURNPIKE_API_KEY=${key}`, `TURNPIKE_ADMIN_TOKEN=${state.adminToken}`, ''].join('\n'),
+    [
+      `TURNPIKE_URL=${url}`,
+      `TURNPIKE_API_KEY=${key}`,
+      `TURNPIKE_ADMIN_TOKEN=${state.adminToken}`,
+      '',
+    ].join('\n'),
     { mode: 0o600 },
   );
   printSummary(state, key);
@@ -96,11 +109,13 @@ function status(): void {
     return;
   }
   say(`${isRunning(state) ? 'running' : 'DEGRADED'}: gateway ${state.gatewayUrls.join(', ')}`);
-  for (const s of [...state.services, ...state.simulators]) say(`  ${s.name.padEnd(16)} pid ${s.pid}  ${s.url}`);
+  for (const s of [...state.services, ...state.simulators])
+    say(`  ${s.name.padEnd(16)} pid ${s.pid}  ${s.url}`);
 }
 
 const cmd = process.argv[2];
-const run = cmd === 'up' ? up : cmd === 'down' ? down : cmd === 'status' ? async () => status() : null;
+const run =
+  cmd === 'up' ? up : cmd === 'down' ? down : cmd === 'status' ? async () => status() : null;
 if (!run) {
   console.error('usage: cli.js up|down|status');
   process.exit(2);

@@ -7,12 +7,18 @@ import { z } from 'zod';
  * `request`), like OpenRouter's catalog.
  */
 
-const Decimal = z.string().regex(/^\d+(\.\d{1,6})?$/, 'a decimal price in currency per million tokens');
+const Decimal = z
+  .string()
+  .regex(/^\d+(\.\d{1,6})?$/, 'a decimal price in currency per million tokens');
 
-export const ProviderId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a provider slug (lowercase letters, digits, . _ -)');
+export const ProviderId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a provider slug (lowercase letters, digits, . _ -)');
 
 /** `author/slug`; no `:` (model suffixes such as `:floor` and `:nitro` are routing variants). */
-export const ModelId = z.string().regex(/^[a-z0-9][a-z0-9._-]*\/[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'a model id author/slug');
+export const ModelId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]*\/[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'a model id author/slug');
 
 export const CatalogProviderInput = z.object({
   id: ProviderId,

@@ -12,7 +12,11 @@ import { parseWith, zeroTokens } from './common.js';
 test('committed JSON Schemas match the runtime validators', () => {
   for (const [topic, schema] of Object.entries(topicJsonSchemas())) {
     const committed = readFileSync(join(schemasDir, `${topic}.schema.json`), 'utf8');
-    assert.equal(committed, renderSchema(schema), `regenerate ${topic}: node libs/contracts/dist/generate-schemas.js`);
+    assert.equal(
+      committed,
+      renderSchema(schema),
+      `regenerate ${topic}: node libs/contracts/dist/generate-schemas.js`,
+    );
   }
 });
 
@@ -66,7 +70,16 @@ test('usage event: negative token counts are rejected', () => {
 });
 
 test('reply: unknown type is rejected, chunk keeps its payload', () => {
-  assert.equal(parseWith(LlmReplyV1, { v: 1, generationId: 'gen-1732406400-abcdefgh', attempt: 1, seq: 0, type: 'nope' }).ok, false);
+  assert.equal(
+    parseWith(LlmReplyV1, {
+      v: 1,
+      generationId: 'gen-1732406400-abcdefgh',
+      attempt: 1,
+      seq: 0,
+      type: 'nope',
+    }).ok,
+    false,
+  );
   const r = parseWith(LlmReplyV1, {
     v: 1,
     generationId: 'gen-1732406400-abcdefgh',

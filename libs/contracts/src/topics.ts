@@ -34,13 +34,15 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     topic: TOPICS.llmRequests,
     partitions: 12,
     compacted: false,
-    description: 'Generation requests and cancels from gateway to connector, keyed by generation id.',
+    description:
+      'Generation requests and cancels from gateway to connector, keyed by generation id.',
   },
   {
     topic: TOPICS.llmReplies,
     partitions: 12,
     compacted: false,
-    description: 'Reply stream from connector to the gateway instance that owns the reply partition.',
+    description:
+      'Reply stream from connector to the gateway instance that owns the reply partition.',
   },
   {
     topic: TOPICS.llmAttempts,
@@ -70,13 +72,15 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     topic: TOPICS.billingPricing,
     partitions: 1,
     compacted: true,
-    description: 'Markup rules (global, per model, per tenant, per tenant and model), keyed by scope.',
+    description:
+      'Markup rules (global, per model, per tenant, per tenant and model), keyed by scope.',
   },
   {
     topic: TOPICS.billingCredits,
     partitions: 3,
     compacted: false,
-    description: 'Operator credit movements (grants, adjustments, refunds), keyed by tenant: with usage events, the ledger input.',
+    description:
+      'Operator credit movements (grants, adjustments, refunds), keyed by tenant: with usage events, the ledger input.',
   },
   {
     topic: TOPICS.routingTable,

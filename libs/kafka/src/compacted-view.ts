@@ -82,11 +82,14 @@ export class CompactedView<T extends TopicWithSchema> {
           this.stats.applied++;
         } else {
           this.stats.invalid++;
-          this.log.warn(`${this.opts.topic}: skipping invalid record at ${batch.partition}/${m.offset}: ${decoded.error}`);
+          this.log.warn(
+            `${this.opts.topic}: skipping invalid record at ${batch.partition}/${m.offset}: ${decoded.error}`,
+          );
         }
       }
       const target = this.waiting.get(batch.partition);
-      if (target !== undefined && BigInt(m.offset) + 1n >= target) this.waiting.delete(batch.partition);
+      if (target !== undefined && BigInt(m.offset) + 1n >= target)
+        this.waiting.delete(batch.partition);
     }
     // Compaction may have removed the last offsets: the batch's high watermark tells us too.
     const target = this.waiting.get(batch.partition);

@@ -6,7 +6,10 @@ import type { ConsumerHandle } from './consumer.js';
 import { startPrivatePartitionConsumer } from './private-partition.js';
 import type { Log } from './logger.js';
 
-export type ReplyHandler = (reply: LlmReplyV1, headers: Record<string, Buffer | string | undefined>) => void;
+export type ReplyHandler = (
+  reply: LlmReplyV1,
+  headers: Record<string, Buffer | string | undefined>,
+) => void;
 
 interface Sink {
   handler: ReplyHandler;
@@ -34,7 +37,11 @@ export class ReplyInbox {
   ) {}
 
   get address(): ReplyAddress {
-    return { topic: TOPICS.llmReplies, partition: this.self.partition, instance: this.self.instance };
+    return {
+      topic: TOPICS.llmReplies,
+      partition: this.self.partition,
+      instance: this.self.instance,
+    };
   }
 
   get pending(): number {
@@ -54,7 +61,10 @@ export class ReplyInbox {
           this.log.warn(`invalid reply at offset ${message.offset}: ${decoded.error}`);
           return;
         }
-        this.deliver(decoded.value, (message.headers ?? {}) as Record<string, Buffer | string | undefined>);
+        this.deliver(
+          decoded.value,
+          (message.headers ?? {}) as Record<string, Buffer | string | undefined>,
+        );
       },
     });
   }

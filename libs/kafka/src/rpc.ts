@@ -22,13 +22,23 @@ export class RpcFailure extends Error {
     this.name = 'RpcFailure';
   }
 
-  static of(status: number, message: string, code: string | null = null, param: string | null = null): RpcFailure {
+  static of(
+    status: number,
+    message: string,
+    code: string | null = null,
+    param: string | null = null,
+  ): RpcFailure {
     return new RpcFailure({
       status,
       message,
       code,
       param,
-      type: status >= 500 ? 'server_error' : status === 404 ? 'invalid_request_error' : 'invalid_request_error',
+      type:
+        status >= 500
+          ? 'server_error'
+          : status === 404
+            ? 'invalid_request_error'
+            : 'invalid_request_error',
     });
   }
 }
@@ -79,7 +89,11 @@ export class RpcClient {
       id,
       method,
       params,
-      replyTo: { topic: TOPICS.rpcReplies, partition: this.self.partition, instance: this.self.instance },
+      replyTo: {
+        topic: TOPICS.rpcReplies,
+        partition: this.self.partition,
+        instance: this.self.instance,
+      },
       deadlineAt: Date.now() + timeoutMs,
     };
     const reply = new Promise<RpcReplyV1>((resolve, reject) => {
@@ -101,7 +115,10 @@ export class RpcClient {
   }
 }
 
-export type RpcHandler = (params: unknown, call: { id: string; method: string }) => Promise<unknown>;
+export type RpcHandler = (
+  params: unknown,
+  call: { id: string; method: string },
+) => Promise<unknown>;
 
 /**
  * A service's side: consumes `rpc.<service>.v1` and answers each request on the caller's reply
@@ -163,14 +180,29 @@ export class RpcServer {
   private async dispatch(req: RpcRequestV1): Promise<RpcReplyV1> {
     const handler = this.handlers.get(req.method);
     if (!handler) {
-      return { v: 1, id: req.id, ok: false, error: RpcFailure.of(501, `Unknown method ${this.service}.${req.method}.`).error };
+      return {
+        v: 1,
+        id: req.id,
+        ok: false,
+        error: RpcFailure.of(501, `Unknown method ${this.service}.${req.method}.`).error,
+      };
     }
     try {
-      return { v: 1, id: req.id, ok: true, result: (await handler(req.params, { id: req.id, method: req.method })) ?? null };
+      return {
+        v: 1,
+        id: req.id,
+        ok: true,
+        result: (await handler(req.params, { id: req.id, method: req.method })) ?? null,
+      };
     } catch (e) {
       if (e instanceof RpcFailure) return { v: 1, id: req.id, ok: false, error: e.error };
       this.log.error(`${this.service}.${req.method} failed: ${(e as Error).stack ?? String(e)}`);
-      return { v: 1, id: req.id, ok: false, error: RpcFailure.of(500, 'The service failed to answer.').error };
+      return {
+        v: 1,
+        id: req.id,
+        ok: false,
+        error: RpcFailure.of(500, 'The service failed to answer.').error,
+      };
     }
   }
 }

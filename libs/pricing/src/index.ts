@@ -73,5 +73,8 @@ export function priceGeneration(
   succeeded: boolean,
 ): { upstreamMicros: Micros; chargedMicros: Micros } {
   const upstreamMicros = upstreamCostMicros(tokens, price);
-  return { upstreamMicros, chargedMicros: chargeMicros(upstreamMicros, markup, succeeded && tokens.completion > 0) };
+  return {
+    upstreamMicros,
+    chargedMicros: chargeMicros(upstreamMicros, markup, succeeded && tokens.completion > 0),
+  };
 }

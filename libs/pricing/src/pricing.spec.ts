@@ -10,7 +10,9 @@ const price = {
   reasoningPerM: 600_000,
   perRequest: 0,
 };
-const t = (p: Partial<Record<'prompt' | 'completion' | 'cachedRead' | 'cacheWrite' | 'reasoning', number>>) => ({
+const t = (
+  p: Partial<Record<'prompt' | 'completion' | 'cachedRead' | 'cacheWrite' | 'reasoning', number>>,
+) => ({
   prompt: 0,
   completion: 0,
   cachedRead: 0,
@@ -31,7 +33,10 @@ test('cached prompt tokens are billed at the cached price, not twice', () => {
 });
 
 test('per-request price is added', () => {
-  assert.equal(upstreamCostMicros(t({ prompt: 1_000_000 }), { ...price, perRequest: 2_000 }), 152_000);
+  assert.equal(
+    upstreamCostMicros(t({ prompt: 1_000_000 }), { ...price, perRequest: 2_000 }),
+    152_000,
+  );
 });
 
 test('huge counts stay exact', () => {

@@ -28,12 +28,29 @@ export function upstreamFailure(args: {
   if (s === 400 && code === 'context_length_exceeded')
     return { ...base, status: 400, type: 'invalid_request_error', retryable: true };
   if (s === 400 || s === 413 || s === 422)
-    return { ...base, status: s === 422 ? 400 : s, type: 'invalid_request_error', retryable: false };
+    return {
+      ...base,
+      status: s === 422 ? 400 : s,
+      type: 'invalid_request_error',
+      retryable: false,
+    };
   if (s === 408 || s === 504)
     return { ...base, code: code ?? 'timeout', status: 504, type: 'server_error', retryable: true };
   if (s === 429 || s === 503 || s === 529)
-    return { ...base, code: code ?? 'service_unavailable', status: 503, type: 'server_error', retryable: true };
-  return { ...base, code: code ?? 'upstream_error', status: 502, type: 'server_error', retryable: true };
+    return {
+      ...base,
+      code: code ?? 'service_unavailable',
+      status: 503,
+      type: 'server_error',
+      retryable: true,
+    };
+  return {
+    ...base,
+    code: code ?? 'upstream_error',
+    status: 502,
+    type: 'server_error',
+    retryable: true,
+  };
 }
 
 /** A connection-level failure (refused, reset, DNS, TLS) before or during the response. */
@@ -55,7 +72,10 @@ export function timeoutFailure(message: string): ReplyError {
 }
 
 /** Retry-After in seconds from a header value (delta-seconds or an HTTP date). */
-export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | null {
+export function parseRetryAfter(
+  value: string | string[] | undefined,
+  now = Date.now(),
+): number | null {
   const v = Array.isArray(value) ? value[0] : value;
   if (!v) return null;
   const secs = Number(v);

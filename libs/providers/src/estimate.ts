@@ -17,7 +17,9 @@ export function outputChars(chunk: Record<string, unknown>): number {
     if (typeof delta['content'] === 'string') n += delta['content'].length;
     if (typeof delta['refusal'] === 'string') n += delta['refusal'].length;
     if (Array.isArray(delta['tool_calls'])) {
-      for (const t of delta['tool_calls'] as Array<{ function?: { name?: string; arguments?: string } }>) {
+      for (const t of delta['tool_calls'] as Array<{
+        function?: { name?: string; arguments?: string };
+      }>) {
         n += (t.function?.arguments?.length ?? 0) + (t.function?.name?.length ?? 0);
       }
     }

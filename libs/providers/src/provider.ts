@@ -66,5 +66,9 @@ export interface ProviderAdapter {
   /** Parses one SSE event of the stream; null when the event ends the stream (`[DONE]`). */
   parseStreamEvent(event: { event: string; data: string }): ParsedChunk | null;
   parseCompletion(json: unknown): ParsedCompletion;
-  mapError(status: number, body: string, headers: Record<string, string | string[] | undefined>): ReplyError;
+  mapError(
+    status: number,
+    body: string,
+    headers: Record<string, string | string[] | undefined>,
+  ): ReplyError;
 }

@@ -18,7 +18,10 @@ test('parses events split across arbitrary byte boundaries', () => {
 test('ignores comment lines such as keep-alives', () => {
   const p = new SseParser();
   const events = p.push(': keep-alive\n\n:OPENROUTER PROCESSING\n\ndata: x\n\n');
-  assert.deepEqual(events.map((e) => e.data), ['x']);
+  assert.deepEqual(
+    events.map((e) => e.data),
+    ['x'],
+  );
 });
 
 test('handles CRLF and CR line endings, multi-line data and event names', () => {
@@ -33,7 +36,10 @@ test('handles CRLF and CR line endings, multi-line data and event names', () => 
 test('a CR at the end of one push and LF at the start of the next is one line break', () => {
   const p = new SseParser();
   const events = [...p.push('data: a\r'), ...p.push('\n\r'), ...p.push('\ndata: b\n\n')];
-  assert.deepEqual(events.map((e) => e.data), ['a', 'b']);
+  assert.deepEqual(
+    events.map((e) => e.data),
+    ['a', 'b'],
+  );
 });
 
 test('reports a partial event when the stream is cut', () => {

@@ -66,7 +66,8 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
   const { adapter } = opts;
   const req = adapter.buildRequest(opts.body, opts.upstreamModel, opts.stream, opts.credentials);
   const remaining = opts.deadlineAt - Date.now();
-  if (remaining <= 0) throw new UpstreamError(timeoutFailure('The request timed out before the upstream call.'));
+  if (remaining <= 0)
+    throw new UpstreamError(timeoutFailure('The request timed out before the upstream call.'));
   const deadline = AbortSignal.timeout(remaining);
   const signal = AbortSignal.any([opts.signal, deadline]);
   const failure = (e: unknown): Error => {
@@ -75,7 +76,9 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
       return new UpstreamError(timeoutFailure('The upstream did not answer in time.'));
     }
     if (e instanceof UpstreamError) return e;
-    return new UpstreamError(connectionFailure(`Upstream connection failed: ${(e as Error).message}`));
+    return new UpstreamError(
+      connectionFailure(`Upstream connection failed: ${(e as Error).message}`),
+    );
   };
 
   let res: Awaited<ReturnType<typeof request>>;
@@ -105,13 +108,18 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
         json = JSON.parse(text);
       } catch {
         throw new UpstreamError(
-          upstreamFailure({ upstreamStatus: res.statusCode, message: 'The upstream returned invalid JSON.', code: 'upstream_bad_response' }),
+          upstreamFailure({
+            upstreamStatus: res.statusCode,
+            message: 'The upstream returned invalid JSON.',
+            code: 'upstream_bad_response',
+          }),
         );
       }
       try {
         yield { type: 'completion', parsed: adapter.parseCompletion(json) };
       } catch (e) {
-        if (e && typeof e === 'object' && 'retryable' in e) throw new UpstreamError(e as ReplyError);
+        if (e && typeof e === 'object' && 'retryable' in e)
+          throw new UpstreamError(e as ReplyError);
         throw e;
       }
       return;
@@ -141,7 +149,11 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
     }
     if (!done && finishReason === null) {
       throw new UpstreamError(
-        upstreamFailure({ upstreamStatus: null, message: 'The upstream stream ended unexpectedly.', code: 'upstream_stream_cut' }),
+        upstreamFailure({
+          upstreamStatus: null,
+          message: 'The upstream stream ended unexpectedly.',
+          code: 'upstream_stream_cut',
+        }),
       );
     }
     yield { type: 'end', tokens, finishReason, nativeFinishReason };
@@ -155,10 +167,17 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
 
 function isUndiciTimeout(e: unknown): boolean {
   const code = (e as { code?: string } | null)?.code;
-  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
+  return (
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  );
 }
 
-async function readLimited(body: AsyncIterable<unknown> & { destroy(): void }, limit: number): Promise<string> {
+async function readLimited(
+  body: AsyncIterable<unknown> & { destroy(): void },
+  limit: number,
+): Promise<string> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

@@ -35,17 +35,33 @@ function attempt(over: Partial<LlmAttemptV1> = {}): LlmAttemptV1 {
   };
 }
 const fail = (over: Partial<LlmAttemptV1> = {}) =>
-  attempt({ outcome: 'error', upstreamStatus: 500, errorCode: 'upstream_error', ttftMs: null, latencyMs: 20, tokens: zeroTokens(), ...over });
+  attempt({
+    outcome: 'error',
+    upstreamStatus: 500,
+    errorCode: 'upstream_error',
+    ttftMs: null,
+    latencyMs: 20,
+    tokens: zeroTokens(),
+    ...over,
+  });
 
 describe('classifyAttempt', () => {
   test('failures are what the endpoint (or our access to it) is to blame for', () => {
     assert.equal(classifyAttempt({ outcome: 'success', upstreamStatus: 200 }), 'success');
     assert.equal(classifyAttempt({ outcome: 'error', upstreamStatus: 500 }), 'failure');
     assert.equal(classifyAttempt({ outcome: 'error', upstreamStatus: 529 }), 'failure');
-    assert.equal(classifyAttempt({ outcome: 'error', upstreamStatus: null }), 'failure', 'connection error');
+    assert.equal(
+      classifyAttempt({ outcome: 'error', upstreamStatus: null }),
+      'failure',
+      'connection error',
+    );
     assert.equal(classifyAttempt({ outcome: 'timeout', upstreamStatus: null }), 'failure');
     assert.equal(classifyAttempt({ outcome: 'error', upstreamStatus: 408 }), 'failure');
-    assert.equal(classifyAttempt({ outcome: 'error', upstreamStatus: 401 }), 'failure', 'our credentials');
+    assert.equal(
+      classifyAttempt({ outcome: 'error', upstreamStatus: 401 }),
+      'failure',
+      'our credentials',
+    );
     assert.equal(classifyAttempt({ outcome: 'error', upstreamStatus: 429 }), 'rate_limited');
   });
   test('the request’s own faults and cancellations say nothing about the endpoint', () => {
@@ -83,7 +99,8 @@ describe('EndpointHealthTracker: circuit breaker', () => {
     const policy: HealthPolicy = { ...DEFAULT_HEALTH_POLICY, consecutiveFailures: 100 };
     const t = new EndpointHealthTracker(policy);
     // Alternating success and failure: 50% over the window once it holds 10 attempts.
-    for (let i = 0; i < 9; i++) t.observe(i % 2 === 0 ? fail({ endedAt: T0 + i }) : attempt({ endedAt: T0 + i }), T0 + i);
+    for (let i = 0; i < 9; i++)
+      t.observe(i % 2 === 0 ? fail({ endedAt: T0 + i }) : attempt({ endedAt: T0 + i }), T0 + i);
     assert.equal(t.circuit(T0 + 9), 'closed');
     t.observe(attempt({ endedAt: T0 + 9 }), T0 + 9);
     t.observe(fail({ endedAt: T0 + 10 }), T0 + 10);
@@ -106,7 +123,11 @@ describe('EndpointHealthTracker: circuit breaker', () => {
   });
 
   test('a failed probe reopens with twice the cool-down, capped', () => {
-    const policy: HealthPolicy = { ...DEFAULT_HEALTH_POLICY, cooldownMs: 1000, maxCooldownMs: 3000 };
+    const policy: HealthPolicy = {
+      ...DEFAULT_HEALTH_POLICY,
+      cooldownMs: 1000,
+      maxCooldownMs: 3000,
+    };
     const t = new EndpointHealthTracker(policy);
     for (let i = 0; i < 5; i++) t.observe(fail(), T0);
     let now = T0 + 1000;
@@ -138,7 +159,10 @@ describe('EndpointHealthTracker: circuit breaker', () => {
   test('client errors and cancellations do not move the circuit', () => {
     const t = new EndpointHealthTracker();
     for (let i = 0; i < 20; i++) {
-      assert.equal(t.observe(fail({ upstreamStatus: 400, errorCode: 'context_length_exceeded' }), T0), 'none');
+      assert.equal(
+        t.observe(fail({ upstreamStatus: 400, errorCode: 'context_length_exceeded' }), T0),
+        'none',
+      );
       assert.equal(t.observe(attempt({ outcome: 'cancelled', upstreamStatus: null }), T0), 'none');
     }
     assert.equal(t.circuit(T0), 'closed');
@@ -192,7 +216,11 @@ describe('EndpointHealthTracker: metrics', () => {
   });
 
   test('uptime over 5 minutes, 30 minutes and a day', () => {
-    const t = new EndpointHealthTracker({ ...DEFAULT_HEALTH_POLICY, consecutiveFailures: 1000, minSamplesForRate: 1000 });
+    const t = new EndpointHealthTracker({
+      ...DEFAULT_HEALTH_POLICY,
+      consecutiveFailures: 1000,
+      minSamplesForRate: 1000,
+    });
     const min = 60_000;
     // 20 minutes ago: 3 failures, 1 success. 2 hours ago: 4 failures. Now: 4 successes.
     for (let i = 0; i < 4; i++) t.observe(fail({ endedAt: T0 - 120 * min }), T0);
@@ -202,15 +230,29 @@ describe('EndpointHealthTracker: metrics', () => {
     const h = t.snapshot(T0);
     assert.equal(h.uptime.last5m, 1);
     assert.equal(h.uptime.last30m, 5 / 8);
-    assert.equal(h.uptime.last1d, 0.4167, "rounded to 4 digits");
+    assert.equal(h.uptime.last1d, 0.4167, 'rounded to 4 digits');
     assert.equal(h.attempts30m, 8);
-    assert.equal(t.snapshot(T0 + 2 * 1440 * min).uptime.last1d, null, 'a day later, nothing is left');
+    assert.equal(
+      t.snapshot(T0 + 2 * 1440 * min).uptime.last1d,
+      null,
+      'a day later, nothing is left',
+    );
   });
 
   test('throughput and percentiles helpers', () => {
-    assert.equal(throughput({ latencyMs: 1000, ttftMs: 0, tokens: { ...zeroTokens(), completion: 0 } }), null);
-    assert.equal(throughput({ latencyMs: 1000, ttftMs: 1000, tokens: { ...zeroTokens(), completion: 50 } }), null, 'non-streamed: unknown');
-    assert.equal(throughput({ latencyMs: 600, ttftMs: 100, tokens: { ...zeroTokens(), completion: 51 } }), 100);
+    assert.equal(
+      throughput({ latencyMs: 1000, ttftMs: 0, tokens: { ...zeroTokens(), completion: 0 } }),
+      null,
+    );
+    assert.equal(
+      throughput({ latencyMs: 1000, ttftMs: 1000, tokens: { ...zeroTokens(), completion: 50 } }),
+      null,
+      'non-streamed: unknown',
+    );
+    assert.equal(
+      throughput({ latencyMs: 600, ttftMs: 100, tokens: { ...zeroTokens(), completion: 51 } }),
+      100,
+    );
     assert.equal(percentiles([]), null);
     assert.deepEqual(percentiles([5, 1, 4, 2, 3]), { p50: 3, p75: 4, p90: 5, p99: 5 });
   });

@@ -108,13 +108,16 @@ export class EndpointHealthTracker {
 
   /** The circuit as of `now` (an open circuit past its cool-down is half-open). */
   circuit(now: number): CircuitState {
-    if (this.state === 'open' && this.openUntil !== null && now >= this.openUntil) return 'half_open';
+    if (this.state === 'open' && this.openUntil !== null && now >= this.openUntil)
+      return 'half_open';
     return this.state;
   }
 
   /** When the circuit will next change by itself (open → half-open), if it will. */
   nextTransitionAt(now: number): number | null {
-    return this.state === 'open' && this.openUntil !== null && this.openUntil > now ? this.openUntil : null;
+    return this.state === 'open' && this.openUntil !== null && this.openUntil > now
+      ? this.openUntil
+      : null;
   }
 
   /** Brings the stored state up to `now`; returns true when the circuit changed. */
@@ -148,7 +151,8 @@ export class EndpointHealthTracker {
       this.onFailure(now);
     }
     if (this.retryAfterUntil !== null && this.retryAfterUntil <= now) this.retryAfterUntil = null;
-    const changed = before.circuit !== this.circuit(now) || before.retryAfterUntil !== this.retryAfterUntil;
+    const changed =
+      before.circuit !== this.circuit(now) || before.retryAfterUntil !== this.retryAfterUntil;
     return changed ? 'state' : 'metrics';
   }
 
@@ -160,7 +164,8 @@ export class EndpointHealthTracker {
       this.cooldown = this.policy.cooldownMs;
     }
     const alpha = this.policy.ewmaAlpha;
-    const ewma = (prev: number | null, v: number) => (prev === null ? v : prev + alpha * (v - prev));
+    const ewma = (prev: number | null, v: number) =>
+      prev === null ? v : prev + alpha * (v - prev);
     this.latencyEwma = ewma(this.latencyEwma, a.latencyMs);
     if (a.ttftMs !== null) this.ttftEwma = ewma(this.ttftEwma, a.ttftMs);
     const tps = throughput(a);
@@ -179,7 +184,9 @@ export class EndpointHealthTracker {
     if (this.state === 'open') return;
     const recent = this.recentWindow(now);
     const failed = recent.filter((r) => r.failed).length;
-    const rateTrips = recent.length >= this.policy.minSamplesForRate && failed / recent.length >= this.policy.errorRateToOpen;
+    const rateTrips =
+      recent.length >= this.policy.minSamplesForRate &&
+      failed / recent.length >= this.policy.errorRateToOpen;
     if (this.consecutive >= this.policy.consecutiveFailures || rateTrips) this.open(now);
   }
 
@@ -234,18 +241,24 @@ export class EndpointHealthTracker {
     return {
       ...unknownHealth(),
       circuit,
-      errorRate: recent.length === 0 ? 0 : round(recent.filter((r) => r.failed).length / recent.length, 4),
+      errorRate:
+        recent.length === 0 ? 0 : round(recent.filter((r) => r.failed).length / recent.length, 4),
       latencyMsEwma: roundOrNull(this.latencyEwma),
       ttftMsEwma: roundOrNull(this.ttftEwma),
       tokensPerSecondEwma: roundOrNull(this.tpsEwma),
       latencyMsP50: roundOrNull(percentiles(windowed.map((s) => s.latencyMs))?.p50 ?? null),
       ttftMs: percentiles(windowed.flatMap((s) => (s.ttftMs === null ? [] : [s.ttftMs]))),
       tokensPerSecond: percentiles(windowed.flatMap((s) => (s.tps === null ? [] : [s.tps]))),
-      uptime: { last5m: this.uptimeRounded(now, 5), last30m: this.uptimeRounded(now, 30), last1d: this.uptimeRounded(now, DAY_MINUTES) },
+      uptime: {
+        last5m: this.uptimeRounded(now, 5),
+        last30m: this.uptimeRounded(now, 30),
+        last1d: this.uptimeRounded(now, DAY_MINUTES),
+      },
       attempts30m: this.sum(now, 30).all,
       consecutiveFailures: this.consecutive,
       circuitOpenUntil: circuit === 'closed' ? null : this.openUntil,
-      retryAfterUntil: this.retryAfterUntil !== null && this.retryAfterUntil > now ? this.retryAfterUntil : null,
+      retryAfterUntil:
+        this.retryAfterUntil !== null && this.retryAfterUntil > now ? this.retryAfterUntil : null,
       lastAttemptAt: this.lastAttemptAt,
     };
   }
@@ -261,7 +274,9 @@ export class EndpointHealthTracker {
  * one arrives whole (its first output is its end), and dividing by its latency would mix the
  * time to first token into the speed.
  */
-export function throughput(a: Pick<LlmAttemptV1, 'latencyMs' | 'ttftMs' | 'tokens'>): number | null {
+export function throughput(
+  a: Pick<LlmAttemptV1, 'latencyMs' | 'ttftMs' | 'tokens'>,
+): number | null {
   const n = a.tokens.completion;
   if (n < 2 || a.ttftMs === null) return null;
   const generating = a.latencyMs - a.ttftMs;
@@ -272,7 +287,11 @@ export function throughput(a: Pick<LlmAttemptV1, 'latencyMs' | 'ttftMs' | 'token
 export function percentiles(values: readonly number[]): Percentiles | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((x, y) => x - y);
-  const at = (p: number) => round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!, 2);
+  const at = (p: number) =>
+    round(
+      sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!,
+      2,
+    );
   return { p50: at(50), p75: at(75), p90: at(90), p99: at(99) };
 }
 

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { unknownHealth, type CatalogEndpoint, type EndpointHealth, type RoutingEntryV1 } from '@turnpike/contracts';
+import {
+  unknownHealth,
+  type CatalogEndpoint,
+  type EndpointHealth,
+  type RoutingEntryV1,
+} from '@turnpike/contracts';
 import {
   capCandidates,
   exclusionReason,
@@ -16,12 +21,25 @@ import { estimatePromptTokens, requestParameters, routeRequestOf } from './reque
 
 const NOW = 1_800_000_000_000;
 
-function endpoint(model: string, provider: string, price: number, over: Partial<CatalogEndpoint> = {}, health: Partial<EndpointHealth> = {}): CatalogEndpoint {
+function endpoint(
+  model: string,
+  provider: string,
+  price: number,
+  over: Partial<CatalogEndpoint> = {},
+  health: Partial<EndpointHealth> = {},
+): CatalogEndpoint {
   return {
     id: `${model}@${provider}`,
     provider,
     upstreamModel: 'up',
-    pricing: { promptPerM: price, completionPerM: price * 4, cachedReadPerM: 0, cacheWritePerM: 0, reasoningPerM: 0, perRequest: 0 },
+    pricing: {
+      promptPerM: price,
+      completionPerM: price * 4,
+      cachedReadPerM: 0,
+      cacheWritePerM: 0,
+      reasoningPerM: 0,
+      perRequest: 0,
+    },
     contextLength: 8192,
     maxOutputTokens: 4096,
     quantization: null,
@@ -65,12 +83,25 @@ function seeded(seed: number): () => number {
 }
 
 const MULTI = 't/multi';
-const table = (eps: CatalogEndpoint[] = [endpoint(MULTI, 'a', 100_000), endpoint(MULTI, 'b', 200_000), endpoint(MULTI, 'c', 300_000)], extra: RoutingEntryV1[] = []) => {
-  const m = new Map<string, RoutingEntryV1>([[MULTI, entry(MULTI, eps)], ...extra.map((e) => [e.model.id, e] as const)]);
+const table = (
+  eps: CatalogEndpoint[] = [
+    endpoint(MULTI, 'a', 100_000),
+    endpoint(MULTI, 'b', 200_000),
+    endpoint(MULTI, 'c', 300_000),
+  ],
+  extra: RoutingEntryV1[] = [],
+) => {
+  const m = new Map<string, RoutingEntryV1>([
+    [MULTI, entry(MULTI, eps)],
+    ...extra.map((e) => [e.model.id, e] as const),
+  ]);
   return (id: string) => m.get(id);
 };
 
-const ctx = (lookup: RoutingContext['lookup'], over: Partial<RoutingContext> = {}): RoutingContext => ({
+const ctx = (
+  lookup: RoutingContext['lookup'],
+  over: Partial<RoutingContext> = {},
+): RoutingContext => ({
   lookup,
   now: NOW,
   random: seeded(42),
@@ -102,7 +133,8 @@ describe('rankCandidates: default load balancing', () => {
     const random = seeded(1);
     const first: Record<string, number> = { a: 0, b: 0, c: 0 };
     const n = 20_000;
-    for (let i = 0; i < n; i++) first[providers(rankCandidates(req(), ctx(table(), { random })))[0]!]!++;
+    for (let i = 0; i < n; i++)
+      first[providers(rankCandidates(req(), ctx(table(), { random })))[0]!]!++;
     // Prices 1 : 2 : 3 → weights 1 : 1/4 : 1/9 → shares 0.735, 0.184, 0.082.
     assert.ok(Math.abs(first['a']! / n - 0.735) < 0.02, JSON.stringify(first));
     assert.ok(Math.abs(first['b']! / n - 0.184) < 0.02, JSON.stringify(first));
@@ -111,9 +143,13 @@ describe('rankCandidates: default load balancing', () => {
 
   test('a higher recent error rate means less traffic', () => {
     const random = seeded(3);
-    const eps = [endpoint(MULTI, 'a', 100_000, {}, { errorRate: 0.9 }), endpoint(MULTI, 'b', 100_000)];
+    const eps = [
+      endpoint(MULTI, 'a', 100_000, {}, { errorRate: 0.9 }),
+      endpoint(MULTI, 'b', 100_000),
+    ];
     let a = 0;
-    for (let i = 0; i < 2000; i++) if (providers(rankCandidates(req(), ctx(table(eps), { random })))[0] === 'a') a++;
+    for (let i = 0; i < 2000; i++)
+      if (providers(rankCandidates(req(), ctx(table(eps), { random })))[0] === 'a') a++;
     assert.ok(a < 300, `a first ${a} times of 2000`);
   });
 
@@ -150,55 +186,123 @@ describe('rankCandidates: health', () => {
     const cooldowns = new Map([[`${MULTI}@a`, NOW + 500]]);
     const r = rankCandidates(req({ provider: { sort: 'price' } }), ctx(table(), { cooldowns }));
     assert.deepEqual(providers(r), ['b', 'c', 'a']);
-    const later = rankCandidates(req({ provider: { sort: 'price' } }), ctx(table(), { cooldowns, now: NOW + 500 }));
+    const later = rankCandidates(
+      req({ provider: { sort: 'price' } }),
+      ctx(table(), { cooldowns, now: NOW + 500 }),
+    );
     assert.deepEqual(providers(later), ['a', 'b', 'c']);
   });
 
   test('half-open endpoints are probed now and then', () => {
-    const eps = [endpoint(MULTI, 'a', 100_000, {}, { circuit: 'half_open' }), endpoint(MULTI, 'b', 200_000)];
+    const eps = [
+      endpoint(MULTI, 'a', 100_000, {}, { circuit: 'half_open' }),
+      endpoint(MULTI, 'b', 200_000),
+    ];
     const random = seeded(11);
     let probes = 0;
-    for (let i = 0; i < 1000; i++) if (providers(rankCandidates(req({ provider: { sort: 'price' } }), ctx(table(eps), { random })))[0] === 'a') probes++;
+    for (let i = 0; i < 1000; i++)
+      if (
+        providers(
+          rankCandidates(req({ provider: { sort: 'price' } }), ctx(table(eps), { random })),
+        )[0] === 'a'
+      )
+        probes++;
     assert.ok(probes > 60 && probes < 140, `${probes} probes of 1000`);
   });
 
   test('all unavailable: still tried, cheapest first under sort', () => {
-    const eps = ['a', 'b'].map((p, i) => endpoint(MULTI, p, (i + 1) * 100_000, {}, { circuit: 'open', circuitOpenUntil: NOW + 10 }));
-    assert.deepEqual(providers(rankCandidates(req({ provider: { sort: 'price' } }), ctx(table(eps)))), ['a', 'b']);
+    const eps = ['a', 'b'].map((p, i) =>
+      endpoint(MULTI, p, (i + 1) * 100_000, {}, { circuit: 'open', circuitOpenUntil: NOW + 10 }),
+    );
+    assert.deepEqual(
+      providers(rankCandidates(req({ provider: { sort: 'price' } }), ctx(table(eps)))),
+      ['a', 'b'],
+    );
   });
 });
 
 describe('rankCandidates: provider preferences', () => {
   test('only and ignore (provider slugs, case-insensitive)', () => {
-    assert.deepEqual(providers(rankCandidates(req({ provider: { only: ['B'] } }), ctx(table()))), ['b']);
-    assert.deepEqual(new Set(providers(rankCandidates(req({ provider: { ignore: ['a'] } }), ctx(table())))), new Set(['b', 'c']));
+    assert.deepEqual(providers(rankCandidates(req({ provider: { only: ['B'] } }), ctx(table()))), [
+      'b',
+    ]);
+    assert.deepEqual(
+      new Set(providers(rankCandidates(req({ provider: { ignore: ['a'] } }), ctx(table())))),
+      new Set(['b', 'c']),
+    );
   });
 
   test('order comes first, then the others; allow_fallbacks false keeps only the order list', () => {
-    assert.deepEqual(providers(rankCandidates(req({ provider: { order: ['c', 'a'], sort: 'price' } }), ctx(table()))), ['c', 'a', 'b']);
-    assert.deepEqual(providers(rankCandidates(req({ provider: { order: ['c', 'a'], allow_fallbacks: false } }), ctx(table()))), ['c', 'a']);
+    assert.deepEqual(
+      providers(
+        rankCandidates(req({ provider: { order: ['c', 'a'], sort: 'price' } }), ctx(table())),
+      ),
+      ['c', 'a', 'b'],
+    );
+    assert.deepEqual(
+      providers(
+        rankCandidates(
+          req({ provider: { order: ['c', 'a'], allow_fallbacks: false } }),
+          ctx(table()),
+        ),
+      ),
+      ['c', 'a'],
+    );
   });
 
   test('allow_fallbacks false without order: one endpoint', () => {
-    const r = rankCandidates(req({ provider: { allow_fallbacks: false, sort: 'price' } }), ctx(table()));
+    const r = rankCandidates(
+      req({ provider: { allow_fallbacks: false, sort: 'price' } }),
+      ctx(table()),
+    );
     assert.deepEqual(providers(r), ['a']);
   });
 
   test('sort by price, latency and throughput', () => {
     const eps = [
       endpoint(MULTI, 'a', 100_000, {}, { ttftMsEwma: 300, tokensPerSecondEwma: 50 }),
-      endpoint(MULTI, 'b', 200_000, {}, { ttftMs: { p50: 100, p75: 1, p90: 1, p99: 1 }, ttftMsEwma: 900, tokensPerSecondEwma: 20 }),
-      endpoint(MULTI, 'c', 300_000, {}, { ttftMsEwma: 200, tokensPerSecond: { p50: 90, p75: 1, p90: 1, p99: 1 } }),
+      endpoint(
+        MULTI,
+        'b',
+        200_000,
+        {},
+        { ttftMs: { p50: 100, p75: 1, p90: 1, p99: 1 }, ttftMsEwma: 900, tokensPerSecondEwma: 20 },
+      ),
+      endpoint(
+        MULTI,
+        'c',
+        300_000,
+        {},
+        { ttftMsEwma: 200, tokensPerSecond: { p50: 90, p75: 1, p90: 1, p99: 1 } },
+      ),
     ];
-    assert.deepEqual(providers(rankCandidates(req({ provider: { sort: 'price' } }), ctx(table(eps)))), ['a', 'b', 'c']);
-    assert.deepEqual(providers(rankCandidates(req({ provider: { sort: 'latency' } }), ctx(table(eps)))), ['b', 'c', 'a']);
-    assert.deepEqual(providers(rankCandidates(req({ provider: { sort: { by: 'throughput' } } }), ctx(table(eps)))), ['c', 'a', 'b']);
+    assert.deepEqual(
+      providers(rankCandidates(req({ provider: { sort: 'price' } }), ctx(table(eps)))),
+      ['a', 'b', 'c'],
+    );
+    assert.deepEqual(
+      providers(rankCandidates(req({ provider: { sort: 'latency' } }), ctx(table(eps)))),
+      ['b', 'c', 'a'],
+    );
+    assert.deepEqual(
+      providers(rankCandidates(req({ provider: { sort: { by: 'throughput' } } }), ctx(table(eps)))),
+      ['c', 'a', 'b'],
+    );
   });
 
   test('unmeasured endpoints sort after measured ones for latency and throughput', () => {
-    const eps = [endpoint(MULTI, 'a', 100_000), endpoint(MULTI, 'b', 200_000, {}, { ttftMsEwma: 900, tokensPerSecondEwma: 1 })];
-    assert.deepEqual(providers(rankCandidates(req({ provider: { sort: 'latency' } }), ctx(table(eps)))), ['b', 'a']);
-    assert.deepEqual(providers(rankCandidates(req({ provider: { sort: 'throughput' } }), ctx(table(eps)))), ['b', 'a']);
+    const eps = [
+      endpoint(MULTI, 'a', 100_000),
+      endpoint(MULTI, 'b', 200_000, {}, { ttftMsEwma: 900, tokensPerSecondEwma: 1 }),
+    ];
+    assert.deepEqual(
+      providers(rankCandidates(req({ provider: { sort: 'latency' } }), ctx(table(eps)))),
+      ['b', 'a'],
+    );
+    assert.deepEqual(
+      providers(rankCandidates(req({ provider: { sort: 'throughput' } }), ctx(table(eps)))),
+      ['b', 'a'],
+    );
   });
 
   test(':floor sorts by price and :nitro by throughput', () => {
@@ -207,8 +311,14 @@ describe('rankCandidates: provider preferences', () => {
       endpoint(MULTI, 'b', 200_000, {}, { tokensPerSecondEwma: 100 }),
       endpoint(MULTI, 'c', 300_000, {}, { tokensPerSecondEwma: 50 }),
     ];
-    assert.deepEqual(providers(rankCandidates(req({ models: [`${MULTI}:floor`] }), ctx(table(eps)))), ['a', 'b', 'c']);
-    assert.deepEqual(providers(rankCandidates(req({ models: [`${MULTI}:nitro`] }), ctx(table(eps)))), ['b', 'c', 'a']);
+    assert.deepEqual(
+      providers(rankCandidates(req({ models: [`${MULTI}:floor`] }), ctx(table(eps)))),
+      ['a', 'b', 'c'],
+    );
+    assert.deepEqual(
+      providers(rankCandidates(req({ models: [`${MULTI}:nitro`] }), ctx(table(eps)))),
+      ['b', 'c', 'a'],
+    );
     const r = rankCandidates(req({ models: [`${MULTI}:nitro`] }), ctx(table(eps)));
     assert.ok(r.ok && r.candidates[0]!.model.id === MULTI, 'the variant serves the base model');
     assert.equal(resolveModel(`${MULTI}:turbo`, table()), undefined);
@@ -216,10 +326,34 @@ describe('rankCandidates: provider preferences', () => {
 
   test('max_price in currency per million tokens (and per request)', () => {
     // a: 0.10 / 0.40, b: 0.20 / 0.80, c: 0.30 / 1.20 per million.
-    assert.deepEqual(new Set(providers(rankCandidates(req({ provider: { max_price: { prompt: 0.2 } } }), ctx(table())))), new Set(['a', 'b']));
-    assert.deepEqual(providers(rankCandidates(req({ provider: { max_price: { completion: 0.5 } } }), ctx(table()))), ['a']);
-    const priced = [endpoint(MULTI, 'a', 100_000, { pricing: { promptPerM: 1, completionPerM: 1, cachedReadPerM: 0, cacheWritePerM: 0, reasoningPerM: 0, perRequest: 2000 } })];
-    const r = rankCandidates(req({ provider: { max_price: { request: 0.001 } } }), ctx(table(priced)));
+    assert.deepEqual(
+      new Set(
+        providers(rankCandidates(req({ provider: { max_price: { prompt: 0.2 } } }), ctx(table()))),
+      ),
+      new Set(['a', 'b']),
+    );
+    assert.deepEqual(
+      providers(
+        rankCandidates(req({ provider: { max_price: { completion: 0.5 } } }), ctx(table())),
+      ),
+      ['a'],
+    );
+    const priced = [
+      endpoint(MULTI, 'a', 100_000, {
+        pricing: {
+          promptPerM: 1,
+          completionPerM: 1,
+          cachedReadPerM: 0,
+          cacheWritePerM: 0,
+          reasoningPerM: 0,
+          perRequest: 2000,
+        },
+      }),
+    ];
+    const r = rankCandidates(
+      req({ provider: { max_price: { request: 0.001 } } }),
+      ctx(table(priced)),
+    );
     assert.equal(r.ok, false);
     assert.match(r.ok ? '' : r.message, /request price above provider.max_price.request/);
   });
@@ -230,16 +364,37 @@ describe('rankCandidates: provider preferences', () => {
       endpoint(MULTI, 'b', 200_000, { supportedParameters: ['temperature'], quantization: 'fp16' }),
       endpoint(MULTI, 'c', 300_000),
     ];
-    assert.deepEqual(new Set(providers(rankCandidates(req({ provider: { data_collection: 'deny' } }), ctx(table(eps))))), new Set(['b', 'c']));
-    assert.deepEqual(providers(rankCandidates(req({ provider: { quantizations: ['fp8'] } }), ctx(table(eps)))), ['a']);
+    assert.deepEqual(
+      new Set(
+        providers(rankCandidates(req({ provider: { data_collection: 'deny' } }), ctx(table(eps)))),
+      ),
+      new Set(['b', 'c']),
+    );
+    assert.deepEqual(
+      providers(rankCandidates(req({ provider: { quantizations: ['fp8'] } }), ctx(table(eps)))),
+      ['a'],
+    );
     const tools = req({ parameters: ['tools'], provider: { require_parameters: true } });
-    assert.deepEqual(new Set(providers(rankCandidates(tools, ctx(table(eps))))), new Set(['a', 'c']));
-    assert.equal(providers(rankCandidates(req({ parameters: ['tools'] }), ctx(table(eps)))).length, 3, 'only when required');
+    assert.deepEqual(
+      new Set(providers(rankCandidates(tools, ctx(table(eps))))),
+      new Set(['a', 'c']),
+    );
+    assert.equal(
+      providers(rankCandidates(req({ parameters: ['tools'] }), ctx(table(eps)))).length,
+      3,
+      'only when required',
+    );
   });
 
   test('context window: endpoints too small for the prompt are left out', () => {
-    const eps = [endpoint(MULTI, 'a', 100_000, { contextLength: 1000 }), endpoint(MULTI, 'b', 200_000, { contextLength: 100_000 })];
-    assert.deepEqual(providers(rankCandidates(req({ estimatedPromptTokens: 5000 }), ctx(table(eps)))), ['b']);
+    const eps = [
+      endpoint(MULTI, 'a', 100_000, { contextLength: 1000 }),
+      endpoint(MULTI, 'b', 200_000, { contextLength: 100_000 }),
+    ];
+    assert.deepEqual(
+      providers(rankCandidates(req({ estimatedPromptTokens: 5000 }), ctx(table(eps)))),
+      ['b'],
+    );
   });
 });
 
@@ -247,7 +402,10 @@ describe('rankCandidates: models fallback and errors', () => {
   const other = entry('t/other', [endpoint('t/other', 'x', 50_000)]);
 
   test('models: the primary model’s endpoints, then the fallback model’s', () => {
-    const r = rankCandidates(req({ models: [MULTI, 't/other'], provider: { sort: 'price' } }), ctx(table(undefined, [other]), { maxCandidates: 10 }));
+    const r = rankCandidates(
+      req({ models: [MULTI, 't/other'], provider: { sort: 'price' } }),
+      ctx(table(undefined, [other]), { maxCandidates: 10 }),
+    );
     assert.ok(r.ok);
     assert.deepEqual(
       r.candidates.map((c) => `${c.model.id}@${c.endpoint.provider}`),
@@ -256,14 +414,25 @@ describe('rankCandidates: models fallback and errors', () => {
   });
 
   test('the cap keeps at least one candidate of each model', () => {
-    const r = rankCandidates(req({ models: [MULTI, 't/other'], provider: { sort: 'price' } }), ctx(table(undefined, [other]), { maxCandidates: 2 }));
+    const r = rankCandidates(
+      req({ models: [MULTI, 't/other'], provider: { sort: 'price' } }),
+      ctx(table(undefined, [other]), { maxCandidates: 2 }),
+    );
     assert.ok(r.ok);
-    assert.deepEqual(r.candidates.map((c) => c.endpoint.provider), ['a', 'x']);
+    assert.deepEqual(
+      r.candidates.map((c) => c.endpoint.provider),
+      ['a', 'x'],
+    );
   });
 
   test('a fallback model’s healthy endpoint comes before the primary’s unavailable ones', () => {
-    const down = ['a', 'b'].map((p) => endpoint(MULTI, p, 100_000, {}, { circuit: 'open', circuitOpenUntil: NOW + 1000 }));
-    const r = rankCandidates(req({ models: [MULTI, 't/other'] }), ctx(table(down, [other]), { maxCandidates: 5 }));
+    const down = ['a', 'b'].map((p) =>
+      endpoint(MULTI, p, 100_000, {}, { circuit: 'open', circuitOpenUntil: NOW + 1000 }),
+    );
+    const r = rankCandidates(
+      req({ models: [MULTI, 't/other'] }),
+      ctx(table(down, [other]), { maxCandidates: 5 }),
+    );
     assert.equal(providers(r)[0], 'x');
   });
 
@@ -278,7 +447,12 @@ describe('rankCandidates: models fallback and errors', () => {
   test('an unknown primary model is a 404; unknown fallbacks are skipped', () => {
     const r = rankCandidates(req({ models: ['t/nope'] }), ctx(table()));
     assert.deepEqual(r.ok ? null : [r.status, r.code], [404, 'model_not_found']);
-    assert.equal(providers(rankCandidates(req({ models: [MULTI, 't/nope'], provider: { only: ['a'] } }), ctx(table()))).length, 1);
+    assert.equal(
+      providers(
+        rankCandidates(req({ models: [MULTI, 't/nope'], provider: { only: ['a'] } }), ctx(table())),
+      ).length,
+      1,
+    );
   });
 
   test('no endpoint satisfies the constraints: 503 naming the reasons', () => {
@@ -287,16 +461,29 @@ describe('rankCandidates: models fallback and errors', () => {
     if (r.ok) return;
     assert.equal(r.status, 503);
     assert.equal(r.code, 'no_endpoints');
-    assert.match(r.message, /'t\/multi': a: not in provider.only; b: not in provider.only; c: not in provider.only/);
-    const empty = rankCandidates(req(), ctx(() => ({ ...entry(MULTI, [endpoint(MULTI, 'a', 1)]), endpoints: [] })));
+    assert.match(
+      r.message,
+      /'t\/multi': a: not in provider.only; b: not in provider.only; c: not in provider.only/,
+    );
+    const empty = rankCandidates(
+      req(),
+      ctx(() => ({ ...entry(MULTI, [endpoint(MULTI, 'a', 1)]), endpoints: [] })),
+    );
     assert.match(empty.ok ? '' : empty.message, /has no enabled endpoint/);
   });
 
   test('capCandidates keeps the order', () => {
     const m = entry(MULTI, [endpoint(MULTI, 'a', 1)]).model;
-    const c = (p: string, id = MULTI): RankedCandidate => ({ model: { ...m, id }, endpoint: endpoint(id, p, 1), tier: 'healthy' });
+    const c = (p: string, id = MULTI): RankedCandidate => ({
+      model: { ...m, id },
+      endpoint: endpoint(id, p, 1),
+      tier: 'healthy',
+    });
     const all = [c('a'), c('b'), c('c'), c('x', 't/o'), c('y', 't/p')];
-    assert.deepEqual(capCandidates(all, 4).map((x) => x.endpoint.provider), ['a', 'b', 'x', 'y']);
+    assert.deepEqual(
+      capCandidates(all, 4).map((x) => x.endpoint.provider),
+      ['a', 'b', 'x', 'y'],
+    );
   });
 });
 
@@ -321,7 +508,13 @@ describe('request helpers', () => {
     );
   });
   test('estimatePromptTokens: four characters per token of message text', () => {
-    assert.equal(estimatePromptTokens([{ role: 'user', content: 'x'.repeat(400) }, { role: 'user', content: [{ type: 'text', text: 'y'.repeat(40) }] }]), 110);
+    assert.equal(
+      estimatePromptTokens([
+        { role: 'user', content: 'x'.repeat(400) },
+        { role: 'user', content: [{ type: 'text', text: 'y'.repeat(40) }] },
+      ]),
+      110,
+    );
     assert.equal(estimatePromptTokens(undefined), 0);
   });
   test('routeRequestOf: model first, then models, without duplicates', () => {

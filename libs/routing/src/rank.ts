@@ -63,7 +63,10 @@ export type RouteResult =
   | { ok: true; candidates: RankedCandidate[] }
   | { ok: false; status: 404 | 503; code: 'model_not_found' | 'no_endpoints'; message: string };
 
-export const MODEL_VARIANTS = { floor: 'price', nitro: 'throughput' } as const satisfies Record<string, SortBy>;
+export const MODEL_VARIANTS = { floor: 'price', nitro: 'throughput' } as const satisfies Record<
+  string,
+  SortBy
+>;
 
 /** A requested model id resolved against the table: `:floor` and `:nitro` are routing variants. */
 export function resolveModel(
@@ -81,20 +84,30 @@ export function resolveModel(
 }
 
 /** Price used to compare endpoints: prompt plus completion, micro-units per million tokens. */
-export const blendedPrice = (e: CatalogEndpoint): number => e.pricing.promptPerM + e.pricing.completionPerM;
+export const blendedPrice = (e: CatalogEndpoint): number =>
+  e.pricing.promptPerM + e.pricing.completionPerM;
 
 /** Time to first token used for `sort: latency`: the 30-minute p50, else the EWMA. */
 export const latencyOf = (e: CatalogEndpoint): number | null =>
-  e.health.ttftMs?.p50 ?? e.health.ttftMsEwma ?? e.health.latencyMsP50 ?? e.health.latencyMsEwma ?? null;
+  e.health.ttftMs?.p50 ??
+  e.health.ttftMsEwma ??
+  e.health.latencyMsP50 ??
+  e.health.latencyMsEwma ??
+  null;
 
 /** Tokens per second used for `sort: throughput` and `:nitro`: the 30-minute p50, else the EWMA. */
 export const throughputOf = (e: CatalogEndpoint): number | null =>
   e.health.tokensPerSecond?.p50 ?? e.health.tokensPerSecondEwma ?? null;
 
-export function tierOf(e: CatalogEndpoint, now: number, cooldowns?: ReadonlyMap<string, number>): Tier {
+export function tierOf(
+  e: CatalogEndpoint,
+  now: number,
+  cooldowns?: ReadonlyMap<string, number>,
+): Tier {
   const h = e.health;
   if ((h.retryAfterUntil ?? 0) > now || (cooldowns?.get(e.id) ?? 0) > now) return 'unavailable';
-  if (h.circuit === 'open') return h.circuitOpenUntil !== null && now >= h.circuitOpenUntil ? 'probe' : 'unavailable';
+  if (h.circuit === 'open')
+    return h.circuitOpenUntil !== null && now >= h.circuitOpenUntil ? 'probe' : 'unavailable';
   if (h.circuit === 'half_open') return 'probe';
   return 'healthy';
 }
@@ -103,9 +116,13 @@ const lower = (xs: readonly string[] | null | undefined): Set<string> | null =>
   xs && xs.length > 0 ? new Set(xs.map((x) => x.toLowerCase())) : null;
 
 const matches = (set: Set<string>, e: CatalogEndpoint): boolean =>
-  set.has(e.provider.toLowerCase()) || (e.providerName !== undefined && set.has(e.providerName.toLowerCase()));
+  set.has(e.provider.toLowerCase()) ||
+  (e.providerName !== undefined && set.has(e.providerName.toLowerCase()));
 
-function sortOf(prefs: RoutingPreferences | null | undefined): { by: SortBy | null; partition: 'model' | 'none' } {
+function sortOf(prefs: RoutingPreferences | null | undefined): {
+  by: SortBy | null;
+  partition: 'model' | 'none';
+} {
   const s = prefs?.sort;
   const by = typeof s === 'string' ? s : (s?.by ?? null);
   const partition = typeof s === 'object' && s?.partition === 'none' ? 'none' : 'model';
@@ -120,25 +137,34 @@ export function exclusionReason(e: CatalogEndpoint, req: RouteRequest): string |
   const ignore = lower(p?.ignore);
   if (ignore && matches(ignore, e)) return 'in provider.ignore';
   const order = lower(p?.order);
-  if (p?.allow_fallbacks === false && order && !matches(order, e)) return 'not in provider.order (allow_fallbacks is false)';
-  if (p?.data_collection === 'deny' && e.dataCollection !== 'deny') return 'may collect data (data_collection is deny)';
+  if (p?.allow_fallbacks === false && order && !matches(order, e))
+    return 'not in provider.order (allow_fallbacks is false)';
+  if (p?.data_collection === 'deny' && e.dataCollection !== 'deny')
+    return 'may collect data (data_collection is deny)';
   const quant = lower(p?.quantizations);
-  if (quant && !quant.has((e.quantization ?? 'unknown').toLowerCase())) return `quantization ${e.quantization ?? 'unknown'} not allowed`;
+  if (quant && !quant.has((e.quantization ?? 'unknown').toLowerCase()))
+    return `quantization ${e.quantization ?? 'unknown'} not allowed`;
   const max = p?.max_price;
   if (max) {
     const perM = (usd: number) => Math.round(usd * 1_000_000);
-    if (max.prompt !== undefined && e.pricing.promptPerM > perM(max.prompt)) return 'prompt price above provider.max_price.prompt';
+    if (max.prompt !== undefined && e.pricing.promptPerM > perM(max.prompt))
+      return 'prompt price above provider.max_price.prompt';
     if (max.completion !== undefined && e.pricing.completionPerM > perM(max.completion)) {
       return 'completion price above provider.max_price.completion';
     }
-    if (max.request !== undefined && e.pricing.perRequest > perM(max.request)) return 'request price above provider.max_price.request';
+    if (max.request !== undefined && e.pricing.perRequest > perM(max.request))
+      return 'request price above provider.max_price.request';
   }
   if (p?.require_parameters === true) {
     const supported = new Set(e.supportedParameters);
     const missing = req.parameters.filter((x) => !supported.has(x));
     if (missing.length > 0) return `does not support ${missing.join(', ')} (require_parameters)`;
   }
-  if (req.estimatedPromptTokens > 0 && e.contextLength > 0 && req.estimatedPromptTokens > e.contextLength) {
+  if (
+    req.estimatedPromptTokens > 0 &&
+    e.contextLength > 0 &&
+    req.estimatedPromptTokens > e.contextLength
+  ) {
     return `context window of ${e.contextLength} tokens is too small for about ${req.estimatedPromptTokens} prompt tokens`;
   }
   return null;
@@ -149,12 +175,19 @@ const byKnown = (x: number | null, y: number | null): number =>
   x === null && y === null ? 0 : x === null ? 1 : y === null ? -1 : x - y;
 
 export function compareBy(by: SortBy): (a: CatalogEndpoint, b: CatalogEndpoint) => number {
-  const price = (a: CatalogEndpoint, b: CatalogEndpoint) => blendedPrice(a) - blendedPrice(b) || a.pricing.perRequest - b.pricing.perRequest;
+  const price = (a: CatalogEndpoint, b: CatalogEndpoint) =>
+    blendedPrice(a) - blendedPrice(b) || a.pricing.perRequest - b.pricing.perRequest;
   const id = (a: CatalogEndpoint, b: CatalogEndpoint) => a.id.localeCompare(b.id);
-  if (by === 'price') return (a, b) => price(a, b) || byKnown(latencyOf(a), latencyOf(b)) || id(a, b);
-  if (by === 'latency') return (a, b) => byKnown(latencyOf(a), latencyOf(b)) || price(a, b) || id(a, b);
+  if (by === 'price')
+    return (a, b) => price(a, b) || byKnown(latencyOf(a), latencyOf(b)) || id(a, b);
+  if (by === 'latency')
+    return (a, b) => byKnown(latencyOf(a), latencyOf(b)) || price(a, b) || id(a, b);
   const neg = (v: number | null) => (v === null ? null : -v);
-  return (a, b) => byKnown(neg(throughputOf(a)), neg(throughputOf(b))) || byKnown(latencyOf(a), latencyOf(b)) || price(a, b) || id(a, b);
+  return (a, b) =>
+    byKnown(neg(throughputOf(a)), neg(throughputOf(b))) ||
+    byKnown(latencyOf(a), latencyOf(b)) ||
+    price(a, b) ||
+    id(a, b);
 }
 
 /**
@@ -167,7 +200,11 @@ export function weightOf(e: CatalogEndpoint): number {
   return (1 / (price * price)) * Math.max(0.05, 1 - e.health.errorRate);
 }
 
-export function weightedOrder<T>(items: readonly T[], weight: (t: T) => number, random: () => number): T[] {
+export function weightedOrder<T>(
+  items: readonly T[],
+  weight: (t: T) => number,
+  random: () => number,
+): T[] {
   const pool = items.map((item) => ({ item, w: Math.max(weight(item), Number.MIN_VALUE) }));
   const out: T[] = [];
   while (pool.length > 0) {
@@ -197,12 +234,16 @@ function orderModel(
 ): CatalogEndpoint[] {
   const order = (req.provider?.order ?? []).map((o) => o.toLowerCase());
   const rank = (e: CatalogEndpoint) => {
-    const i = order.findIndex((o) => o === e.provider.toLowerCase() || o === e.providerName?.toLowerCase());
+    const i = order.findIndex(
+      (o) => o === e.provider.toLowerCase() || o === e.providerName?.toLowerCase(),
+    );
     return i < 0 ? order.length : i;
   };
   const listed = endpoints.filter((e) => rank(e) < order.length).sort((a, b) => rank(a) - rank(b));
   const rest = endpoints.filter((e) => rank(e) >= order.length);
-  const restOrdered = sort ? [...rest].sort(compareBy(sort)) : weightedOrder(rest, weightOf, ctx.random);
+  const restOrdered = sort
+    ? [...rest].sort(compareBy(sort))
+    : weightedOrder(rest, weightOf, ctx.random);
   let ordered = [...listed, ...restOrdered];
   if (req.provider?.allow_fallbacks === false && order.length === 0) ordered = ordered.slice(0, 1);
   return ordered;
@@ -216,7 +257,8 @@ function applyHealth(cands: RankedCandidate[], ctx: RoutingContext): RankedCandi
   const chance = ctx.probeChance ?? 0.1;
   const promoted: RankedCandidate[] = [];
   const later: RankedCandidate[] = [];
-  for (const p of probes) (promoted.length === 0 && ctx.random() < chance ? promoted : later).push(p);
+  for (const p of probes)
+    (promoted.length === 0 && ctx.random() < chance ? promoted : later).push(p);
   return [...promoted, ...healthy, ...later, ...down];
 }
 
@@ -234,10 +276,16 @@ function applyHealth(cands: RankedCandidate[], ctx: RoutingContext): RankedCandi
  * - The list is cut at `maxCandidates`, keeping at least one candidate of each model.
  */
 export function rankCandidates(req: RouteRequest, ctx: RoutingContext): RouteResult {
-  if (req.models.length === 0) return { ok: false, status: 404, code: 'model_not_found', message: 'No model was given.' };
+  if (req.models.length === 0)
+    return { ok: false, status: 404, code: 'model_not_found', message: 'No model was given.' };
   const primary = resolveModel(req.models[0]!, ctx.lookup);
   if (!primary) {
-    return { ok: false, status: 404, code: 'model_not_found', message: `The model '${req.models[0]}' does not exist.` };
+    return {
+      ok: false,
+      status: 404,
+      code: 'model_not_found',
+      message: `The model '${req.models[0]}' does not exist.`,
+    };
   }
   const { by: prefSort, partition } = sortOf(req.provider);
   const seen = new Set<string>();
@@ -271,13 +319,22 @@ export function rankCandidates(req: RouteRequest, ctx: RoutingContext): RouteRes
     const ordered = orderModel(usable, req, prefSort ?? resolved.sort, ctx);
     perModel.push(
       applyHealth(
-        ordered.map((endpoint) => ({ model: entry.model, endpoint, tier: tierOf(endpoint, ctx.now, ctx.cooldowns) })),
+        ordered.map((endpoint) => ({
+          model: entry.model,
+          endpoint,
+          tier: tierOf(endpoint, ctx.now, ctx.cooldowns),
+        })),
         ctx,
       ),
     );
   }
   if (perModel.length === 0) {
-    return { ok: false, status: 503, code: 'no_endpoints', message: `No endpoint can serve this request: ${reasons.join('. ')}.` };
+    return {
+      ok: false,
+      status: 503,
+      code: 'no_endpoints',
+      message: `No endpoint can serve this request: ${reasons.join('. ')}.`,
+    };
   }
 
   let all: RankedCandidate[];
@@ -289,7 +346,10 @@ export function rankCandidates(req: RouteRequest, ctx: RoutingContext): RouteRes
     );
   } else {
     const flat = perModel.flat();
-    all = [...flat.filter((c) => c.tier !== 'unavailable'), ...flat.filter((c) => c.tier === 'unavailable')];
+    all = [
+      ...flat.filter((c) => c.tier !== 'unavailable'),
+      ...flat.filter((c) => c.tier === 'unavailable'),
+    ];
   }
   return { ok: true, candidates: capCandidates(all, ctx.maxCandidates) };
 }

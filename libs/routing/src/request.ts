@@ -45,7 +45,8 @@ export function requestParameters(body: Record<string, unknown>): string[] {
     out.add(k);
   }
   const rf = body['response_format'];
-  if (typeof rf === 'object' && rf !== null && (rf as { type?: unknown }).type === 'json_schema') out.add('structured_outputs');
+  if (typeof rf === 'object' && rf !== null && (rf as { type?: unknown }).type === 'json_schema')
+    out.add('structured_outputs');
   return [...out].sort();
 }
 

@@ -46,7 +46,9 @@ export async function runService<C extends ServiceBaseConfig>(
   await app.listen(config.httpPort, config.httpHost);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.httpPort;
-  log.log(`${config.serviceName} ${config.instanceId} listening on http://${config.httpHost}:${port}`);
+  log.log(
+    `${config.serviceName} ${config.instanceId} listening on http://${config.httpHost}:${port}`,
+  );
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) return;

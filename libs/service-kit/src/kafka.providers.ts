@@ -27,7 +27,10 @@ export const kafkaClientProvider = {
  * flushed and closed last at shutdown. It also makes sure the topics exist.
  */
 @Injectable()
-export class ProducerService extends BatchingProducer implements OnModuleInit, OnApplicationShutdown {
+export class ProducerService
+  extends BatchingProducer
+  implements OnModuleInit, OnApplicationShutdown
+{
   private ready = false;
 
   constructor(

@@ -18,7 +18,10 @@ export const RPC_SERVICE_NAME = Symbol('RPC_SERVICE_NAME');
  * app has bootstrapped.
  */
 @Injectable()
-export class RpcServerService extends RpcServer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RpcServerService
+  extends RpcServer
+  implements OnApplicationBootstrap, OnApplicationShutdown
+{
   private started = false;
 
   constructor(

@@ -36,7 +36,9 @@ export function usageEventsMigration(schema: string): new () => MigrationInterfa
         kafka_partition integer NOT NULL,
         kafka_offset bigint NOT NULL,
         ingested_at timestamptz NOT NULL DEFAULT now())`);
-      await q.query(`CREATE INDEX IF NOT EXISTS usage_events_tenant_created_idx ON ${schema}.usage_events (tenant_id, created_at)`);
+      await q.query(
+        `CREATE INDEX IF NOT EXISTS usage_events_tenant_created_idx ON ${schema}.usage_events (tenant_id, created_at)`,
+      );
     }
     async down(q: QueryRunner): Promise<void> {
       await q.query(`DROP TABLE ${schema}.usage_events`);
@@ -79,7 +81,12 @@ export class UsageEventsSink implements OnApplicationBootstrap, OnApplicationShu
     this.consumer = null;
   }
 
-  private async onBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }: EachBatchPayload): Promise<void> {
+  private async onBatch({
+    batch,
+    resolveOffset,
+    commitOffsetsIfNecessary,
+    heartbeat,
+  }: EachBatchPayload): Promise<void> {
     const rows: Array<{ e: UsageEventV1; offset: string }> = [];
     for (const m of batch.messages) {
       const d = decode(TOPICS.usageEvents, m.value);

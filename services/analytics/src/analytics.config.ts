@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { baseServiceEnv, env, readEnv, type Env } from '@turnpike/config';
-import type { ServiceBaseConfig } from '@turnpike/service-kit';
+import { BaseServiceConfig } from '@turnpike/service-kit';
 
 const schema = z.object({
   ...baseServiceEnv,
@@ -10,24 +9,12 @@ const schema = z.object({
 });
 
 /** The analytics service's configuration, read and validated once at boot. */
-export class AnalyticsConfig implements ServiceBaseConfig {
-  readonly serviceName = 'analytics';
-  readonly instanceId: string;
-  readonly kafkaBrokers: string[];
-  readonly httpHost: string;
-  readonly httpPort: number;
-  readonly shutdownGraceMs: number;
-  readonly logLevel: ServiceBaseConfig['logLevel'];
+export class AnalyticsConfig extends BaseServiceConfig {
   readonly databaseUrl: string;
   readonly groupId: string;
 
   private constructor(e: z.infer<typeof schema>) {
-    this.instanceId = e.INSTANCE_ID ?? `analytics-${randomUUID().slice(0, 8)}`;
-    this.kafkaBrokers = e.KAFKA_BROKERS;
-    this.httpHost = e.HTTP_HOST;
-    this.httpPort = e.HTTP_PORT;
-    this.shutdownGraceMs = e.SHUTDOWN_GRACE_MS;
-    this.logLevel = e.LOG_LEVEL;
+    super('analytics', e);
     this.databaseUrl = e.DATABASE_URL;
     this.groupId = e.ANALYTICS_GROUP_ID;
   }

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { baseServiceEnv, env, readEnv, type Env } from '@turnpike/config';
-import type { ServiceBaseConfig } from '@turnpike/service-kit';
+import { BaseServiceConfig } from '@turnpike/service-kit';
 
 const schema = z.object({
   ...baseServiceEnv,
@@ -30,14 +29,7 @@ const schema = z.object({
 });
 
 /** The billing service's configuration, read and validated once at boot. */
-export class BillingConfig implements ServiceBaseConfig {
-  readonly serviceName = 'billing';
-  readonly instanceId: string;
-  readonly kafkaBrokers: string[];
-  readonly httpHost: string;
-  readonly httpPort: number;
-  readonly shutdownGraceMs: number;
-  readonly logLevel: ServiceBaseConfig['logLevel'];
+export class BillingConfig extends BaseServiceConfig {
   readonly databaseUrl: string;
   readonly groupId: string;
   readonly schema: string;
@@ -46,12 +38,7 @@ export class BillingConfig implements ServiceBaseConfig {
   readonly ledgerConsumers: number;
 
   private constructor(e: z.infer<typeof schema>) {
-    this.instanceId = e.INSTANCE_ID ?? `billing-${randomUUID().slice(0, 8)}`;
-    this.kafkaBrokers = e.KAFKA_BROKERS;
-    this.httpHost = e.HTTP_HOST;
-    this.httpPort = e.HTTP_PORT;
-    this.shutdownGraceMs = e.SHUTDOWN_GRACE_MS;
-    this.logLevel = e.LOG_LEVEL;
+    super('billing', e);
     this.databaseUrl = e.DATABASE_URL;
     this.groupId = e.BILLING_GROUP_ID;
     this.schema = e.BILLING_SCHEMA;

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { baseServiceEnv, env, readEnv, type Env } from '@turnpike/config';
-import type { ServiceBaseConfig } from '@turnpike/service-kit';
+import { BaseServiceConfig } from '@turnpike/service-kit';
 
 /** One provider account: which protocol it speaks, where, and with which key. */
 const ProviderAccount = z.object({
@@ -28,26 +27,14 @@ const schema = z.object({
 });
 
 /** The connector's configuration, read and validated once at boot. */
-export class ConnectorConfig implements ServiceBaseConfig {
-  readonly serviceName = 'connector';
-  readonly instanceId: string;
-  readonly kafkaBrokers: string[];
-  readonly httpHost: string;
-  readonly httpPort: number;
-  readonly shutdownGraceMs: number;
-  readonly logLevel: ServiceBaseConfig['logLevel'];
+export class ConnectorConfig extends BaseServiceConfig {
   readonly providers: Readonly<Record<string, ProviderAccount>>;
   readonly maxInFlight: number;
   readonly groupId: string;
   readonly upstreamIdleMs: number;
 
   private constructor(e: z.infer<typeof schema>, providers: Record<string, ProviderAccount>) {
-    this.instanceId = e.INSTANCE_ID ?? `connector-${randomUUID().slice(0, 8)}`;
-    this.kafkaBrokers = e.KAFKA_BROKERS;
-    this.httpHost = e.HTTP_HOST;
-    this.httpPort = e.HTTP_PORT;
-    this.shutdownGraceMs = e.SHUTDOWN_GRACE_MS;
-    this.logLevel = e.LOG_LEVEL;
+    super('connector', e);
     this.providers = providers;
     this.maxInFlight = e.CONNECTOR_MAX_IN_FLIGHT;
     this.groupId = e.CONNECTOR_GROUP_ID;

@@ -1,8 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { baseServiceEnv, env, readEnv, type Env } from '@turnpike/config';
 import { TOPIC_SPECS, TOPICS } from '@turnpike/contracts';
-import type { ServiceBaseConfig } from '@turnpike/service-kit';
+import { BaseServiceConfig } from '@turnpike/service-kit';
 
 const schema = z.object({
   ...baseServiceEnv,
@@ -31,14 +31,7 @@ const schema = z.object({
 });
 
 /** The gateway's configuration, read and validated once at boot. */
-export class GatewayConfig implements ServiceBaseConfig {
-  readonly serviceName = 'gateway';
-  readonly instanceId: string;
-  readonly kafkaBrokers: string[];
-  readonly httpHost: string;
-  readonly httpPort: number;
-  readonly shutdownGraceMs: number;
-  readonly logLevel: ServiceBaseConfig['logLevel'];
+export class GatewayConfig extends BaseServiceConfig {
   readonly databaseUrl: string;
   readonly adminToken: string;
   readonly replyPartition: number;
@@ -49,17 +42,13 @@ export class GatewayConfig implements ServiceBaseConfig {
   readonly firstTokenTimeoutMs: number;
 
   private constructor(e: z.infer<typeof schema>) {
-    this.instanceId = e.INSTANCE_ID ?? `gateway-${randomUUID().slice(0, 8)}`;
-    this.kafkaBrokers = e.KAFKA_BROKERS;
-    this.httpHost = e.HTTP_HOST;
-    this.httpPort = e.HTTP_PORT;
-    this.shutdownGraceMs = e.SHUTDOWN_GRACE_MS;
-    this.logLevel = e.LOG_LEVEL;
+    super('gateway', e);
     this.databaseUrl = e.DATABASE_URL;
     this.adminToken = e.GATEWAY_ADMIN_TOKEN;
     const partitions = TOPIC_SPECS.find((t) => t.topic === TOPICS.llmReplies)?.partitions ?? 1;
     this.replyPartition =
-      e.GATEWAY_REPLY_PARTITION ?? createHash('sha256').update(this.instanceId).digest().readUInt32BE(0) % partitions;
+      e.GATEWAY_REPLY_PARTITION ??
+      createHash('sha256').update(this.instanceId).digest().readUInt32BE(0) % partitions;
     if (this.replyPartition >= partitions) {
       throw new Error(`GATEWAY_REPLY_PARTITION must be below ${partitions}`);
     }

@@ -1,4 +1,10 @@
-import { Module, type DynamicModule, type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import {
+  Module,
+  type DynamicModule,
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+} from '@nestjs/common';
 import { CoreModule, DatabaseModule, Readiness } from '@turnpike/service-kit';
 import { AccountsService } from './accounts/accounts.service.js';
 import { ACCOUNTS_MIGRATIONS } from './accounts/accounts.migrations.js';
@@ -57,7 +63,14 @@ export class GatewayModule {
           migrations: ACCOUNTS_MIGRATIONS,
         }),
       ],
-      controllers: [CompletionsController, ModelsController, AdminController, CatalogAdminController, BillingController, BillingAdminController],
+      controllers: [
+        CompletionsController,
+        ModelsController,
+        AdminController,
+        CatalogAdminController,
+        BillingController,
+        BillingAdminController,
+      ],
       providers: [
         KeyCacheService,
         AccountsService,

@@ -1,12 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { baseServiceEnv, env, readEnv, type Env } from '@turnpike/config';
 import { DEFAULT_HEALTH_POLICY, type HealthPolicy } from '@turnpike/routing';
-import type { ServiceBaseConfig } from '@turnpike/service-kit';
+import { BaseServiceConfig } from '@turnpike/service-kit';
 
-const bundledCatalog = join(dirname(fileURLToPath(import.meta.url)), '..', 'catalog', 'default.catalog.json');
+const bundledCatalog = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'catalog',
+  'default.catalog.json',
+);
 
 const schema = z.object({
   ...baseServiceEnv,
@@ -20,7 +24,11 @@ const schema = z.object({
   /** Consecutive failures that open an endpoint's circuit. */
   ROUTER_CIRCUIT_FAILURES: env.int(DEFAULT_HEALTH_POLICY.consecutiveFailures, 1),
   /** Failure share of the recent attempts (at least ROUTER_CIRCUIT_MIN_SAMPLES) that opens it. */
-  ROUTER_CIRCUIT_ERROR_RATE: z.coerce.number().gt(0).max(1).default(DEFAULT_HEALTH_POLICY.errorRateToOpen),
+  ROUTER_CIRCUIT_ERROR_RATE: z.coerce
+    .number()
+    .gt(0)
+    .max(1)
+    .default(DEFAULT_HEALTH_POLICY.errorRateToOpen),
   ROUTER_CIRCUIT_MIN_SAMPLES: env.int(DEFAULT_HEALTH_POLICY.minSamplesForRate, 1),
   /** Cool-down of an open circuit before a half-open probe; doubles on a failed probe, up to the max. */
   ROUTER_CIRCUIT_COOLDOWN_MS: env.int(DEFAULT_HEALTH_POLICY.cooldownMs, 10),
@@ -28,14 +36,7 @@ const schema = z.object({
 });
 
 /** The router's configuration, read and validated once at boot. */
-export class RouterConfig implements ServiceBaseConfig {
-  readonly serviceName = 'router';
-  readonly instanceId: string;
-  readonly kafkaBrokers: string[];
-  readonly httpHost: string;
-  readonly httpPort: number;
-  readonly shutdownGraceMs: number;
-  readonly logLevel: ServiceBaseConfig['logLevel'];
+export class RouterConfig extends BaseServiceConfig {
   readonly databaseUrl: string;
   readonly catalogFile: string;
   readonly publishIntervalMs: number;
@@ -43,12 +44,7 @@ export class RouterConfig implements ServiceBaseConfig {
   readonly healthPolicy: HealthPolicy;
 
   private constructor(e: z.infer<typeof schema>) {
-    this.instanceId = e.INSTANCE_ID ?? `router-${randomUUID().slice(0, 8)}`;
-    this.kafkaBrokers = e.KAFKA_BROKERS;
-    this.httpHost = e.HTTP_HOST;
-    this.httpPort = e.HTTP_PORT;
-    this.shutdownGraceMs = e.SHUTDOWN_GRACE_MS;
-    this.logLevel = e.LOG_LEVEL;
+    super('router', e);
     this.databaseUrl = e.DATABASE_URL;
     this.catalogFile = e.ROUTER_CATALOG_FILE;
     this.publishIntervalMs = e.ROUTER_PUBLISH_INTERVAL_MS;

@@ -1,7 +1,17 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { CoreModule, DatabaseModule, RPC_SERVICE_NAME, RpcServerService } from '@turnpike/service-kit';
+import {
+  CoreModule,
+  DatabaseModule,
+  RPC_SERVICE_NAME,
+  RpcServerService,
+} from '@turnpike/service-kit';
 import { CatalogAdminHandlers } from './catalog/catalog-admin.handlers.js';
-import { EndpointEntity, ModelEntity, ProviderEntity, SeedEntity } from './catalog/catalog.entities.js';
+import {
+  EndpointEntity,
+  ModelEntity,
+  ProviderEntity,
+  SeedEntity,
+} from './catalog/catalog.entities.js';
 import { CATALOG_MIGRATIONS } from './catalog/catalog.migrations.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { RouterConfig } from './router.config.js';

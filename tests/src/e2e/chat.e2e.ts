@@ -5,7 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { expectedContent, loadOpenAISpecValidators, type OpenAISpecValidators } from '@turnpike/testing';
+import {
+  expectedContent,
+  loadOpenAISpecValidators,
+  type OpenAISpecValidators,
+} from '@turnpike/testing';
 import { client, ctx, marker, simRequests } from '../support/context.js';
 
 let spec: OpenAISpecValidators;
@@ -34,8 +38,14 @@ describe('chat completions through the gateway', () => {
       input_cache_read: '0.000000075',
       input_cache_write: '0',
     });
-    assert.ok(Array.isArray(small['supported_parameters']) && (small['supported_parameters'] as string[]).includes('tools'));
-    assert.deepEqual((small['top_provider'] as Record<string, unknown>)['max_completion_tokens'], 4096);
+    assert.ok(
+      Array.isArray(small['supported_parameters']) &&
+        (small['supported_parameters'] as string[]).includes('tools'),
+    );
+    assert.deepEqual(
+      (small['top_provider'] as Record<string, unknown>)['max_completion_tokens'],
+      4096,
+    );
   });
 
   test('a non-streaming completion: body, usage with cost, generation id, trace id, Server-Timing', async () => {
@@ -94,7 +104,10 @@ describe('chat completions through the gateway', () => {
     assert.equal(finish, 'stop');
     assert.equal(arrivals.length, 10);
     const spread = arrivals.at(-1)! - arrivals[0]!;
-    assert.ok(spread > 300, `chunks should arrive over time, but the first and last were ${spread.toFixed(0)} ms apart`);
+    assert.ok(
+      spread > 300,
+      `chunks should arrive over time, but the first and last were ${spread.toFixed(0)} ms apart`,
+    );
   });
 
   test('stream_options.include_usage adds a final usage chunk with the cost', async () => {
@@ -124,7 +137,10 @@ describe('chat completions through the gateway', () => {
       tools: [
         {
           type: 'function',
-          function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+          function: {
+            name: 'get_weather',
+            parameters: { type: 'object', properties: { city: { type: 'string' } } },
+          },
         },
       ],
       tool_choice: { type: 'function', function: { name: 'get_weather' } },
@@ -150,6 +166,10 @@ describe('chat completions through the gateway', () => {
     assert.ok(rec, 'the simulator saw the request');
     assert.deepEqual(rec.body['x_custom_vendor_flag'], { keep: true });
     assert.deepEqual(rec.body['metadata'], { trace: 'abc' });
-    assert.equal(rec.body['model'], 'sim-gpt-small', 'the upstream model id replaces the catalog id');
+    assert.equal(
+      rec.body['model'],
+      'sim-gpt-small',
+      'the upstream model id replaces the catalog id',
+    );
   });
 });

@@ -23,7 +23,11 @@ interface Raw {
 async function post(body: string | Buffer, headers: Record<string, string> = {}): Promise<Raw> {
   const res = await fetch(`${ctx().gatewayUrl}/v1/chat/completions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${ctx().tenants[0]!.key}`, 'content-type': 'application/json', ...headers },
+    headers: {
+      authorization: `Bearer ${ctx().tenants[0]!.key}`,
+      'content-type': 'application/json',
+      ...headers,
+    },
     body,
   });
   const raw = { status: res.status, headers: res.headers, body: (await res.json()) as Raw['body'] };
@@ -35,7 +39,11 @@ async function post(body: string | Buffer, headers: Record<string, string> = {})
 const chat = (content: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ model: 'turnpike/sim-small', messages: [{ role: 'user', content }], ...extra });
 
-async function expectApiError(p: Promise<unknown>, status: number, code?: string | null): Promise<InstanceType<typeof OpenAI.APIError>> {
+async function expectApiError(
+  p: Promise<unknown>,
+  status: number,
+  code?: string | null,
+): Promise<InstanceType<typeof OpenAI.APIError>> {
   try {
     await p;
   } catch (e) {
@@ -76,14 +84,22 @@ describe('client errors', () => {
     }
     // The SDK sees a BadRequestError.
     const e = await expectApiError(
-      client().chat.completions.create({ model: 'turnpike/sim-small', messages: [{ role: 'user', content: 'x' }], top_p: 7 }),
+      client().chat.completions.create({
+        model: 'turnpike/sim-small',
+        messages: [{ role: 'user', content: 'x' }],
+        top_p: 7,
+      }),
       400,
     );
     assert.ok(e instanceof OpenAI.BadRequestError);
   });
 
   test('401: no key, a malformed header, an unknown key', async () => {
-    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer sk-tp-v1-nope' }]) {
+    for (const headers of [
+      {},
+      { authorization: 'Basic abc' },
+      { authorization: 'Bearer sk-tp-v1-nope' },
+    ]) {
       const res = await fetch(`${ctx().gatewayUrl}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
@@ -95,15 +111,28 @@ describe('client errors', () => {
       assert.equal(body.error.code, 'invalid_api_key');
       assert.doesNotMatch(body.error.message, /sk-tp-v1-nope/, 'the key is masked in the message');
     }
-    const bad = new OpenAI({ baseURL: `${ctx().gatewayUrl}/v1`, apiKey: 'sk-wrong', maxRetries: 0 });
-    const e = await expectApiError(bad.chat.completions.create({ model: 'turnpike/sim-small', messages: [{ role: 'user', content: 'x' }] }), 401);
+    const bad = new OpenAI({
+      baseURL: `${ctx().gatewayUrl}/v1`,
+      apiKey: 'sk-wrong',
+      maxRetries: 0,
+    });
+    const e = await expectApiError(
+      bad.chat.completions.create({
+        model: 'turnpike/sim-small',
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+      401,
+    );
     assert.ok(e instanceof OpenAI.AuthenticationError);
   });
 
   test('401: the admin API rejects tenant keys', async () => {
     const res = await fetch(`${ctx().gatewayUrl}/admin/tenants`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${ctx().tenants[0]!.key}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${ctx().tenants[0]!.key}`,
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ name: 'x' }),
     });
     assert.equal(res.status, 401);
@@ -111,7 +140,10 @@ describe('client errors', () => {
 
   test('404: an unknown model, and an unknown route', async () => {
     const e = await expectApiError(
-      client().chat.completions.create({ model: 'nobody/nothing', messages: [{ role: 'user', content: 'x' }] }),
+      client().chat.completions.create({
+        model: 'nobody/nothing',
+        messages: [{ role: 'user', content: 'x' }],
+      }),
       404,
       'model_not_found',
     );
@@ -125,28 +157,30 @@ describe('client errors', () => {
     // The gateway may answer before it has read the whole body, so read the early response
     // instead of failing on the broken pipe (fetch would report EPIPE).
     const body = Buffer.from(chat('x'.repeat(ctx().maxBodyBytes + 1024)));
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = http.request(
-        `${ctx().gatewayUrl}/v1/chat/completions`,
-        {
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${ctx().tenants[0]!.key}`,
-            'content-type': 'application/json',
-            'content-length': body.length,
+    const { status, text } = await new Promise<{ status: number; text: string }>(
+      (resolve, reject) => {
+        const req = http.request(
+          `${ctx().gatewayUrl}/v1/chat/completions`,
+          {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${ctx().tenants[0]!.key}`,
+              'content-type': 'application/json',
+              'content-length': body.length,
+            },
           },
-        },
-        (res) => {
-          let t = '';
-          res.on('data', (c: Buffer) => (t += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: t }));
-        },
-      );
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET') reject(e);
-      });
-      req.end(body);
-    });
+          (res) => {
+            let t = '';
+            res.on('data', (c: Buffer) => (t += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text: t }));
+          },
+        );
+        req.on('error', (e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET') reject(e);
+        });
+        req.end(body);
+      },
+    );
     assert.equal(status, 413);
     const parsed = JSON.parse(text) as Raw['body'];
     assert.deepEqual(spec.errorResponse(parsed), []);
@@ -184,7 +218,10 @@ describe('upstream failures', () => {
   test('a stream cut after its first token ends with an error event and [DONE], never silently', async () => {
     const res = await fetch(`${ctx().gatewayUrl}/v1/chat/completions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${ctx().tenants[0]!.key}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${ctx().tenants[0]!.key}`,
+        'content-type': 'application/json',
+      },
       body: chat(`${marker('cut')} [[sim cut=after_first tokens=20]]`, { stream: true }),
     });
     assert.equal(res.status, 200);
@@ -213,14 +250,22 @@ describe('upstream failures', () => {
     const r = await post(chat(`${marker('slow')} [[sim ttft_ms=60000]]`));
     const took = Date.now() - started;
     assert.equal(r.status, 504);
-    assert.ok(took >= ctx().requestTimeoutMs - 500 && took < ctx().requestTimeoutMs + 5000, `took ${took} ms`);
+    assert.ok(
+      took >= ctx().requestTimeoutMs - 500 && took < ctx().requestTimeoutMs + 5000,
+      `took ${took} ms`,
+    );
   });
 
   test('a stream that stalls after its first token is ended with an error event at the deadline', async () => {
     const res = await fetch(`${ctx().gatewayUrl}/v1/chat/completions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${ctx().tenants[0]!.key}`, 'content-type': 'application/json' },
-      body: chat(`${marker('stall')} [[sim stall_ms=60000 stall_after=2 tokens=10]]`, { stream: true }),
+      headers: {
+        authorization: `Bearer ${ctx().tenants[0]!.key}`,
+        'content-type': 'application/json',
+      },
+      body: chat(`${marker('stall')} [[sim stall_ms=60000 stall_after=2 tokens=10]]`, {
+        stream: true,
+      }),
     });
     assert.equal(res.status, 200);
     const text = await res.text();

@@ -20,10 +20,14 @@ after(async () => {
   await db.end();
 });
 
-async function storedEvent(schema: 'billing' | 'analytics', generationId: string): Promise<UsageEventV1 | undefined> {
-  const r = await db.query<{ event: UsageEventV1 }>(`SELECT event FROM ${schema}.usage_events WHERE generation_id = $1`, [
-    generationId,
-  ]);
+async function storedEvent(
+  schema: 'billing' | 'analytics',
+  generationId: string,
+): Promise<UsageEventV1 | undefined> {
+  const r = await db.query<{ event: UsageEventV1 }>(
+    `SELECT event FROM ${schema}.usage_events WHERE generation_id = $1`,
+    [generationId],
+  );
   return r.rows[0]?.event;
 }
 
@@ -58,7 +62,10 @@ describe('the Kafka hop', () => {
     assert.equal(rec.outcome, 'aborted');
     assert.ok(rec.tokensSent < 200, `generation stopped early (${rec.tokensSent} tokens sent)`);
     // The generation is still accounted for: cancelled, with what was produced.
-    const event = await eventually(() => storedEvent('billing', generationId), 'the usage event in billing');
+    const event = await eventually(
+      () => storedEvent('billing', generationId),
+      'the usage event in billing',
+    );
     assert.equal(event.status, 'cancelled');
     assert.equal(event.usageReported, false);
     assert.ok(event.tokens.completion >= 1, JSON.stringify(event.tokens));
@@ -66,7 +73,11 @@ describe('the Kafka hop', () => {
   });
 
   test('a redelivered request never calls the upstream a second time', async () => {
-    const kafka = new kafkajs.Kafka({ clientId: 'redelivery-test', brokers: [ctx().kafkaBrokers], logLevel: kafkajs.logLevel.NOTHING });
+    const kafka = new kafkajs.Kafka({
+      clientId: 'redelivery-test',
+      brokers: [ctx().kafkaBrokers],
+      logLevel: kafkajs.logLevel.NOTHING,
+    });
     const producer = kafka.producer();
     await producer.connect();
     try {
@@ -87,15 +98,29 @@ describe('the Kafka hop', () => {
           id: 'turnpike/sim-small@sim',
           provider: 'sim',
           upstreamModel: 'sim-gpt-small',
-          pricing: { promptPerM: 0, completionPerM: 0, cachedReadPerM: 0, cacheWritePerM: 0, reasoningPerM: 0, perRequest: 0 },
+          pricing: {
+            promptPerM: 0,
+            completionPerM: 0,
+            cachedReadPerM: 0,
+            cacheWritePerM: 0,
+            reasoningPerM: 0,
+            perRequest: 0,
+          },
         },
         stream: false,
         body: { model: 'turnpike/sim-small', messages: [{ role: 'user', content: m }] },
       };
       const value = JSON.stringify(request);
       // The same message three times, as a redelivery after a crash or rebalance would bring it.
-      for (let i = 0; i < 3; i++) await producer.send({ topic: TOPICS.llmRequests, messages: [{ key: generationId, value }] });
-      await eventually(async () => (await simRequests(m)).length > 0, 'the first delivery to reach the upstream');
+      for (let i = 0; i < 3; i++)
+        await producer.send({
+          topic: TOPICS.llmRequests,
+          messages: [{ key: generationId, value }],
+        });
+      await eventually(
+        async () => (await simRequests(m)).length > 0,
+        'the first delivery to reach the upstream',
+      );
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal((await simRequests(m)).length, 1);
     } finally {
@@ -133,7 +158,10 @@ describe('the Kafka hop', () => {
     assert.equal(
       failures.length,
       0,
-      `${failures.length}/${n} failed, e.g. ${failures.slice(0, 3).map((f) => (f.status === 'rejected' ? String(f.reason) : f.value.content)).join(' | ')}`,
+      `${failures.length}/${n} failed, e.g. ${failures
+        .slice(0, 3)
+        .map((f) => (f.status === 'rejected' ? String(f.reason) : f.value.content))
+        .join(' | ')}`,
     );
     // Held concurrently, not one after another: 500 x 2 s sequentially would be 1000 s.
     assert.ok(elapsed < 60_000, `took ${elapsed} ms`);
@@ -143,7 +171,10 @@ describe('the Kafka hop', () => {
     const m = marker('usage-event');
     const { data, response } = await client()
       .chat.completions.create(
-        { model: 'turnpike/sim-small', messages: [{ role: 'user', content: `${m} [[sim tokens=5 ttft_ms=30]]` }] },
+        {
+          model: 'turnpike/sim-small',
+          messages: [{ role: 'user', content: `${m} [[sim tokens=5 ttft_ms=30]]` }],
+        },
         { headers: { 'HTTP-Referer': 'https://app.example.com', 'X-Title': 'Example App' } },
       )
       .withResponse();
@@ -165,7 +196,10 @@ describe('the Kafka hop', () => {
       assert.equal(e.attempts.length, 1);
       assert.equal(e.attempts[0]!.outcome, 'success');
     }
-    const count = await db.query('SELECT count(*)::int AS n FROM billing.usage_events WHERE generation_id = $1', [id]);
+    const count = await db.query(
+      'SELECT count(*)::int AS n FROM billing.usage_events WHERE generation_id = $1',
+      [id],
+    );
     assert.equal(count.rows[0].n, 1);
   });
 });

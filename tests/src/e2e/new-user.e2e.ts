@@ -51,9 +51,16 @@ describe('npm run up, then the openai client, then npm run down', () => {
     assert.match(env['TURNPIKE_URL'] ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.match(env['TURNPIKE_API_KEY'] ?? '', /^sk-tp-v1-/);
     assert.ok((env['TURNPIKE_ADMIN_TOKEN'] ?? '').length >= 16);
-    assert.ok(up.out.includes(env['TURNPIKE_URL']!) && up.out.includes(env['TURNPIKE_API_KEY']!), 'printed too');
+    assert.ok(
+      up.out.includes(env['TURNPIKE_URL']!) && up.out.includes(env['TURNPIKE_API_KEY']!),
+      'printed too',
+    );
 
-    const client = new OpenAI({ baseURL: `${env['TURNPIKE_URL']}/v1`, apiKey: env['TURNPIKE_API_KEY'], maxRetries: 0 });
+    const client = new OpenAI({
+      baseURL: `${env['TURNPIKE_URL']}/v1`,
+      apiKey: env['TURNPIKE_API_KEY'],
+      maxRetries: 0,
+    });
     const completion = await client.chat.completions.create({
       model: 'turnpike/sim-small',
       messages: [{ role: 'user', content: 'Hello from a new user' }],
@@ -81,12 +88,20 @@ describe('npm run up, then the openai client, then npm run down', () => {
     assert.equal(again.code, 0, again.out);
     assert.match(again.out, /already running/);
     assert.deepEqual(localEnv(), env);
-    assert.deepEqual(readState(stateDir)!.services.map((s) => s.pid), before.services.map((s) => s.pid));
+    assert.deepEqual(
+      readState(stateDir)!.services.map((s) => s.pid),
+      before.services.map((s) => s.pid),
+    );
 
     // `down` stops everything `up` started.
     const down = cli('down');
     assert.equal(down.code, 0, down.out);
-    const pids = [before.kafka.pid, before.postgres.pid, ...before.simulators.map((s) => s.pid), ...before.services.map((s) => s.pid)];
+    const pids = [
+      before.kafka.pid,
+      before.postgres.pid,
+      ...before.simulators.map((s) => s.pid),
+      ...before.services.map((s) => s.pid),
+    ];
     const alive = pids.filter((p) => isAlive(p));
     assert.deepEqual(alive, [], 'no process is left behind');
   });

@@ -81,7 +81,9 @@ async function received(text: string): Promise<Record<SimId, Rec[]>> {
   for (const id of SIMS) {
     const res = await fetch(`${sim(id).url}/__sim/requests`);
     const { data } = (await res.json()) as { data: Rec[] };
-    out[id] = data.filter((r) => JSON.stringify(r.body).includes(text)).sort((a, b) => a.receivedAt - b.receivedAt);
+    out[id] = data
+      .filter((r) => JSON.stringify(r.body).includes(text))
+      .sort((a, b) => a.receivedAt - b.receivedAt);
   }
   return out;
 }
@@ -91,18 +93,26 @@ async function received(text: string): Promise<Record<SimId, Rec[]>> {
 interface Reply {
   status: number;
   headers: Headers;
-  json: Record<string, unknown> & { error?: { message: string; code: string | null; type: string } };
+  json: Record<string, unknown> & {
+    error?: { message: string; code: string | null; type: string };
+  };
   text: string;
   ms: number;
 }
 
 async function post(body: Record<string, unknown>, gateway = 0): Promise<Reply> {
   const started = Date.now();
-  const res = await fetch(`${ctx().gatewayUrls[gateway % ctx().gatewayUrls.length]}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ctx().tenants[0]!.key}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+  const res = await fetch(
+    `${ctx().gatewayUrls[gateway % ctx().gatewayUrls.length]}/v1/chat/completions`,
+    {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${ctx().tenants[0]!.key}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify(body),
+    },
+  );
   const text = await res.text();
   let json: Reply['json'] = {};
   if (!body['stream'] || res.status !== 200) json = JSON.parse(text) as Reply['json'];
@@ -133,7 +143,11 @@ function sseEvents(text: string): string[] {
 function streamedContent(text: string): string {
   return sseEvents(text)
     .filter((e) => e !== '[DONE]')
-    .map((e) => (JSON.parse(e) as { choices: Array<{ delta?: { content?: string } }> }).choices[0]?.delta?.content ?? '')
+    .map(
+      (e) =>
+        (JSON.parse(e) as { choices: Array<{ delta?: { content?: string } }> }).choices[0]?.delta
+          ?.content ?? '',
+    )
     .join('');
 }
 
@@ -166,10 +180,20 @@ async function settle(models: string[] = [MULTI], timeoutMs = 60_000): Promise<v
       for (;;) {
         const bad = (await endpoints(model, gw)).filter((e) => e.status !== 0);
         if (bad.length === 0) break;
-        if (Date.now() > until) throw new Error(`${model} did not recover: ${JSON.stringify(bad.map((b) => [b.tag, b.status, b.health]))}`);
+        if (Date.now() > until)
+          throw new Error(
+            `${model} did not recover: ${JSON.stringify(bad.map((b) => [b.tag, b.status, b.health]))}`,
+          );
         for (const e of bad) {
           if (e.status === -2) continue; // waiting out a Retry-After
-          await post({ model, messages: [{ role: 'user', content: `${marker('settle')}` }], provider: { only: [e.tag] } }, gw);
+          await post(
+            {
+              model,
+              messages: [{ role: 'user', content: `${marker('settle')}` }],
+              provider: { only: [e.tag] },
+            },
+            gw,
+          );
         }
         await sleep(200);
       }
@@ -179,19 +203,31 @@ async function settle(models: string[] = [MULTI], timeoutMs = 60_000): Promise<v
 
 async function usageEvent(generationId: string): Promise<UsageEventV1> {
   return eventually(async () => {
-    const r = await db.query<{ event: UsageEventV1 }>('SELECT event FROM billing.usage_events WHERE generation_id = $1', [generationId]);
+    const r = await db.query<{ event: UsageEventV1 }>(
+      'SELECT event FROM billing.usage_events WHERE generation_id = $1',
+      [generationId],
+    );
     return r.rows[0]?.event;
   }, `the usage event of ${generationId}`);
 }
 
 /** Upstream cost of these tokens at these prices, rounded up to the micro-unit. */
-const costMicros = (t: { prompt: number; completion: number }, p: { prompt: number; completion: number }) =>
-  Math.ceil((t.prompt * p.prompt + t.completion * p.completion) / 1_000_000);
+const costMicros = (
+  t: { prompt: number; completion: number },
+  p: { prompt: number; completion: number },
+) => Math.ceil((t.prompt * p.prompt + t.completion * p.completion) / 1_000_000);
 
-async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+async function admin(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${ctx().gatewayUrl}/admin/catalog/${path}`, {
     method,
-    headers: { authorization: `Bearer ${ctx().adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${ctx().adminToken}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
@@ -236,7 +272,10 @@ describe('routing preferences', () => {
   test('sort price and :floor always take the cheapest; max_price leaves out the dear ones', async () => {
     const m = marker('price');
     for (let i = 0; i < 6; i++) {
-      const body = i % 2 === 0 ? ask(`${m} ${i}`, { provider: { sort: 'price' } }) : ask(`${m} ${i}`, { model: `${MULTI}:floor` });
+      const body =
+        i % 2 === 0
+          ? ask(`${m} ${i}`, { provider: { sort: 'price' } })
+          : ask(`${m} ${i}`, { model: `${MULTI}:floor` });
       const r = await post(body, i);
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json['provider'], 'sim');
@@ -247,14 +286,19 @@ describe('routing preferences', () => {
     // At most $0.25 per million prompt tokens: sim-c ($0.30) is out; sim and sim-b share the load.
     const mp = marker('maxprice');
     for (let i = 0; i < 12; i++) {
-      const r = await post(ask(`${mp} ${i}`, { provider: { max_price: { prompt: 0.25, completion: '0.9' } } }), i);
+      const r = await post(
+        ask(`${mp} ${i}`, { provider: { max_price: { prompt: 0.25, completion: '0.9' } } }),
+        i,
+      );
       assert.equal(r.status, 200, r.text);
     }
     const got = await received(mp);
     assert.equal(got['sim-c'].length, 0);
     assert.equal(got.sim.length + got['sim-b'].length, 12);
 
-    const none = await post(ask(marker('maxprice-none'), { provider: { max_price: { prompt: 0.01 } } }));
+    const none = await post(
+      ask(marker('maxprice-none'), { provider: { max_price: { prompt: 0.01 } } }),
+    );
     assert.equal(none.status, 503);
     assert.equal(none.json.error!.code, 'no_endpoints');
     assert.match(none.json.error!.message, /max_price\.prompt/);
@@ -269,8 +313,13 @@ describe('routing preferences', () => {
     }
     const got = await received(m);
     const counts = SIMS.map((s) => got[s].length);
-    console.log(`  default routing of ${n} requests over sim/sim-b/sim-c (prices 1:2:3): ${counts.join('/')}`);
-    assert.equal(counts.reduce((a, b) => a + b, 0), n);
+    console.log(
+      `  default routing of ${n} requests over sim/sim-b/sim-c (prices 1:2:3): ${counts.join('/')}`,
+    );
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      n,
+    );
     // Inverse-square weights give 73% / 18% / 8%: loosely, the cheapest gets most, and it is spread.
     assert.ok(counts[0]! > n * 0.45, `cheapest got ${counts[0]}`);
     assert.ok(counts[0]! < n, 'not all on one endpoint');
@@ -313,28 +362,46 @@ describe('fallback', () => {
       }
       await watch;
     });
-    const failures = replies.filter((r) => r.status !== 200 || (r.json['choices'] === undefined && !r.text.includes('[DONE]')));
+    const failures = replies.filter(
+      (r) => r.status !== 200 || (r.json['choices'] === undefined && !r.text.includes('[DONE]')),
+    );
     assert.equal(failures.length, 0, failures.map((f) => f.text.slice(0, 200)).join('\n'));
-    assert.ok(replies.every((r) => providerOf(r) !== 'sim'), 'nothing was served by the dead upstream');
-    for (const r of replies.filter((x) => x.headers.get('content-type')?.includes('event-stream'))) {
-      assert.ok(r.text.endsWith('data: [DONE]\n\n') && !r.text.includes('"error"'), 'clean streams');
+    assert.ok(
+      replies.every((r) => providerOf(r) !== 'sim'),
+      'nothing was served by the dead upstream',
+    );
+    for (const r of replies.filter((x) =>
+      x.headers.get('content-type')?.includes('event-stream'),
+    )) {
+      assert.ok(
+        r.text.endsWith('data: [DONE]\n\n') && !r.text.includes('"error"'),
+        'clean streams',
+      );
     }
 
     const hits = got.sim;
     assert.ok(openSeenAt !== null, 'the router opened the circuit');
     const tripping = hits[4]; // the 5th consecutive failure opens it (ROUTER_CIRCUIT_FAILURES)
     // After the circuit opened and before its cool-down (5 s) lets a probe through.
-    const afterOpen = hits.filter((h) => h.receivedAt > openSeenAt! + 100 && h.receivedAt < openSeenAt! + 4500);
+    const afterOpen = hits.filter(
+      (h) => h.receivedAt > openSeenAt! + 100 && h.receivedAt < openSeenAt! + 4500,
+    );
     const figures = {
       attemptsOnDeadUpstream: hits.length,
       msFromOutageToCircuitOpenAtGateway: openSeenAt - t0,
       msFromTrippingAttemptToGateway: tripping?.endedAt ? openSeenAt - tripping.endedAt : null,
       attemptsOnDeadUpstreamAfterOpen: afterOpen.length,
-      p50ClientMs: percentile(replies.map((r) => r.ms), 50),
+      p50ClientMs: percentile(
+        replies.map((r) => r.ms),
+        50,
+      ),
       maxClientMs: Math.max(...replies.map((r) => r.ms)),
     };
     console.log(`  traffic moving off a dead upstream: ${JSON.stringify(figures)}`);
-    assert.ok(figures.msFromOutageToCircuitOpenAtGateway < 15_000, 'the circuit opens within seconds');
+    assert.ok(
+      figures.msFromOutageToCircuitOpenAtGateway < 15_000,
+      'the circuit opens within seconds',
+    );
     // Until the cool-down ends nothing is sent to it (two gateways may each have one in flight).
     assert.ok(afterOpen.length <= 2, `${afterOpen.length} attempts after the circuit opened`);
     await settle();
@@ -343,16 +410,29 @@ describe('fallback', () => {
   test('a 429 storm on one simulator: traffic shifts, and returns after recovery', async () => {
     const m = marker('storm');
     const storm: Reply[] = [];
-    const { got } = await misbehaving('sim', { status: 429, retryAfterSec: 2 }, `${m} storm`, async () => {
-      const until = Date.now() + 3000;
-      for (let i = 0; Date.now() < until; i++) storm.push(await post(ask(`${m} storm ${i}`), i));
-    });
-    assert.ok(storm.every((r) => r.status === 200), storm.map((r) => r.status).join(','));
+    const { got } = await misbehaving(
+      'sim',
+      { status: 429, retryAfterSec: 2 },
+      `${m} storm`,
+      async () => {
+        const until = Date.now() + 3000;
+        for (let i = 0; Date.now() < until; i++) storm.push(await post(ask(`${m} storm ${i}`), i));
+      },
+    );
+    assert.ok(
+      storm.every((r) => r.status === 200),
+      storm.map((r) => r.status).join(','),
+    );
     const hit = got.sim.length;
     assert.ok(hit >= 1 && got.sim.every((h) => h.status === 429), 'the storm was seen');
-    console.log(`  429 storm: ${storm.length} requests in 3 s, ${hit} reached the rate-limited upstream`);
+    console.log(
+      `  429 storm: ${storm.length} requests in 3 s, ${hit} reached the rate-limited upstream`,
+    );
     // Without shifting, ~73% (the cheapest's share) would go to it first; Retry-After keeps it out.
-    assert.ok(hit <= Math.max(6, storm.length * 0.3), `${hit} of ${storm.length} went to the rate-limited upstream`);
+    assert.ok(
+      hit <= Math.max(6, storm.length * 0.3),
+      `${hit} of ${storm.length} went to the rate-limited upstream`,
+    );
 
     // Recovery: the cheapest endpoint gets its share back once its Retry-After (and circuit, if it
     // opened) has passed.
@@ -367,7 +447,9 @@ describe('fallback', () => {
       assert.ok(Date.now() - t0 < 60_000, `traffic did not come back: ${last.join(',')}`);
       await sleep(50);
     }
-    console.log(`  traffic returned to the recovered upstream ${Date.now() - t0} ms after it recovered`);
+    console.log(
+      `  traffic returned to the recovered upstream ${Date.now() - t0} ms after it recovered`,
+    );
     await settle();
   });
 
@@ -375,7 +457,13 @@ describe('fallback', () => {
     const m = marker('cutbefore');
     const text = `${m} cut before the first token`;
     const { result: r, got } = await misbehaving('sim', { cut: 'before_first' }, m, () =>
-      post(ask(text, { stream: true, stream_options: { include_usage: true }, provider: { order: ['sim', 'sim-b'] } })),
+      post(
+        ask(text, {
+          stream: true,
+          stream_options: { include_usage: true },
+          provider: { order: ['sim', 'sim-b'] },
+        }),
+      ),
     );
     assert.equal(r.status, 200);
     assert.equal(streamedContent(r.text), expectedContent(text, 16));
@@ -399,22 +487,40 @@ describe('fallback', () => {
     );
     assert.equal(e.provider, 'sim-b');
     assert.equal(e.cost.upstreamMicros, costMicros(e.tokens, MULTI_PRICE['sim-b']));
-    const usage = JSON.parse(sseEvents(r.text).at(-2)!) as { usage: { cost: number; prompt_tokens: number; completion_tokens: number } };
+    const usage = JSON.parse(sseEvents(r.text).at(-2)!) as {
+      usage: { cost: number; prompt_tokens: number; completion_tokens: number };
+    };
     assert.equal(usage.usage.completion_tokens, 16);
-    assert.equal(Math.round(usage.usage.cost * 1_000_000), e.cost.chargedMicros, 'the client is told what the ledger is charged');
+    assert.equal(
+      Math.round(usage.usage.cost * 1_000_000),
+      e.cost.chargedMicros,
+      'the client is told what the ledger is charged',
+    );
   });
 
   test('a stream cut after its first token: an SSE error event, no fallback', async () => {
     const m = marker('cutafter');
-    const r = await post(ask(`${m} [[sim cut=after_first tokens=20]]`, { stream: true, provider: { only: ['sim-b'] } }));
+    const r = await post(
+      ask(`${m} [[sim cut=after_first tokens=20]]`, {
+        stream: true,
+        provider: { only: ['sim-b'] },
+      }),
+    );
     assert.equal(r.status, 200);
     const events = sseEvents(r.text);
     assert.equal(events.at(-1), '[DONE]');
-    const last = JSON.parse(events.at(-2)!) as { error: { message: string }; choices: Array<{ finish_reason: string }> };
+    const last = JSON.parse(events.at(-2)!) as {
+      error: { message: string };
+      choices: Array<{ finish_reason: string }>;
+    };
     assert.equal(last.choices[0]!.finish_reason, 'error');
     assert.ok(last.error.message.length > 0);
     const got = await received(m);
-    assert.equal(SIMS.reduce((n, s) => n + got[s].length, 0), 1, 'one upstream call: no fallback after the first token');
+    assert.equal(
+      SIMS.reduce((n, s) => n + got[s].length, 0),
+      1,
+      'one upstream call: no fallback after the first token',
+    );
     const e = await usageEvent(r.headers.get('x-generation-id')!);
     assert.equal(e.status, 'error');
     assert.equal(e.cost.chargedMicros, 0, 'errors are not charged');
@@ -431,8 +537,13 @@ describe('fallback', () => {
     assert.equal(providerOf(r), 'sim-b');
     assert.equal(streamedContent(r.text), expectedContent(text, 16));
     // Half of the 10 s deadline for the first attempt, then the next endpoint answers at once.
-    console.log(`  slow endpoint: served by the next one after ${r.ms} ms (deadline ${ctx().requestTimeoutMs} ms)`);
-    assert.ok(r.ms >= ctx().requestTimeoutMs / 2 - 500 && r.ms < ctx().requestTimeoutMs - 1000, `took ${r.ms} ms`);
+    console.log(
+      `  slow endpoint: served by the next one after ${r.ms} ms (deadline ${ctx().requestTimeoutMs} ms)`,
+    );
+    assert.ok(
+      r.ms >= ctx().requestTimeoutMs / 2 - 500 && r.ms < ctx().requestTimeoutMs - 1000,
+      `took ${r.ms} ms`,
+    );
     const e = await usageEvent(r.headers.get('x-generation-id')!);
     assert.deepEqual(
       e.attempts.map((a) => [a.provider, a.outcome, a.errorCode]),
@@ -448,7 +559,11 @@ describe('fallback', () => {
     const m = marker('ctx');
     // ~1000 tokens: more than sim's sim-gpt-nano holds (512), within the catalog's claim (2048).
     const text = `${m} ${'lorem ipsum dolor sit amet '.repeat(150)}`;
-    const r = await post({ model: 'turnpike/sim-ctx', messages: [{ role: 'user', content: text }], provider: { order: ['sim', 'sim-b'] } });
+    const r = await post({
+      model: 'turnpike/sim-ctx',
+      messages: [{ role: 'user', content: text }],
+      provider: { order: ['sim', 'sim-b'] },
+    });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json['provider'], 'sim-b');
     const e = await usageEvent(r.headers.get('x-generation-id')!);
@@ -465,10 +580,18 @@ describe('fallback', () => {
     const m = marker('models');
     await settle(['turnpike/sim-large', 'turnpike/sim-alt']);
     const { result: r } = await misbehaving('sim', { status: 500 }, m, () =>
-      post({ model: 'turnpike/sim-large', models: ['turnpike/sim-alt'], messages: [{ role: 'user', content: `${m} across models` }] }),
+      post({
+        model: 'turnpike/sim-large',
+        models: ['turnpike/sim-alt'],
+        messages: [{ role: 'user', content: `${m} across models` }],
+      }),
     );
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.json['model'], 'turnpike/sim-alt', 'the response names the model that served it');
+    assert.equal(
+      r.json['model'],
+      'turnpike/sim-alt',
+      'the response names the model that served it',
+    );
     assert.equal(r.json['provider'], 'sim-c');
     const e = await usageEvent(r.headers.get('x-generation-id')!);
     assert.equal(e.requestedModel, 'turnpike/sim-large');
@@ -481,8 +604,15 @@ describe('fallback', () => {
       ],
     );
     // The failed attempt on sim-large ($2.50/$10 per million) adds nothing: the cost is sim-alt's.
-    assert.equal(e.cost.upstreamMicros, costMicros(e.tokens, { prompt: 300_000, completion: 1_200_000 }));
-    const usage = r.json['usage'] as { cost: number; prompt_tokens: number; completion_tokens: number };
+    assert.equal(
+      e.cost.upstreamMicros,
+      costMicros(e.tokens, { prompt: 300_000, completion: 1_200_000 }),
+    );
+    const usage = r.json['usage'] as {
+      cost: number;
+      prompt_tokens: number;
+      completion_tokens: number;
+    };
     assert.equal(usage.prompt_tokens, e.tokens.prompt);
     assert.equal(Math.round(usage.cost * 1_000_000), e.cost.chargedMicros);
   });
@@ -508,19 +638,27 @@ describe('catalog API', () => {
     await settle();
     const m = marker('stats');
     for (let i = 0; i < 6; i++) {
-      const r = await post(ask(`${m} ${i} [[sim tps=200]]`, { stream: i % 2 === 0, provider: { only: ['sim-c'] } }), i);
+      const r = await post(
+        ask(`${m} ${i} [[sim tps=200]]`, { stream: i % 2 === 0, provider: { only: ['sim-c'] } }),
+        i,
+      );
       assert.equal(r.status, 200);
     }
     const c = await eventually(async () => {
       const e = (await endpoints(MULTI)).find((x) => x.tag === 'sim-c')!;
-      return e.latency_last_30m && e.throughput_last_30m && e.uptime_last_5m !== null ? e : undefined;
+      return e.latency_last_30m && e.throughput_last_30m && e.uptime_last_5m !== null
+        ? e
+        : undefined;
     }, 'live figures for sim-c');
     assert.equal(c.status, 0);
     assert.ok(c.uptime_last_5m! > 0 && c.uptime_last_5m! <= 100);
     assert.ok(c.uptime_last_30m !== null && c.uptime_last_1d !== null);
     // Live: the simulator made to fail a minute ago shows it.
     const a = (await endpoints(MULTI)).find((x) => x.tag === 'sim')!;
-    assert.ok(a.uptime_last_5m !== null && a.uptime_last_5m < 100, `sim uptime ${a.uptime_last_5m}`);
+    assert.ok(
+      a.uptime_last_5m !== null && a.uptime_last_5m < 100,
+      `sim uptime ${a.uptime_last_5m}`,
+    );
     assert.ok(c.latency_last_30m!.p50 >= 0 && c.throughput_last_30m!.p50 > 0, JSON.stringify(c));
     assert.ok(c.health.latency_ms_p50 !== null);
 
@@ -541,7 +679,9 @@ describe('catalog API', () => {
   test('operators add, change, disable and delete without a restart; :nitro, :floor and sort latency', async () => {
     const id = `turnpike/admin-${Math.random().toString(36).slice(2, 8)}`;
     // The admin token is required; a tenant key is not enough.
-    const denied = await fetch(`${ctx().gatewayUrl}/admin/catalog/models`, { headers: { authorization: `Bearer ${ctx().tenants[0]!.key}` } });
+    const denied = await fetch(`${ctx().gatewayUrl}/admin/catalog/models`, {
+      headers: { authorization: `Bearer ${ctx().tenants[0]!.key}` },
+    });
     assert.equal(denied.status, 401);
     const bad = await admin('PUT', `models/${id}`, { name: 'x', context_length: -1 });
     assert.equal(bad.status, 400);
@@ -549,7 +689,11 @@ describe('catalog API', () => {
 
     let r = await admin('PUT', `models/${id}`, { name: 'Admin test model', context_length: 8192 });
     assert.equal(r.status, 200, JSON.stringify(r.json));
-    const noProvider = await admin('PUT', `models/${id}/endpoints/nope`, endpointBody('sim-gpt-small', '1', '1'));
+    const noProvider = await admin(
+      'PUT',
+      `models/${id}/endpoints/nope`,
+      endpointBody('sim-gpt-small', '1', '1'),
+    );
     assert.equal(noProvider.status, 404);
     // sim-c is the cheapest here; sim streams fastest; sim-b answers first.
     for (const [p, prompt, completion] of [
@@ -557,7 +701,11 @@ describe('catalog API', () => {
       ['sim-b', '0.40', '1.60'],
       ['sim-c', '0.10', '0.40'],
     ] as const) {
-      r = await admin('PUT', `models/${id}/endpoints/${p}`, endpointBody('sim-gpt-small', prompt, completion));
+      r = await admin(
+        'PUT',
+        `models/${id}/endpoints/${p}`,
+        endpointBody('sim-gpt-small', prompt, completion),
+      );
       assert.equal(r.status, 200, JSON.stringify(r.json));
     }
     assert.equal(((await admin('GET', `models/${id}`)).json['endpoints'] as unknown[]).length, 3);
@@ -565,7 +713,10 @@ describe('catalog API', () => {
     for (let gw = 0; gw < ctx().gatewayUrls.length; gw++) {
       await eventually(async () => {
         const res = await fetch(`${ctx().gatewayUrls[gw]}/v1/models/${id}/endpoints`);
-        return res.status === 200 && ((await res.json()) as { data: { endpoints: unknown[] } }).data.endpoints.length === 3;
+        return (
+          res.status === 200 &&
+          ((await res.json()) as { data: { endpoints: unknown[] } }).data.endpoints.length === 3
+        );
       }, `gateway ${gw} to see ${id}`);
     }
 
@@ -579,27 +730,49 @@ describe('catalog API', () => {
       // Measurements: three streamed requests on each endpoint.
       for (const s of SIMS) {
         for (let i = 0; i < 3; i++) {
-          const w = await post({ model: id, stream: true, messages: [{ role: 'user', content: `${marker('warm')}` }], provider: { only: [s] } }, i);
+          const w = await post(
+            {
+              model: id,
+              stream: true,
+              messages: [{ role: 'user', content: `${marker('warm')}` }],
+              provider: { only: [s] },
+            },
+            i,
+          );
           assert.equal(w.status, 200);
         }
       }
       await eventually(async () => {
         const eps = await endpoints(id);
-        return eps.every((e) => e.throughput_last_30m && e.latency_last_30m) && (await endpoints(id, 1)).every((e) => e.throughput_last_30m);
+        return (
+          eps.every((e) => e.throughput_last_30m && e.latency_last_30m) &&
+          (await endpoints(id, 1)).every((e) => e.throughput_last_30m)
+        );
       }, 'throughput and latency of every endpoint');
-      const figures = (await endpoints(id)).map((e) => `${e.tag}: ttft p50 ${e.latency_last_30m!.p50} ms, ${e.throughput_last_30m!.p50} tok/s`);
+      const figures = (await endpoints(id)).map(
+        (e) =>
+          `${e.tag}: ttft p50 ${e.latency_last_30m!.p50} ms, ${e.throughput_last_30m!.p50} tok/s`,
+      );
       console.log(`  measured: ${figures.join('; ')}`);
 
       // Streamed, like the measurements: a whole (non-streamed) answer's first output is its end.
       const first = async (body: Record<string, unknown>) => {
-        const res = await post({ messages: [{ role: 'user', content: marker('variant') }], stream: true, ...body });
+        const res = await post({
+          messages: [{ role: 'user', content: marker('variant') }],
+          stream: true,
+          ...body,
+        });
         assert.equal(res.status, 200, res.text);
         return providerOf(res);
       };
       for (let i = 0; i < 3; i++) {
         assert.equal(await first({ model: `${id}:nitro` }), 'sim', ':nitro: highest throughput');
         assert.equal(await first({ model: `${id}:floor` }), 'sim-c', ':floor: cheapest');
-        assert.equal(await first({ model: id, provider: { sort: 'latency' } }), 'sim-b', 'sort latency: first token soonest');
+        assert.equal(
+          await first({ model: id, provider: { sort: 'latency' } }),
+          'sim-b',
+          'sort latency: first token soonest',
+        );
         assert.equal(await first({ model: id, provider: { sort: 'throughput' } }), 'sim');
       }
     } finally {
@@ -607,7 +780,8 @@ describe('catalog API', () => {
     }
 
     // Disable the only endpoints left: 503 naming the cause; enable: served again.
-    for (const p of ['sim', 'sim-b']) assert.equal((await admin('DELETE', `models/${id}/endpoints/${p}`)).status, 200);
+    for (const p of ['sim', 'sim-b'])
+      assert.equal((await admin('DELETE', `models/${id}/endpoints/${p}`)).status, 200);
     r = await admin('POST', `models/${id}/endpoints/sim-c/disable`);
     assert.equal(r.status, 200);
     assert.equal(r.json['disabled'], true);
@@ -617,13 +791,21 @@ describe('catalog API', () => {
     }, 'the disabled endpoint to leave the routing table');
     assert.match(off.json.error!.message, /has no enabled endpoint/);
     assert.equal((await admin('POST', `models/${id}/endpoints/sim-c/enable`)).status, 200);
-    await eventually(async () => (await post({ model: id, messages: [{ role: 'user', content: marker('on') }] })).status === 200, 'enabled again');
+    await eventually(
+      async () =>
+        (await post({ model: id, messages: [{ role: 'user', content: marker('on') }] })).status ===
+        200,
+      'enabled again',
+    );
 
     // Delete the model: gone from /v1/models on every gateway.
     assert.equal((await admin('DELETE', `models/${id}`)).status, 200);
     assert.equal((await admin('GET', `models/${id}`)).status, 404);
     for (const url of ctx().gatewayUrls) {
-      await eventually(async () => (await fetch(`${url}/v1/models/${id}`)).status === 404, 'the model to disappear');
+      await eventually(
+        async () => (await fetch(`${url}/v1/models/${id}`)).status === 404,
+        'the model to disappear',
+      );
     }
   });
 });

@@ -27,7 +27,10 @@ function spansOf(traceId: string): ExportedSpan[] {
 describe('tracing', () => {
   test('one request yields one trace with spans from both gateway and connector', async () => {
     const { response } = await client()
-      .chat.completions.create({ model: 'turnpike/sim-small', messages: [{ role: 'user', content: marker('trace') }] })
+      .chat.completions.create({
+        model: 'turnpike/sim-small',
+        messages: [{ role: 'user', content: marker('trace') }],
+      })
       .withResponse();
     const traceId = response.headers.get('x-trace-id')!;
     assert.match(traceId, /^[0-9a-f]{32}$/);
@@ -35,7 +38,11 @@ describe('tracing', () => {
       async () => {
         const s = spansOf(traceId);
         const services = new Set(s.map((x) => x.service));
-        return services.has('turnpike-gateway') && services.has('turnpike-connector') && s.length >= 5 ? s : undefined;
+        return services.has('turnpike-gateway') &&
+          services.has('turnpike-connector') &&
+          s.length >= 5
+          ? s
+          : undefined;
       },
       'spans of both services',
       15_000,
@@ -45,7 +52,10 @@ describe('tracing', () => {
     const publish = byName('llm.requests.v1 publish');
     const consume = byName('llm.requests.v1 process');
     const upstream = spans.find((s) => s.name.startsWith('POST sim'));
-    assert.ok(server && publish && consume && upstream, spans.map((s) => `${s.service}:${s.name}`).join(', '));
+    assert.ok(
+      server && publish && consume && upstream,
+      spans.map((s) => `${s.service}:${s.name}`).join(', '),
+    );
     assert.equal(server.service, 'turnpike-gateway');
     assert.equal(consume.service, 'turnpike-connector');
     // Parentage across the hop: server -> publish -> (Kafka headers) -> process -> upstream call.
@@ -68,7 +78,10 @@ describe('tracing', () => {
         'content-type': 'application/json',
         traceparent: `00-${traceId}-${'cd'.repeat(8)}-01`,
       },
-      body: JSON.stringify({ model: 'turnpike/sim-small', messages: [{ role: 'user', content: marker('tp') }] }),
+      body: JSON.stringify({
+        model: 'turnpike/sim-small',
+        messages: [{ role: 'user', content: marker('tp') }],
+      }),
     });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-trace-id'), traceId);

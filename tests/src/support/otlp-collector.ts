@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
  * A minimal OTLP/HTTP (JSON) trace receiver: the services export spans here during the test
  * run, and every span is appended as one JSON line to `file`, for the tracing tests to read.
  */
-export async function startOtlpCollector(file: string): Promise<{ endpoint: string; close(): Promise<void> }> {
+export async function startOtlpCollector(
+  file: string,
+): Promise<{ endpoint: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
@@ -20,8 +22,10 @@ export async function startOtlpCollector(file: string): Promise<{ endpoint: stri
         };
         const lines: string[] = [];
         for (const rs of body.resourceSpans ?? []) {
-          const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
-          for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) lines.push(JSON.stringify({ service, ...s }));
+          const service =
+            rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
+          for (const ss of rs.scopeSpans ?? [])
+            for (const s of ss.spans ?? []) lines.push(JSON.stringify({ service, ...s }));
         }
         if (lines.length) appendFileSync(file, lines.join('\n') + '\n');
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');

@@ -27,12 +27,15 @@ const OPENAI_FINISH = new Set(['stop', 'length', 'tool_calls', 'content_filter',
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const int = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v) : 0);
+const int = (v: unknown): number =>
+  typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v) : 0;
 
 /** Native token counts of an OpenAI `usage` object. */
 export function tokensFromOpenAIUsage(usage: Json): NativeTokens {
   const prompt = isObj(usage['prompt_tokens_details']) ? usage['prompt_tokens_details'] : {};
-  const completion = isObj(usage['completion_tokens_details']) ? usage['completion_tokens_details'] : {};
+  const completion = isObj(usage['completion_tokens_details'])
+    ? usage['completion_tokens_details']
+    : {};
   return {
     prompt: int(usage['prompt_tokens']),
     completion: int(usage['completion_tokens']),
@@ -140,7 +143,8 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
         isObj(delta['audio'])
       )
         hasOutput = true;
-      if (nativeFinish === null && typeof c['finish_reason'] === 'string') nativeFinish = c['finish_reason'];
+      if (nativeFinish === null && typeof c['finish_reason'] === 'string')
+        nativeFinish = c['finish_reason'];
     }
     const tokens = isObj(json['usage']) ? tokensFromOpenAIUsage(json['usage']) : null;
     return {
@@ -162,7 +166,8 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
       });
     }
     const first = json['choices'][0];
-    const native = isObj(first) && typeof first['finish_reason'] === 'string' ? first['finish_reason'] : null;
+    const native =
+      isObj(first) && typeof first['finish_reason'] === 'string' ? first['finish_reason'] : null;
     const usage = isObj(json['usage']) ? json['usage'] : null;
     return {
       completion: json,
@@ -175,7 +180,11 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     };
   }
 
-  mapError(status: number, body: string, headers: Record<string, string | string[] | undefined>): ReplyError {
+  mapError(
+    status: number,
+    body: string,
+    headers: Record<string, string | string[] | undefined>,
+  ): ReplyError {
     let parsed: unknown = null;
     try {
       parsed = JSON.parse(body);
@@ -186,12 +195,22 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     return this.errorFromBody(err, status, parseRetryAfter(headers['retry-after']), body);
   }
 
-  private errorFromBody(err: Json, status: number, retryAfterSec: number | null = null, raw = ''): ReplyError {
+  private errorFromBody(
+    err: Json,
+    status: number,
+    retryAfterSec: number | null = null,
+    raw = '',
+  ): ReplyError {
     const message =
       typeof err['message'] === 'string' && err['message'] !== ''
         ? err['message']
         : `Upstream returned HTTP ${status}${raw ? `: ${raw.slice(0, 200)}` : ''}`;
-    const code = typeof err['code'] === 'string' ? err['code'] : typeof err['code'] === 'number' ? String(err['code']) : null;
+    const code =
+      typeof err['code'] === 'string'
+        ? err['code']
+        : typeof err['code'] === 'number'
+          ? String(err['code'])
+          : null;
     const upstreamStatus = typeof err['code'] === 'number' && status === 502 ? err['code'] : status;
     return upstreamFailure({
       upstreamStatus,

@@ -52,7 +52,13 @@ export interface ServiceProcess {
   url: string;
   logFile: string;
   /** How it was started (services only): what `restartService` starts again. */
-  spawn?: { command: string; args: string[]; env: Record<string, string>; cwd: string; detached: boolean };
+  spawn?: {
+    command: string;
+    args: string[];
+    env: Record<string, string>;
+    cwd: string;
+    detached: boolean;
+  };
 }
 
 /** What a running platform is: persisted as `<stateDir>/state.json`. */
@@ -79,9 +85,12 @@ export function readState(stateDir: string): PlatformState | null {
 
 /** True when every process of the state is alive. */
 export function isRunning(state: PlatformState): boolean {
-  return [state.kafka.pid, state.postgres.pid, ...state.simulators.map((s) => s.pid), ...state.services.map((s) => s.pid)].every(
-    (pid) => pid > 0 && isAlive(pid),
-  );
+  return [
+    state.kafka.pid,
+    state.postgres.pid,
+    ...state.simulators.map((s) => s.pid),
+    ...state.services.map((s) => s.pid),
+  ].every((pid) => pid > 0 && isAlive(pid));
 }
 
 /**
@@ -115,7 +124,12 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
       controllerPort: take(),
       detached: opts.detached,
     }),
-    startPostgres({ dataDir: pgDir, port: take(), logFile: path.join(logs, 'postgres.log'), database: 'turnpike' }),
+    startPostgres({
+      dataDir: pgDir,
+      port: take(),
+      logFile: path.join(logs, 'postgres.log'),
+      database: 'turnpike',
+    }),
   ]);
 
   const state: PlatformState = {
@@ -172,13 +186,24 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
         detached: opts.detached,
       });
       const url = `http://127.0.0.1:${port}`;
-      state.simulators.push({ id: sim.id, name: `simulator-${sim.id}`, pid, port, url, logFile, apiKey });
+      state.simulators.push({
+        id: sim.id,
+        name: `simulator-${sim.id}`,
+        pid,
+        port,
+        url,
+        logFile,
+        apiKey,
+      });
       save();
       await waitForHttp(`${url}/__sim/health`, { timeoutMs: 30_000, isAlive: () => isAlive(pid) });
     }
 
     const providers = Object.fromEntries(
-      state.simulators.map((s) => [s.id, { kind: 'openai', baseUrl: `${s.url}/v1`, apiKey: s.apiKey }]),
+      state.simulators.map((s) => [
+        s.id,
+        { kind: 'openai', baseUrl: `${s.url}/v1`, apiKey: s.apiKey },
+      ]),
     );
     const envFor: Record<ServiceName, Record<string, string>> = {
       router: {
@@ -189,10 +214,18 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
       billing: { DATABASE_URL: postgres.url },
       analytics: { DATABASE_URL: postgres.url },
       // Each replica may hold 1/N of a tenant's balance in flight (the overspend bound).
-      gateway: { DATABASE_URL: postgres.url, GATEWAY_ADMIN_TOKEN: state.adminToken, GATEWAY_REPLICAS: String(gateways) },
+      gateway: {
+        DATABASE_URL: postgres.url,
+        GATEWAY_ADMIN_TOKEN: state.adminToken,
+        GATEWAY_REPLICAS: String(gateways),
+      },
     };
 
-    const launch = async (name: ServiceName, instance: string, extra: Record<string, string> = {}) => {
+    const launch = async (
+      name: ServiceName,
+      instance: string,
+      extra: Record<string, string> = {},
+    ) => {
       const port = take();
       const logFile = path.join(logs, `${instance}.log`);
       const spec = {
@@ -214,9 +247,14 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
       state.services.push({ name: instance, pid, port, url, logFile, spawn: spec });
       save();
       try {
-        await waitForHttp(`${url}/health/ready`, { timeoutMs: 90_000, isAlive: () => isAlive(pid) });
+        await waitForHttp(`${url}/health/ready`, {
+          timeoutMs: 90_000,
+          isAlive: () => isAlive(pid),
+        });
       } catch (e) {
-        throw new Error(`${instance} did not become ready (log: ${logFile}): ${(e as Error).message}\n${tail(logFile)}`);
+        throw new Error(
+          `${instance} did not become ready (log: ${logFile}): ${(e as Error).message}\n${tail(logFile)}`,
+        );
       }
       log(`${instance} ready on ${url}`);
       return url;
@@ -224,9 +262,15 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
 
     // The router first: the gateway loads the routing table it publishes.
     await launch('router', 'router-1');
-    await Promise.all([launch('connector', 'connector-1'), launch('billing', 'billing-1'), launch('analytics', 'analytics-1')]);
+    await Promise.all([
+      launch('connector', 'connector-1'),
+      launch('billing', 'billing-1'),
+      launch('analytics', 'analytics-1'),
+    ]);
     for (let i = 0; i < gateways; i++) {
-      state.gatewayUrls.push(await launch('gateway', `gateway-${i + 1}`, { GATEWAY_REPLY_PARTITION: String(i) }));
+      state.gatewayUrls.push(
+        await launch('gateway', `gateway-${i + 1}`, { GATEWAY_REPLY_PARTITION: String(i) }),
+      );
     }
     save();
     return state;
@@ -245,8 +289,15 @@ export async function stopPlatform(stateDir: string): Promise<boolean> {
   await Promise.all(gateways.map((s) => stopPid(s.pid, 30_000)));
   await Promise.all(others.map((s) => stopPid(s.pid, 30_000)));
   await Promise.all(state.simulators.map((s) => stopPid(s.pid, 10_000)));
-  await Promise.all([stopKafkaDataDir(state.kafka.dataDir), stopPostgresDataDir(state.postgres.dataDir)]);
-  if (existsSync(stateFile(stateDir))) writeFileSync(stateFile(stateDir), JSON.stringify({ ...state, stoppedAt: new Date().toISOString() }, null, 2));
+  await Promise.all([
+    stopKafkaDataDir(state.kafka.dataDir),
+    stopPostgresDataDir(state.postgres.dataDir),
+  ]);
+  if (existsSync(stateFile(stateDir)))
+    writeFileSync(
+      stateFile(stateDir),
+      JSON.stringify({ ...state, stoppedAt: new Date().toISOString() }, null, 2),
+    );
   return true;
 }
 
@@ -263,7 +314,8 @@ export async function restartService(
 ): Promise<ServiceProcess> {
   const state = readState(stateDir);
   const prev = state?.services.find((s) => s.name === name);
-  if (!state || !prev?.spawn) throw new Error(`restartService: no service '${name}' in ${stateFile(stateDir)}`);
+  if (!state || !prev?.spawn)
+    throw new Error(`restartService: no service '${name}' in ${stateFile(stateDir)}`);
   const instance = opts.as ?? name;
   if (opts.as === undefined && isAlive(prev.pid)) await stopPid(prev.pid, 30_000);
   const port = opts.as === undefined ? prev.port : (await freePorts(1))[0]!;
@@ -273,15 +325,28 @@ export async function restartService(
     env: { ...prev.spawn.env, ...opts.env, HTTP_PORT: String(port), INSTANCE_ID: instance },
     detached: true,
   };
-  const logFile = opts.as === undefined ? prev.logFile : path.join(path.dirname(prev.logFile), `${instance}.log`);
+  const logFile =
+    opts.as === undefined ? prev.logFile : path.join(path.dirname(prev.logFile), `${instance}.log`);
   const { pid } = spawnService({ name: instance, logFile, ...spawn });
-  const next: ServiceProcess = { name: instance, pid, port, url: `http://127.0.0.1:${port}`, logFile, spawn };
+  const next: ServiceProcess = {
+    name: instance,
+    pid,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    logFile,
+    spawn,
+  };
   state.services = [...state.services.filter((s) => s.name !== instance), next];
   writeFileSync(stateFile(stateDir), JSON.stringify(state, null, 2));
   try {
-    await waitForHttp(`${next.url}/health/ready`, { timeoutMs: 90_000, isAlive: () => isAlive(pid) });
+    await waitForHttp(`${next.url}/health/ready`, {
+      timeoutMs: 90_000,
+      isAlive: () => isAlive(pid),
+    });
   } catch (e) {
-    throw new Error(`${instance} did not become ready (log: ${logFile}): ${(e as Error).message}\n${tail(logFile)}`);
+    throw new Error(
+      `${instance} did not become ready (log: ${logFile}): ${(e as Error).message}\n${tail(logFile)}`,
+    );
   }
   return next;
 }
@@ -312,13 +377,24 @@ export async function seedTenant(
   if (credits > 0) {
     const res = await fetch(`${gatewayUrl}/admin/tenants/${t['id']}/credits`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', 'idempotency-key': `seed-${t['id']}` },
+      headers: {
+        authorization: `Bearer ${adminToken}`,
+        'content-type': 'application/json',
+        'idempotency-key': `seed-${t['id']}`,
+      },
       body: JSON.stringify({ kind: 'grant', amount: String(credits), note: 'seed' }),
     });
-    if (!res.ok) throw new Error(`POST /admin/tenants/${t['id']}/credits: ${res.status} ${await res.text()}`);
+    if (!res.ok)
+      throw new Error(`POST /admin/tenants/${t['id']}/credits: ${res.status} ${await res.text()}`);
     // The gateway admits from the balances it reads from billing's topic: wait until it has it.
-    for (let until = Date.now() + 10_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
-      const view = await fetch(`${gatewayUrl}/admin/tenants/${t['id']}/credits`, { headers: { authorization: `Bearer ${adminToken}` } });
+    for (
+      let until = Date.now() + 10_000;
+      Date.now() < until;
+      await new Promise((r) => setTimeout(r, 50))
+    ) {
+      const view = await fetch(`${gatewayUrl}/admin/tenants/${t['id']}/credits`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
       const body = (await view.json()) as { gateway_view?: { balance_micros?: number } };
       if ((body.gateway_view?.balance_micros ?? 0) > 0) break;
     }

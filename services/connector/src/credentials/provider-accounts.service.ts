@@ -18,7 +18,11 @@ export class ProviderAccountsService {
       if (!adapter) throw new Error(`provider ${id}: unknown kind '${account.kind}'`);
       this.resolved.set(id, {
         adapter,
-        credentials: { baseUrl: account.baseUrl, apiKey: account.apiKey, ...(account.headers ? { headers: account.headers } : {}) },
+        credentials: {
+          baseUrl: account.baseUrl,
+          apiKey: account.apiKey,
+          ...(account.headers ? { headers: account.headers } : {}),
+        },
       });
     }
   }

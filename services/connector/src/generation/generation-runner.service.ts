@@ -34,7 +34,11 @@ import {
 import { ConnectorConfig } from '../connector.config.js';
 import { ProviderAccountsService } from '../credentials/provider-accounts.service.js';
 
-type ReplyBody = LlmReplyV1 extends infer R ? (R extends unknown ? Omit<R, 'v' | 'generationId' | 'attempt' | 'seq'> : never) : never;
+type ReplyBody = LlmReplyV1 extends infer R
+  ? R extends unknown
+    ? Omit<R, 'v' | 'generationId' | 'attempt' | 'seq'>
+    : never
+  : never;
 
 /**
  * Runs one attempt of one generation against its upstream and streams the result back to the
@@ -57,7 +61,12 @@ export class GenerationRunner implements OnApplicationShutdown {
     await this.agent.close();
   }
 
-  async run(req: LlmGenerateV1, signal: AbortSignal, parent: Context, receivedAt: number): Promise<void> {
+  async run(
+    req: LlmGenerateV1,
+    signal: AbortSignal,
+    parent: Context,
+    receivedAt: number,
+  ): Promise<void> {
     const span = tracer().startSpan(
       `${TOPICS.llmRequests} process`,
       {
@@ -77,10 +86,19 @@ export class GenerationRunner implements OnApplicationShutdown {
     let seq = 0;
     const sends: Promise<void>[] = [];
     const reply = (body: ReplyBody): void => {
-      const msg = { v: 1, generationId: req.generationId, attempt: req.attempt, seq: seq++, ...body } as LlmReplyV1;
+      const msg = {
+        v: 1,
+        generationId: req.generationId,
+        attempt: req.attempt,
+        seq: seq++,
+        ...body,
+      } as LlmReplyV1;
       const p = this.producer.send(
         TOPICS.llmReplies,
-        encode(TOPICS.llmReplies, req.generationId, msg, { partition: req.replyTo.partition, headers }),
+        encode(TOPICS.llmReplies, req.generationId, msg, {
+          partition: req.replyTo.partition,
+          headers,
+        }),
       );
       p.catch(() => undefined);
       sends.push(p);
@@ -121,7 +139,9 @@ export class GenerationRunner implements OnApplicationShutdown {
       const provider = this.accounts.resolve(req.endpoint.provider);
       if (!provider) {
         throw new UpstreamError(
-          connectionFailure(`This connector has no credentials for provider '${req.endpoint.provider}'.`),
+          connectionFailure(
+            `This connector has no credentials for provider '${req.endpoint.provider}'.`,
+          ),
         );
       }
       upstreamStart = performance.now();
@@ -239,7 +259,10 @@ export class GenerationRunner implements OnApplicationShutdown {
       endedAt: Date.now(),
     };
     sends.push(
-      this.producer.send(TOPICS.llmAttempts, encode(TOPICS.llmAttempts, req.generationId, attempt, { headers })),
+      this.producer.send(
+        TOPICS.llmAttempts,
+        encode(TOPICS.llmAttempts, req.generationId, attempt, { headers }),
+      ),
     );
     try {
       await Promise.all(sends);

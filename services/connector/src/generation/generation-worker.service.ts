@@ -30,7 +30,9 @@ const SEEN_TTL_MS = 15 * 60_000;
  * travel on the same partition as their request, so they reach the instance running it.
  */
 @Injectable()
-export class GenerationWorker implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class GenerationWorker
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly log = new Logger(GenerationWorker.name);
   private readonly inFlight = new Map<string, InFlight>();
   private readonly seen = new Map<string, number>();
@@ -63,7 +65,9 @@ export class GenerationWorker implements OnApplicationBootstrap, BeforeApplicati
     });
     this.pruneTimer = setInterval(() => this.pruneSeen(), 60_000);
     this.pruneTimer.unref();
-    this.log.log(`consuming ${TOPICS.llmRequests} as ${this.config.groupId}; providers: ${Object.keys(this.config.providers).join(', ') || 'none'}`);
+    this.log.log(
+      `consuming ${TOPICS.llmRequests} as ${this.config.groupId}; providers: ${Object.keys(this.config.providers).join(', ') || 'none'}`,
+    );
   }
 
   /** Stop taking work, then let in-flight generations finish within the grace period. */
@@ -87,22 +91,34 @@ export class GenerationWorker implements OnApplicationBootstrap, BeforeApplicati
     if (this.pruneTimer) clearInterval(this.pruneTimer);
   }
 
-  private async onBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }: EachBatchPayload): Promise<void> {
-    const toStart: Array<{ req: LlmGenerateV1; headers: EachBatchPayload['batch']['messages'][number]['headers'] }> = [];
+  private async onBatch({
+    batch,
+    resolveOffset,
+    commitOffsetsIfNecessary,
+    heartbeat,
+  }: EachBatchPayload): Promise<void> {
+    const toStart: Array<{
+      req: LlmGenerateV1;
+      headers: EachBatchPayload['batch']['messages'][number]['headers'];
+    }> = [];
     const now = Date.now();
     for (const message of batch.messages) {
       resolveOffset(message.offset);
       const decoded = decode(TOPICS.llmRequests, message.value);
       if (!decoded.ok) {
         this.stats.invalid++;
-        this.log.warn(`dropping invalid request at ${batch.partition}/${message.offset}: ${decoded.error}`);
+        this.log.warn(
+          `dropping invalid request at ${batch.partition}/${message.offset}: ${decoded.error}`,
+        );
         continue;
       }
       const m = decoded.value;
       const key = `${m.generationId}#${m.attempt}`;
       if (m.kind === 'cancel') {
         const running = this.inFlight.get(key);
-        const queued = toStart.findIndex((s) => s.req.generationId === m.generationId && s.req.attempt === m.attempt);
+        const queued = toStart.findIndex(
+          (s) => s.req.generationId === m.generationId && s.req.attempt === m.attempt,
+        );
         if (queued >= 0) toStart.splice(queued, 1);
         if (running || queued >= 0) this.stats.cancelled++;
         // The reason tells the attempt record a cancelled client from a timed-out attempt.
@@ -136,7 +152,9 @@ export class GenerationWorker implements OnApplicationBootstrap, BeforeApplicati
     this.stats.started++;
     const done = this.runner
       .run(req, abort.signal, parent, receivedAt)
-      .catch((e: unknown) => this.log.error(`generation ${key} failed: ${(e as Error).stack ?? String(e)}`))
+      .catch((e: unknown) =>
+        this.log.error(`generation ${key} failed: ${(e as Error).stack ?? String(e)}`),
+      )
       .finally(() => {
         this.inFlight.delete(key);
         if (this.paused) this.applyBackpressure(TOPICS.llmRequests);

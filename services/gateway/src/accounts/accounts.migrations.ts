@@ -18,7 +18,9 @@ export class CreateAccounts1732406400000 implements MigrationInterface {
       disabled boolean NOT NULL DEFAULT false,
       created_at timestamptz NOT NULL DEFAULT now()
     )`);
-    await q.query(`CREATE INDEX IF NOT EXISTS api_keys_tenant_idx ON accounts.api_keys (tenant_id)`);
+    await q.query(
+      `CREATE INDEX IF NOT EXISTS api_keys_tenant_idx ON accounts.api_keys (tenant_id)`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -59,11 +59,19 @@ export class AccountsService {
       }),
     );
     await this.publish(row);
-    return { id: row.id, key: secret, name: row.name, tenant_id: tenantId, created_at: row.createdAt.toISOString() };
+    return {
+      id: row.id,
+      key: secret,
+      name: row.name,
+      tenant_id: tenantId,
+      created_at: row.createdAt.toISOString(),
+    };
   }
 
   async listKeys(tenantId: string): Promise<ApiKeyEntity[]> {
-    return this.db.getRepository(ApiKeyEntity).find({ where: { tenantId }, order: { createdAt: 'ASC' } });
+    return this.db
+      .getRepository(ApiKeyEntity)
+      .find({ where: { tenantId }, order: { createdAt: 'ASC' } });
   }
 
   async disableKey(keyId: string): Promise<ApiKeyEntity> {

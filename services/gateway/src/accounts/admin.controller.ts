@@ -6,7 +6,10 @@ import { AccountsService, type CreatedKey } from './accounts.service.js';
 
 const CreateTenant = z.object({
   name: z.string().min(1).max(200),
-  id: z.string().regex(/^[a-zA-Z0-9_-]{3,64}$/).optional(),
+  id: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{3,64}$/)
+    .optional(),
 });
 const CreateKey = z.object({ name: z.string().min(1).max(200).default('default') });
 
@@ -27,7 +30,9 @@ export class AdminController {
 
   @Post('tenants')
   @HttpCode(201)
-  async createTenant(@Body() body: unknown): Promise<{ id: string; name: string; created_at: string }> {
+  async createTenant(
+    @Body() body: unknown,
+  ): Promise<{ id: string; name: string; created_at: string }> {
     const { name, id } = parse(CreateTenant, body);
     const t = await this.accounts.createTenant(name, id);
     return { id: t.id, name: t.name, created_at: t.createdAt.toISOString() };
@@ -51,7 +56,13 @@ export class AdminController {
   async listKeys(@Param('id') tenantId: string): Promise<{ data: unknown[] }> {
     const keys = await this.accounts.listKeys(tenantId);
     return {
-      data: keys.map((k) => ({ id: k.id, name: k.name, prefix: k.keyPrefix, disabled: k.disabled, created_at: k.createdAt.toISOString() })),
+      data: keys.map((k) => ({
+        id: k.id,
+        name: k.name,
+        prefix: k.keyPrefix,
+        disabled: k.disabled,
+        created_at: k.createdAt.toISOString(),
+      })),
     };
   }
 

@@ -1,4 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  UseGuards,
+} from '@nestjs/common';
 import { z } from 'zod';
 import {
   CATALOG_RPC,
@@ -17,12 +27,18 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   if (!r.success) {
     const issue = r.error.issues[0];
     const param = issue?.path.join('.') || null;
-    throw invalidRequest(`${param ? `Invalid '${param}': ` : ''}${issue?.message ?? 'Invalid body.'}`, param);
+    throw invalidRequest(
+      `${param ? `Invalid '${param}': ` : ''}${issue?.message ?? 'Invalid body.'}`,
+      param,
+    );
   }
   return r.data;
 }
 
-const obj = (body: unknown): Record<string, unknown> => (typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {});
+const obj = (body: unknown): Record<string, unknown> =>
+  typeof body === 'object' && body !== null && !Array.isArray(body)
+    ? (body as Record<string, unknown>)
+    : {};
 
 /**
  * Operator API for the catalog: providers, models and endpoints, changed without a restart.
@@ -43,7 +59,11 @@ export class CatalogAdminController {
   /** Creates or replaces a provider (`kind` names the connector adapter, e.g. `openai`). */
   @Put('providers/:id')
   upsertProvider(@Param('id') id: string, @Body() body: unknown): Promise<CatalogProviderView> {
-    return this.rpc.ask('router', CATALOG_RPC.upsertProvider, parse(CatalogProviderInput, { ...obj(body), id }));
+    return this.rpc.ask(
+      'router',
+      CATALOG_RPC.upsertProvider,
+      parse(CatalogProviderInput, { ...obj(body), id }),
+    );
   }
 
   @Get('models')
@@ -52,19 +72,33 @@ export class CatalogAdminController {
   }
 
   @Get('models/:author/:slug')
-  getModel(@Param('author') author: string, @Param('slug') slug: string): Promise<CatalogModelView> {
+  getModel(
+    @Param('author') author: string,
+    @Param('slug') slug: string,
+  ): Promise<CatalogModelView> {
     return this.rpc.ask('router', CATALOG_RPC.getModel, { model: `${author}/${slug}` });
   }
 
   /** Creates or replaces a model (its endpoints are kept). */
   @Put('models/:author/:slug')
-  upsertModel(@Param('author') author: string, @Param('slug') slug: string, @Body() body: unknown): Promise<CatalogModelView> {
-    return this.rpc.ask('router', CATALOG_RPC.upsertModel, parse(CatalogModelInput, { ...obj(body), id: `${author}/${slug}` }));
+  upsertModel(
+    @Param('author') author: string,
+    @Param('slug') slug: string,
+    @Body() body: unknown,
+  ): Promise<CatalogModelView> {
+    return this.rpc.ask(
+      'router',
+      CATALOG_RPC.upsertModel,
+      parse(CatalogModelInput, { ...obj(body), id: `${author}/${slug}` }),
+    );
   }
 
   @Delete('models/:author/:slug')
   @HttpCode(200)
-  deleteModel(@Param('author') author: string, @Param('slug') slug: string): Promise<{ id: string; deleted: boolean }> {
+  deleteModel(
+    @Param('author') author: string,
+    @Param('slug') slug: string,
+  ): Promise<{ id: string; deleted: boolean }> {
     return this.rpc.ask('router', CATALOG_RPC.deleteModel, { model: `${author}/${slug}` });
   }
 
@@ -77,24 +111,50 @@ export class CatalogAdminController {
     @Body() body: unknown,
   ): Promise<unknown> {
     const endpoint = parse(CatalogEndpointInput, { ...obj(body), provider });
-    return this.rpc.ask('router', CATALOG_RPC.upsertEndpoint, { model: `${author}/${slug}`, endpoint });
+    return this.rpc.ask('router', CATALOG_RPC.upsertEndpoint, {
+      model: `${author}/${slug}`,
+      endpoint,
+    });
   }
 
   @Post('models/:author/:slug/endpoints/:provider/disable')
   @HttpCode(200)
-  disableEndpoint(@Param('author') author: string, @Param('slug') slug: string, @Param('provider') provider: string): Promise<unknown> {
-    return this.rpc.ask('router', CATALOG_RPC.setEndpointDisabled, { model: `${author}/${slug}`, provider, disabled: true });
+  disableEndpoint(
+    @Param('author') author: string,
+    @Param('slug') slug: string,
+    @Param('provider') provider: string,
+  ): Promise<unknown> {
+    return this.rpc.ask('router', CATALOG_RPC.setEndpointDisabled, {
+      model: `${author}/${slug}`,
+      provider,
+      disabled: true,
+    });
   }
 
   @Post('models/:author/:slug/endpoints/:provider/enable')
   @HttpCode(200)
-  enableEndpoint(@Param('author') author: string, @Param('slug') slug: string, @Param('provider') provider: string): Promise<unknown> {
-    return this.rpc.ask('router', CATALOG_RPC.setEndpointDisabled, { model: `${author}/${slug}`, provider, disabled: false });
+  enableEndpoint(
+    @Param('author') author: string,
+    @Param('slug') slug: string,
+    @Param('provider') provider: string,
+  ): Promise<unknown> {
+    return this.rpc.ask('router', CATALOG_RPC.setEndpointDisabled, {
+      model: `${author}/${slug}`,
+      provider,
+      disabled: false,
+    });
   }
 
   @Delete('models/:author/:slug/endpoints/:provider')
   @HttpCode(200)
-  deleteEndpoint(@Param('author') author: string, @Param('slug') slug: string, @Param('provider') provider: string): Promise<unknown> {
-    return this.rpc.ask('router', CATALOG_RPC.deleteEndpoint, { model: `${author}/${slug}`, provider });
+  deleteEndpoint(
+    @Param('author') author: string,
+    @Param('slug') slug: string,
+    @Param('provider') provider: string,
+  ): Promise<unknown> {
+    return this.rpc.ask('router', CATALOG_RPC.deleteEndpoint, {
+      model: `${author}/${slug}`,
+      provider,
+    });
   }
 }

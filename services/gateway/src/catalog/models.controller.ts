@@ -22,7 +22,10 @@ export class ModelsController {
 
   /** The model's endpoints with live uptime, latency and throughput (OpenRouter's shape). */
   @Get(':author/:slug/endpoints')
-  endpoints(@Param('author') author: string, @Param('slug') slug: string): { data: Record<string, unknown> } {
+  endpoints(
+    @Param('author') author: string,
+    @Param('slug') slug: string,
+  ): { data: Record<string, unknown> } {
     const entry = this.table.get(`${author}/${slug}`);
     if (!entry) throw modelNotFound(`${author}/${slug}`);
     return { data: presentEndpoints(entry) };

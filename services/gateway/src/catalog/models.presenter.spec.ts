@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { unknownHealth, type CatalogEndpoint, type CatalogModel, type EndpointHealth } from '@turnpike/contracts';
+import {
+  unknownHealth,
+  type CatalogEndpoint,
+  type CatalogModel,
+  type EndpointHealth,
+} from '@turnpike/contracts';
 import { endpointStatus, presentEndpoint } from './models.presenter.js';
 
 const NOW = 1_800_000_000_000;
@@ -13,14 +18,28 @@ const model: CatalogModel = {
   inputModalities: ['text'],
   outputModalities: ['text'],
   supportedParameters: [],
-  pricing: { promptPerM: 0, completionPerM: 0, cachedReadPerM: 0, cacheWritePerM: 0, reasoningPerM: 0, perRequest: 0 },
+  pricing: {
+    promptPerM: 0,
+    completionPerM: 0,
+    cachedReadPerM: 0,
+    cacheWritePerM: 0,
+    reasoningPerM: 0,
+    perRequest: 0,
+  },
 };
 const endpoint = (health: Partial<EndpointHealth> = {}): CatalogEndpoint => ({
   id: 't/m@p',
   provider: 'p',
   providerName: 'Provider P',
   upstreamModel: 'u',
-  pricing: { promptPerM: 150_000, completionPerM: 600_000, cachedReadPerM: 0, cacheWritePerM: 0, reasoningPerM: 600_000, perRequest: 0 },
+  pricing: {
+    promptPerM: 150_000,
+    completionPerM: 600_000,
+    cachedReadPerM: 0,
+    cacheWritePerM: 0,
+    reasoningPerM: 600_000,
+    perRequest: 0,
+  },
   contextLength: 8192,
   maxOutputTokens: 4096,
   quantization: null,
@@ -37,7 +56,11 @@ describe('endpoints API presenter', () => {
     assert.equal(endpointStatus(endpoint({ retryAfterUntil: NOW + 1 }), NOW), -2);
     assert.equal(endpointStatus(endpoint({ retryAfterUntil: NOW }), NOW), 0);
     assert.equal(endpointStatus(endpoint({ circuit: 'open', circuitOpenUntil: NOW + 1 }), NOW), -3);
-    assert.equal(endpointStatus(endpoint({ circuit: 'open', circuitOpenUntil: NOW - 1 }), NOW), -1, 'past its cool-down');
+    assert.equal(
+      endpointStatus(endpoint({ circuit: 'open', circuitOpenUntil: NOW - 1 }), NOW),
+      -1,
+      'past its cool-down',
+    );
   });
 
   test('OpenRouter fields: uptime in percent, latency and throughput percentiles', () => {

@@ -1,4 +1,9 @@
-import type { CatalogEndpoint, CatalogModel, EndpointPricing, RoutingEntryV1 } from '@turnpike/contracts';
+import type {
+  CatalogEndpoint,
+  CatalogModel,
+  EndpointPricing,
+  RoutingEntryV1,
+} from '@turnpike/contracts';
 import { perTokenDecimal } from '@turnpike/pricing';
 
 /** OpenRouter's `pricing` object: decimal strings of currency per token (or per request). */
@@ -61,7 +66,8 @@ export function endpointStatus(e: CatalogEndpoint, now: number): number {
   return 0;
 }
 
-const percent = (fraction: number | null): number | null => (fraction === null ? null : Math.round(fraction * 10_000) / 100);
+const percent = (fraction: number | null): number | null =>
+  fraction === null ? null : Math.round(fraction * 10_000) / 100;
 
 /**
  * One entry of `GET /v1/models/{author}/{slug}/endpoints` (OpenRouter's `PublicEndpoint`),
@@ -69,7 +75,11 @@ const percent = (fraction: number | null): number | null => (fraction === null ?
  * percent; rate limits excluded), time-to-first-token (`latency_last_30m`, ms) and throughput
  * (tokens/s) percentiles over 30 minutes. `health` adds what our router tracks besides.
  */
-export function presentEndpoint(model: CatalogModel, e: CatalogEndpoint, now: number): Record<string, unknown> {
+export function presentEndpoint(
+  model: CatalogModel,
+  e: CatalogEndpoint,
+  now: number,
+): Record<string, unknown> {
   const h = e.health;
   const providerName = e.providerName ?? e.provider;
   return {
@@ -100,8 +110,12 @@ export function presentEndpoint(model: CatalogModel, e: CatalogEndpoint, now: nu
       latency_ms_ewma: h.latencyMsEwma,
       ttft_ms_ewma: h.ttftMsEwma,
       tokens_per_second_ewma: h.tokensPerSecondEwma,
-      circuit_open_until: h.circuitOpenUntil === null ? null : new Date(h.circuitOpenUntil).toISOString(),
-      retry_after_until: h.retryAfterUntil === null || h.retryAfterUntil <= now ? null : new Date(h.retryAfterUntil).toISOString(),
+      circuit_open_until:
+        h.circuitOpenUntil === null ? null : new Date(h.circuitOpenUntil).toISOString(),
+      retry_after_until:
+        h.retryAfterUntil === null || h.retryAfterUntil <= now
+          ? null
+          : new Date(h.retryAfterUntil).toISOString(),
     },
   };
 }

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { TOPICS, type RoutingEntryV1 } from '@turnpike/contracts';
 import { CompactedView, type KafkaClient } from '@turnpike/kafka';
 import { KAFKA_CLIENT, Readiness } from '@turnpike/service-kit';

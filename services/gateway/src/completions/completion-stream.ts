@@ -53,7 +53,9 @@ export class CompletionStream {
     this.chunk({
       ...base,
       error: { message: error.message, code: error.code, type: error.type },
-      choices: [{ index: 0, delta: { content: '' }, finish_reason: 'error', native_finish_reason: 'error' }],
+      choices: [
+        { index: 0, delta: { content: '' }, finish_reason: 'error', native_finish_reason: 'error' },
+      ],
     });
     this.done();
   }

@@ -11,7 +11,11 @@ export class CompletionsController {
 
   @Post()
   @HttpCode(200)
-  async create(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Auth() auth: AuthContext): Promise<void> {
+  async create(
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+    @Auth() auth: AuthContext,
+  ): Promise<void> {
     await this.completions.handle(req, reply, auth);
   }
 }

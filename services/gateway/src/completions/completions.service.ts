@@ -108,7 +108,10 @@ export class CompletionsService {
   async handle(req: FastifyRequest, reply: FastifyReply, auth: AuthContext): Promise<void> {
     const span = tracer().startSpan(
       'POST /v1/chat/completions',
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'POST', 'url.path': '/v1/chat/completions' } },
+      {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': 'POST', 'url.path': '/v1/chat/completions' },
+      },
       extractContext(req.headers as Record<string, string>),
     );
     const traceId = span.spanContext().traceId;
@@ -160,7 +163,11 @@ export class CompletionsService {
       this.log.error(`generation ${gen.id} failed: ${(e as Error).stack ?? String(e)}`);
       gen.status = 'error';
       if (!reply.raw.headersSent) {
-        const err = new ApiError({ status: 500, type: 'server_error', message: 'The gateway failed to serve the request.' });
+        const err = new ApiError({
+          status: 500,
+          type: 'server_error',
+          message: 'The gateway failed to serve the request.',
+        });
         reply.raw.writeHead(err.status, { 'content-type': 'application/json', ...baseHeaders });
         reply.raw.end(JSON.stringify(err.toBody()));
       } else if (!reply.raw.writableEnded) {
@@ -186,11 +193,18 @@ export class CompletionsService {
     const plan = this.planner.fallbacks(candidates);
     let lastFailure: AttemptOutcome | null = null;
     for (let candidate = plan.next(); candidate; candidate = plan.next()) {
-      const outcome = await this.attempt(gen, candidate, plan.attempt, plan.hasMore(), signal, (r) => {
-        if (r.type !== 'completion') return 'continue';
-        gen.firstTokenAt ??= performance.now();
-        return 'done';
-      });
+      const outcome = await this.attempt(
+        gen,
+        candidate,
+        plan.attempt,
+        plan.hasMore(),
+        signal,
+        (r) => {
+          if (r.type !== 'completion') return 'continue';
+          gen.firstTokenAt ??= performance.now();
+          return 'done';
+        },
+      );
       if (outcome.kind === 'done' && outcome.reply.type === 'completion') {
         const r = outcome.reply;
         gen.served = {
@@ -241,7 +255,8 @@ export class CompletionsService {
     signal: AbortSignal,
   ): Promise<void> {
     const out = new CompletionStream(reply.raw, headers);
-    const includeUsage = isObj(gen.body.stream_options) && gen.body.stream_options['include_usage'] === true;
+    const includeUsage =
+      isObj(gen.body.stream_options) && gen.body.stream_options['include_usage'] === true;
     const plan = this.planner.fallbacks(candidates);
     let lastFailure: AttemptOutcome | null = null;
     for (let candidate = plan.next(); candidate; candidate = plan.next()) {
@@ -282,11 +297,16 @@ export class CompletionsService {
         continue;
       }
       if (out.headersSent) {
-        const err = outcome.kind === 'error' ? outcome.error : timeout('The upstream stream stalled.');
+        const err =
+          outcome.kind === 'error' ? outcome.error : timeout('The upstream stream stalled.');
         if (outcome.kind !== 'cancelled') {
           gen.status = 'error';
           gen.error = err;
-          out.fail(this.chunkBase(gen, candidate), { message: err.message, code: err.code, type: err.type });
+          out.fail(this.chunkBase(gen, candidate), {
+            message: err.message,
+            code: err.code,
+            type: err.type,
+          });
         }
         return;
       }
@@ -314,7 +334,11 @@ export class CompletionsService {
           : internal(new Error(`unexpected reply ${outcome.reply.type}`));
     gen.status = 'error';
     gen.error = err;
-    reply.raw.writeHead(err.status, { 'content-type': 'application/json', ...err.headers(), ...headers });
+    reply.raw.writeHead(err.status, {
+      'content-type': 'application/json',
+      ...err.headers(),
+      ...headers,
+    });
     reply.raw.end(JSON.stringify(err.toBody()));
   }
 
@@ -355,14 +379,24 @@ export class CompletionsService {
       }
       queue.push(r);
     });
-    const deadlineAt = Date.now() + Math.max(0, Math.round(this.config.requestTimeoutMs - (performance.now() - gen.t0)));
+    const deadlineAt =
+      Date.now() +
+      Math.max(0, Math.round(this.config.requestTimeoutMs - (performance.now() - gen.t0)));
     // An attempt that is not the last must start producing within its share of the time left,
     // so that one slow endpoint cannot use up the whole deadline (see attemptBudgetMs).
-    const firstOutputBy = canFallBack ? Date.now() + this.attemptBudgetMs(gen, deadlineAt) : deadlineAt;
+    const firstOutputBy = canFallBack
+      ? Date.now() + this.attemptBudgetMs(gen, deadlineAt)
+      : deadlineAt;
     let producing = false;
     const started = performance.now();
     const record = (a: Omit<UsageAttempt, 'attempt' | 'endpointId' | 'provider' | 'model'>) =>
-      gen.attempts.push({ attempt, endpointId: endpoint.id, provider: endpoint.provider, model: candidate.model.id, ...a });
+      gen.attempts.push({
+        attempt,
+        endpointId: endpoint.id,
+        provider: endpoint.provider,
+        model: candidate.model.id,
+        ...a,
+      });
     try {
       const message: LlmGenerateV1 = {
         v: 1,
@@ -374,21 +408,42 @@ export class CompletionsService {
         replyTo: this.inbox.address,
         deadlineAt,
         createdAt: Date.now(),
-        endpoint: { id: endpoint.id, provider: endpoint.provider, upstreamModel: endpoint.upstreamModel, pricing: endpoint.pricing },
+        endpoint: {
+          id: endpoint.id,
+          provider: endpoint.provider,
+          upstreamModel: endpoint.upstreamModel,
+          pricing: endpoint.pricing,
+        },
         stream: gen.body.stream === true,
         body: gen.body as Json,
       };
       const produce = tracer().startSpan(`${TOPICS.llmRequests} publish`, {
         kind: SpanKind.PRODUCER,
-        attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': TOPICS.llmRequests, 'turnpike.attempt': attempt },
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.destination.name': TOPICS.llmRequests,
+          'turnpike.attempt': attempt,
+        },
       });
       try {
         const headers = injectContext(trace.setSpan(context.active(), produce));
-        await this.producer.send(TOPICS.llmRequests, encode(TOPICS.llmRequests, gen.id, message, { headers }));
+        await this.producer.send(
+          TOPICS.llmRequests,
+          encode(TOPICS.llmRequests, gen.id, message, { headers }),
+        );
       } catch (e) {
         failSpan(produce, e);
-        record({ outcome: 'error', upstreamStatus: null, errorCode: 'kafka_unavailable', ttftMs: null, latencyMs: 0 });
-        return { kind: 'error', error: serviceUnavailable('The gateway could not reach its connectors.') };
+        record({
+          outcome: 'error',
+          upstreamStatus: null,
+          errorCode: 'kafka_unavailable',
+          ttftMs: null,
+          latencyMs: 0,
+        });
+        return {
+          kind: 'error',
+          error: serviceUnavailable('The gateway could not reach its connectors.'),
+        };
       } finally {
         produce.end();
       }
@@ -400,9 +455,20 @@ export class CompletionsService {
           // This attempt's share of the deadline is spent: cancel it and try the next candidate.
           await this.cancel(gen, attempt, 'superseded');
           const waited = round(performance.now() - started);
-          record({ outcome: 'timeout', upstreamStatus: null, errorCode: 'attempt_timeout', ttftMs: null, latencyMs: waited });
-          this.log.warn(`generation ${gen.id} attempt ${attempt} on ${endpoint.id} gave no output in ${waited} ms; falling back`);
-          return { kind: 'fallback', error: timeout(`The upstream did not answer within ${Math.round(waited)} ms.`) };
+          record({
+            outcome: 'timeout',
+            upstreamStatus: null,
+            errorCode: 'attempt_timeout',
+            ttftMs: null,
+            latencyMs: waited,
+          });
+          this.log.warn(
+            `generation ${gen.id} attempt ${attempt} on ${endpoint.id} gave no output in ${waited} ms; falling back`,
+          );
+          return {
+            kind: 'fallback',
+            error: timeout(`The upstream did not answer within ${Math.round(waited)} ms.`),
+          };
         }
         if (r === 'aborted' || r === 'timeout') {
           await this.cancel(gen, attempt, r === 'aborted' ? 'client_disconnected' : 'timeout');
@@ -439,7 +505,9 @@ export class CompletionsService {
             latencyMs: r.timing.upstreamMs,
           });
           if (canFallBack && r.chunksSent === 0 && r.error.retryable && !committed()) {
-            this.log.warn(`generation ${gen.id} attempt ${attempt} on ${endpoint.id} failed (${r.error.code}); falling back`);
+            this.log.warn(
+              `generation ${gen.id} attempt ${attempt} on ${endpoint.id} failed (${r.error.code}); falling back`,
+            );
             return { kind: 'fallback', error: toApiError(r.error) };
           }
           return { kind: 'error', error: toApiError(r.error) };
@@ -472,20 +540,36 @@ export class CompletionsService {
    */
   private attemptBudgetMs(gen: Generation, deadlineAt: number): number {
     const half = Math.max(0, (deadlineAt - Date.now()) / 2);
-    return Math.round(gen.body.stream === true ? Math.min(half, this.config.firstTokenTimeoutMs) : half);
+    return Math.round(
+      gen.body.stream === true ? Math.min(half, this.config.firstTokenTimeoutMs) : half,
+    );
   }
 
-  private async cancel(gen: Generation, attempt: number, reason: 'client_disconnected' | 'timeout' | 'superseded'): Promise<void> {
+  private async cancel(
+    gen: Generation,
+    attempt: number,
+    reason: 'client_disconnected' | 'timeout' | 'superseded',
+  ): Promise<void> {
     await this.producer
       .send(
         TOPICS.llmRequests,
-        encode(TOPICS.llmRequests, gen.id, { v: 1, kind: 'cancel', generationId: gen.id, attempt, reason }),
+        encode(TOPICS.llmRequests, gen.id, {
+          v: 1,
+          kind: 'cancel',
+          generationId: gen.id,
+          attempt,
+          reason,
+        }),
       )
-      .catch((e: unknown) => this.log.warn(`cancel of ${gen.id} not sent: ${(e as Error).message}`));
+      .catch((e: unknown) =>
+        this.log.warn(`cancel of ${gen.id} not sent: ${(e as Error).message}`),
+      );
   }
 
   /** After a cancel, the connector reports what the upstream produced until then. */
-  private async settleCancelled(queue: ReplyQueue): Promise<{ tokens: NativeTokens; timing: AttemptTiming } | null> {
+  private async settleCancelled(
+    queue: ReplyQueue,
+  ): Promise<{ tokens: NativeTokens; timing: AttemptTiming } | null> {
     const until = Date.now() + CANCEL_SETTLE_MS;
     for (;;) {
       const r = await queue.next(until - Date.now());
@@ -515,14 +599,22 @@ export class CompletionsService {
     if (isObj(chunk['usage'])) gen.heldUsage = chunk['usage'];
     const choices = Array.isArray(chunk['choices']) ? chunk['choices'] : [];
     if (choices.length === 0) return; // the usage-only chunk: sent at the end, with the cost
-    const rewritten: Json = { ...chunk, ...this.chunkBase(gen, candidate), created: chunk['created'] ?? Math.floor(Date.now() / 1000) };
+    const rewritten: Json = {
+      ...chunk,
+      ...this.chunkBase(gen, candidate),
+      created: chunk['created'] ?? Math.floor(Date.now() / 1000),
+    };
     if (includeUsage) rewritten['usage'] = null;
     else delete rewritten['usage'];
     out.chunk(rewritten);
   }
 
   private usageChunk(gen: Generation, candidate: Candidate): Json {
-    return { ...this.chunkBase(gen, candidate), choices: [], usage: this.presentUsage(gen, gen.heldUsage) };
+    return {
+      ...this.chunkBase(gen, candidate),
+      choices: [],
+      usage: this.presentUsage(gen, gen.heldUsage),
+    };
   }
 
   private presentCompletion(gen: Generation, completion: Json): Json {
@@ -546,10 +638,15 @@ export class CompletionsService {
       completion_tokens: t.completion,
       total_tokens: t.prompt + t.completion,
       ...(upstream ?? {}),
-      prompt_tokens_details: { cached_tokens: t.cachedRead, ...(isObj(upstream?.['prompt_tokens_details']) ? upstream['prompt_tokens_details'] : {}) },
+      prompt_tokens_details: {
+        cached_tokens: t.cachedRead,
+        ...(isObj(upstream?.['prompt_tokens_details']) ? upstream['prompt_tokens_details'] : {}),
+      },
       completion_tokens_details: {
         reasoning_tokens: t.reasoning,
-        ...(isObj(upstream?.['completion_tokens_details']) ? upstream['completion_tokens_details'] : {}),
+        ...(isObj(upstream?.['completion_tokens_details'])
+          ? upstream['completion_tokens_details']
+          : {}),
       },
       cost: cost.chargedMicros / 1_000_000,
       cost_details: { upstream_inference_cost: cost.upstreamMicros / 1_000_000 },
@@ -572,7 +669,10 @@ export class CompletionsService {
       createdAt: gen.createdAt.toISOString(),
       tenantId: gen.auth.tenantId,
       keyId: gen.auth.keyId,
-      app: { referer: header(req, 'http-referer') ?? header(req, 'referer'), title: header(req, 'x-title') },
+      app: {
+        referer: header(req, 'http-referer') ?? header(req, 'referer'),
+        title: header(req, 'x-title'),
+      },
       requestedModel: gen.body.model,
       model: served?.candidate.model.id ?? null,
       provider: served?.candidate.endpoint.provider ?? null,
@@ -587,13 +687,16 @@ export class CompletionsService {
       ttftMs: gen.firstTokenAt === null ? null : round(gen.firstTokenAt - gen.t0),
       latencyMs,
       attempts: gen.attempts,
-      error: gen.error ? { status: gen.error.status, code: gen.error.code, message: gen.error.message } : null,
+      error: gen.error
+        ? { status: gen.error.status, code: gen.error.code, message: gen.error.message }
+        : null,
       requestBytes: Number(req.headers['content-length'] ?? 0) || 0,
     };
     void this.usage.publish(event);
     gen.span.setAttribute('http.response.status_code', httpStatus);
     gen.span.setAttribute('turnpike.status', gen.status);
-    if (gen.status !== 'success') gen.span.setStatus({ code: SpanStatusCode.ERROR, message: gen.error?.message ?? gen.status });
+    if (gen.status !== 'success')
+      gen.span.setStatus({ code: SpanStatusCode.ERROR, message: gen.error?.message ?? gen.status });
     gen.span.end();
   }
 }
@@ -614,7 +717,9 @@ function toApiError(e: ReplyError): ApiError {
     param: e.param,
     retryable: e.retryable,
     ...(e.retryAfterSec !== null ? { retryAfterSec: e.retryAfterSec } : {}),
-    ...(e.upstreamStatus !== null ? { upstreamStatus: e.upstreamStatus, metadata: { upstream_status: e.upstreamStatus } } : {}),
+    ...(e.upstreamStatus !== null
+      ? { upstreamStatus: e.upstreamStatus, metadata: { upstream_status: e.upstreamStatus } }
+      : {}),
   });
 }
 

@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { CatalogEndpoint, CatalogModel, ReplyError } from '@turnpike/contracts';
-import { modelNotFound, serviceUnavailable, type ChatCompletionRequest } from '@turnpike/openai-api';
+import {
+  modelNotFound,
+  serviceUnavailable,
+  type ChatCompletionRequest,
+} from '@turnpike/openai-api';
 import { rankCandidates, routeRequestOf, type Tier } from '@turnpike/routing';
 import { RoutingTableService } from '../catalog/routing-table.service.js';
 import { GatewayConfig } from '../gateway.config.js';
@@ -53,7 +57,10 @@ export class RoutePlanner {
   /** Learns from a failed attempt: an upstream's Retry-After takes effect on this gateway at once. */
   observeFailure(candidate: Candidate, error: ReplyError): void {
     if (error.retryAfterSec !== null && error.retryAfterSec > 0) {
-      this.table.noteRetryAfter(candidate.endpoint.id, Date.now() + Math.min(error.retryAfterSec * 1000, MAX_LOCAL_RETRY_AFTER_MS));
+      this.table.noteRetryAfter(
+        candidate.endpoint.id,
+        Date.now() + Math.min(error.retryAfterSec * 1000, MAX_LOCAL_RETRY_AFTER_MS),
+      );
     }
   }
 }

@@ -6,7 +6,12 @@ import { FallbackPlan, type Candidate } from './route-planner.service.js';
 const model = { id: 't/m' } as CatalogModel;
 const candidate = (provider: string, contextLength: number): Candidate => ({
   model,
-  endpoint: { id: `t/m@${provider}`, provider, contextLength, health: unknownHealth() } as CatalogEndpoint,
+  endpoint: {
+    id: `t/m@${provider}`,
+    provider,
+    contextLength,
+    health: unknownHealth(),
+  } as CatalogEndpoint,
 });
 
 describe('FallbackPlan', () => {
@@ -22,7 +27,12 @@ describe('FallbackPlan', () => {
   });
 
   test('after a context-length error only larger windows remain', () => {
-    const plan = new FallbackPlan([candidate('a', 4096), candidate('b', 2048), candidate('c', 4096), candidate('d', 32_000)]);
+    const plan = new FallbackPlan([
+      candidate('a', 4096),
+      candidate('b', 2048),
+      candidate('c', 4096),
+      candidate('d', 32_000),
+    ]);
     const first = plan.next()!;
     plan.failed(first, { code: 'context_length_exceeded' });
     assert.equal(plan.next()?.endpoint.provider, 'd');

@@ -1,4 +1,10 @@
-import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  HttpException,
+  Logger,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   ApiError,
@@ -13,9 +19,13 @@ import {
 export function fromFastifyError(err: unknown, maxBodyBytes: number): ApiError | null {
   if (typeof err !== 'object' || err === null) return null;
   const e = err as { code?: string; statusCode?: number; message?: string };
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) return payloadTooLarge(maxBodyBytes);
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413)
+    return payloadTooLarge(maxBodyBytes);
   if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return invalidJson('the body is empty');
-  if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (e.statusCode === 400 && e instanceof SyntaxError))
+  if (
+    e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+    (e.statusCode === 400 && e instanceof SyntaxError)
+  )
     return invalidJson(e.message);
   if (e.code?.startsWith('FST_ERR_CTP')) return invalidJson(e.message);
   return null;
@@ -40,7 +50,11 @@ export function toOpenAIError(err: unknown, req: FastifyRequest, maxBodyBytes: n
 }
 
 export function sendApiError(reply: FastifyReply, error: ApiError): void {
-  void reply.status(error.status).headers(error.headers()).type('application/json').send(error.toBody());
+  void reply
+    .status(error.status)
+    .headers(error.headers())
+    .type('application/json')
+    .send(error.toBody());
 }
 
 @Catch()
@@ -54,7 +68,10 @@ export class OpenAIExceptionFilter implements ExceptionFilter {
     const req = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
     const error = toOpenAIError(exception, req, this.maxBodyBytes);
-    if (error.status >= 500) this.log.error(`${req.method} ${req.url}: ${(exception as Error)?.stack ?? String(exception)}`);
+    if (error.status >= 500)
+      this.log.error(
+        `${req.method} ${req.url}: ${(exception as Error)?.stack ?? String(exception)}`,
+      );
     if (reply.sent || reply.raw.headersSent) {
       reply.raw.end();
       return;

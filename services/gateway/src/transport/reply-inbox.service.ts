@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { ReplyInbox, type KafkaClient } from '@turnpike/kafka';
 import { KAFKA_CLIENT, ProducerService, Readiness } from '@turnpike/service-kit';
 import { GatewayConfig } from '../gateway.config.js';
@@ -14,7 +20,10 @@ export class ReplyInboxService extends ReplyInbox implements OnModuleInit, OnApp
     config: GatewayConfig,
     readiness: Readiness,
   ) {
-    super(kafka, producer, new Logger('replies'), { instance: config.instanceId, partition: config.replyPartition });
+    super(kafka, producer, new Logger('replies'), {
+      instance: config.instanceId,
+      partition: config.replyPartition,
+    });
     readiness.register('reply-inbox', () => this.started || 'joining');
   }
 

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import type { RpcService } from '@turnpike/contracts';
 import { RpcClient, RpcFailure, type KafkaClient } from '@turnpike/kafka';
 import { ApiError } from '@turnpike/openai-api';
@@ -16,7 +22,10 @@ export class RpcClientService extends RpcClient implements OnModuleInit, OnAppli
     config: GatewayConfig,
     readiness: Readiness,
   ) {
-    super(kafka, producer, new Logger('rpc'), { instance: config.instanceId, partition: config.replyPartition });
+    super(kafka, producer, new Logger('rpc'), {
+      instance: config.instanceId,
+      partition: config.replyPartition,
+    });
     readiness.register('rpc-client', () => this.started || 'joining');
   }
 
@@ -30,7 +39,13 @@ export class RpcClientService extends RpcClient implements OnModuleInit, OnAppli
   }
 
   /** Like `call`, with the owning service's error surfaced as the gateway's ApiError. */
-  async ask<T>(service: RpcService, method: string, params: unknown, timeoutMs?: number, id?: string): Promise<T> {
+  async ask<T>(
+    service: RpcService,
+    method: string,
+    params: unknown,
+    timeoutMs?: number,
+    id?: string,
+  ): Promise<T> {
     try {
       return await this.call<T>(service, method, params, timeoutMs, id);
     } catch (e) {

@@ -19,7 +19,9 @@ export class UsagePublisher {
       })
       .catch((e: unknown) => {
         this.stats.failed++;
-        this.log.error(`usage event ${event.generationId} NOT published: ${(e as Error).message} ${JSON.stringify(event)}`);
+        this.log.error(
+          `usage event ${event.generationId} NOT published: ${(e as Error).message} ${JSON.stringify(event)}`,
+        );
       });
   }
 }

@@ -21,7 +21,12 @@ function parse<T>(schema: z.ZodType<T>, params: unknown): T {
   const r = schema.safeParse(params);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw RpcFailure.of(400, issue ? `${issue.path.join('.') || 'params'}: ${issue.message}` : 'Invalid parameters.', null, issue?.path.join('.') || null);
+    throw RpcFailure.of(
+      400,
+      issue ? `${issue.path.join('.') || 'params'}: ${issue.message}` : 'Invalid parameters.',
+      null,
+      issue?.path.join('.') || null,
+    );
   }
   return r.data;
 }
@@ -47,7 +52,9 @@ export class CatalogAdminHandlers {
         return fn(params);
       });
 
-    on(CATALOG_RPC.listProviders, async (): Promise<{ data: CatalogProviderView[] }> => ({ data: this.catalog.listProviders() }));
+    on(CATALOG_RPC.listProviders, async (): Promise<{ data: CatalogProviderView[] }> => ({
+      data: this.catalog.listProviders(),
+    }));
 
     on(CATALOG_RPC.upsertProvider, async (params) => {
       const p = parse(CatalogProviderInput, params);
@@ -90,7 +97,9 @@ export class CatalogAdminHandlers {
 
     on(CATALOG_RPC.setEndpointDisabled, async (params) => {
       const { model, provider, disabled } = parse(SetEndpointDisabledParams, params);
-      await this.publisher.publish(await this.catalog.setEndpointDisabled(model, provider, disabled));
+      await this.publisher.publish(
+        await this.catalog.setEndpointDisabled(model, provider, disabled),
+      );
       return this.view(model)?.endpoints.find((e) => e.provider === provider);
     });
 

@@ -25,7 +25,8 @@ export function readCatalogFile(path: string): { file: CatalogFile; text: string
   const providers = new Set(parsed.data.providers.map((p) => p.id));
   for (const m of parsed.data.models) {
     for (const e of m.endpoints) {
-      if (!providers.has(e.provider)) throw new Error(`catalog ${path}: ${m.id} names unknown provider ${e.provider}`);
+      if (!providers.has(e.provider))
+        throw new Error(`catalog ${path}: ${m.id} names unknown provider ${e.provider}`);
     }
   }
   return { file: parsed.data, text };

@@ -13,7 +13,8 @@ export class ModelEntity {
   @PrimaryColumn({ type: 'text' }) id!: string;
   @Column({ type: 'text' }) name!: string;
   @Column({ type: 'text' }) description!: string;
-  @Column({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string) => Number(v) } }) created!: number;
+  @Column({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string) => Number(v) } })
+  created!: number;
   @Column({ name: 'context_length', type: 'integer' }) contextLength!: number;
   @Column({ name: 'input_modalities', type: 'text', array: true }) inputModalities!: string[];
   @Column({ name: 'output_modalities', type: 'text', array: true }) outputModalities!: string[];
@@ -29,11 +30,13 @@ export class EndpointEntity {
   /** Integer micro-units per million tokens (and per request). */
   @Column({ type: 'jsonb' }) pricing!: EndpointPricing;
   @Column({ name: 'context_length', type: 'integer' }) contextLength!: number;
-  @Column({ name: 'max_output_tokens', type: 'integer', nullable: true }) maxOutputTokens!: number | null;
+  @Column({ name: 'max_output_tokens', type: 'integer', nullable: true }) maxOutputTokens!:
+    number | null;
   @Column({ type: 'text', nullable: true }) quantization!: string | null;
   @Column({ type: 'text', nullable: true }) region!: string | null;
   @Column({ name: 'data_collection', type: 'text' }) dataCollection!: 'allow' | 'deny';
-  @Column({ name: 'supported_parameters', type: 'text', array: true }) supportedParameters!: string[];
+  @Column({ name: 'supported_parameters', type: 'text', array: true })
+  supportedParameters!: string[];
   /** A disabled endpoint stays in the catalog but is left out of the routing table. */
   @Column({ type: 'boolean', default: false }) disabled!: boolean;
 }

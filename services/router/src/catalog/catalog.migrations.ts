@@ -34,9 +34,15 @@ export class CatalogAdmin1732406400002 implements MigrationInterface {
   name = 'CatalogAdmin1732406400002';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE catalog.endpoints ADD COLUMN IF NOT EXISTS disabled boolean NOT NULL DEFAULT false`);
-    await q.query(`ALTER TABLE catalog.endpoints ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()`);
-    await q.query(`ALTER TABLE catalog.models ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()`);
+    await q.query(
+      `ALTER TABLE catalog.endpoints ADD COLUMN IF NOT EXISTS disabled boolean NOT NULL DEFAULT false`,
+    );
+    await q.query(
+      `ALTER TABLE catalog.endpoints ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()`,
+    );
+    await q.query(
+      `ALTER TABLE catalog.models ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now()`,
+    );
     await q.query(`CREATE TABLE IF NOT EXISTS catalog.seeds (
       file_hash text PRIMARY KEY, file_path text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
   }

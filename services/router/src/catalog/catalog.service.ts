@@ -18,7 +18,8 @@ import { RouterConfig } from '../router.config.js';
 import { readCatalogFile, type CatalogFile } from './catalog-file.js';
 import { EndpointEntity, ModelEntity, ProviderEntity, SeedEntity } from './catalog.entities.js';
 
-export const endpointIdOf = (modelId: string, providerId: string): string => `${modelId}@${providerId}`;
+export const endpointIdOf = (modelId: string, providerId: string): string =>
+  `${modelId}@${providerId}`;
 
 /**
  * Owns the catalog (schema `catalog`): providers, models and their endpoints. Seeded from the
@@ -46,7 +47,9 @@ export class CatalogService {
       const hash = createHash('sha256').update(text).digest('hex');
       const applied = await this.db.getRepository(SeedEntity).findOneBy({ fileHash: hash });
       if (applied) {
-        this.log.log(`catalog file ${this.config.catalogFile} already applied (${hash.slice(0, 12)})`);
+        this.log.log(
+          `catalog file ${this.config.catalogFile} already applied (${hash.slice(0, 12)})`,
+        );
       } else {
         await this.seed(file, hash);
       }
@@ -63,7 +66,9 @@ export class CatalogService {
         await this.writeModel(tx, m);
         for (const e of m.endpoints) await this.writeEndpoint(tx, m.id, e);
       }
-      await tx.getRepository(SeedEntity).save({ fileHash: hash, filePath: this.config.catalogFile });
+      await tx
+        .getRepository(SeedEntity)
+        .save({ fileHash: hash, filePath: this.config.catalogFile });
     });
     this.log.log(`catalog seeded from ${this.config.catalogFile}: ${file.models.length} models`);
   }
@@ -105,7 +110,9 @@ export class CatalogService {
   }
 
   listProviders(): CatalogProviderView[] {
-    return [...this.providers.values()].sort((a, b) => a.id.localeCompare(b.id)).map((p) => ({ id: p.id, name: p.name, kind: p.kind }));
+    return [...this.providers.values()]
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((p) => ({ id: p.id, name: p.name, kind: p.kind }));
   }
 
   view(modelId: string, health: (endpointId: string) => unknown): CatalogModelView | undefined {
@@ -128,7 +135,11 @@ export class CatalogService {
   async upsertProvider(p: CatalogProviderInput): Promise<string[]> {
     await this.db.transaction((tx) => this.writeProvider(tx, p));
     await this.reload();
-    return [...new Set([...this.endpoints.values()].filter((e) => e.providerId === p.id).map((e) => e.modelId))];
+    return [
+      ...new Set(
+        [...this.endpoints.values()].filter((e) => e.providerId === p.id).map((e) => e.modelId),
+      ),
+    ];
   }
 
   async upsertModel(m: CatalogModelInput): Promise<string[]> {
@@ -145,17 +156,24 @@ export class CatalogService {
   }
 
   async upsertEndpoint(modelId: string, e: CatalogEndpointInput): Promise<string[]> {
-    if (!this.models.has(modelId)) throw RpcFailure.of(404, `Model '${modelId}' not found.`, 'not_found');
-    if (!this.providers.has(e.provider)) throw RpcFailure.of(404, `Provider '${e.provider}' not found: create it first.`, 'not_found');
+    if (!this.models.has(modelId))
+      throw RpcFailure.of(404, `Model '${modelId}' not found.`, 'not_found');
+    if (!this.providers.has(e.provider))
+      throw RpcFailure.of(404, `Provider '${e.provider}' not found: create it first.`, 'not_found');
     await this.db.transaction((tx) => this.writeEndpoint(tx, modelId, e));
     await this.reload();
     return [modelId];
   }
 
-  async setEndpointDisabled(modelId: string, providerId: string, disabled: boolean): Promise<string[]> {
+  async setEndpointDisabled(
+    modelId: string,
+    providerId: string,
+    disabled: boolean,
+  ): Promise<string[]> {
     const id = endpointIdOf(modelId, providerId);
     const r = await this.db.getRepository(EndpointEntity).update({ id }, { disabled });
-    if ((r.affected ?? 0) === 0) throw RpcFailure.of(404, `Endpoint '${id}' not found.`, 'not_found');
+    if ((r.affected ?? 0) === 0)
+      throw RpcFailure.of(404, `Endpoint '${id}' not found.`, 'not_found');
     await this.reload();
     return [modelId];
   }
@@ -163,7 +181,8 @@ export class CatalogService {
   async deleteEndpoint(modelId: string, providerId: string): Promise<string[]> {
     const id = endpointIdOf(modelId, providerId);
     const r = await this.db.getRepository(EndpointEntity).delete({ id });
-    if ((r.affected ?? 0) === 0) throw RpcFailure.of(404, `Endpoint '${id}' not found.`, 'not_found');
+    if ((r.affected ?? 0) === 0)
+      throw RpcFailure.of(404, `Endpoint '${id}' not found.`, 'not_found');
     await this.reload();
     return [modelId];
   }
@@ -187,7 +206,11 @@ export class CatalogService {
     });
   }
 
-  private async writeEndpoint(tx: EntityManager, modelId: string, e: CatalogEndpointInput): Promise<void> {
+  private async writeEndpoint(
+    tx: EntityManager,
+    modelId: string,
+    e: CatalogEndpointInput,
+  ): Promise<void> {
     const provider = await tx.getRepository(ProviderEntity).findOneBy({ id: e.provider });
     await tx.getRepository(EndpointEntity).save({
       id: endpointIdOf(modelId, e.provider),
@@ -200,7 +223,9 @@ export class CatalogService {
       quantization: e.quantization,
       region: e.region,
       dataCollection: e.data_collection,
-      supportedParameters: e.supported_parameters ?? [...(adapterFor(provider?.kind ?? '')?.capabilities.parameters ?? [])],
+      supportedParameters: e.supported_parameters ?? [
+        ...(adapterFor(provider?.kind ?? '')?.capabilities.parameters ?? []),
+      ],
       disabled: e.disabled,
     });
   }

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { EachBatchPayload } from 'kafkajs';
 import { TOPICS, type EndpointHealth, type LlmAttemptV1 } from '@turnpike/contracts';
 import { decode, startConsumer, type ConsumerHandle, type KafkaClient } from '@turnpike/kafka';

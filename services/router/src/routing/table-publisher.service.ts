@@ -1,4 +1,9 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { TOPICS, type EndpointPricing, type RoutingEntryV1 } from '@turnpike/contracts';
 import { encode } from '@turnpike/kafka';
 import { ProducerService, Readiness } from '@turnpike/service-kit';
@@ -6,7 +11,14 @@ import { CatalogService } from '../catalog/catalog.service.js';
 import { RouterConfig } from '../router.config.js';
 import { HealthMonitor } from './health-monitor.service.js';
 
-const FREE: EndpointPricing = { promptPerM: 0, completionPerM: 0, cachedReadPerM: 0, cacheWritePerM: 0, reasoningPerM: 0, perRequest: 0 };
+const FREE: EndpointPricing = {
+  promptPerM: 0,
+  completionPerM: 0,
+  cachedReadPerM: 0,
+  cacheWritePerM: 0,
+  reasoningPerM: 0,
+  perRequest: 0,
+};
 
 /** Coalesces the publishes of one burst of state changes (many attempts in one batch). */
 const STATE_FLUSH_MS = 5;
@@ -54,14 +66,17 @@ export class TablePublisher implements OnApplicationBootstrap, OnApplicationShut
     await this.publish(this.catalog.modelIds());
     this.published = true;
     this.fullTimer = setInterval(() => {
-      this.publish(this.catalog.modelIds()).catch((e: unknown) => this.log.error(`publish failed: ${(e as Error).message}`));
+      this.publish(this.catalog.modelIds()).catch((e: unknown) =>
+        this.log.error(`publish failed: ${(e as Error).message}`),
+      );
     }, this.config.publishIntervalMs);
     this.fullTimer.unref();
   }
 
   onApplicationShutdown(): void {
     this.stopped = true;
-    for (const t of [this.urgentTimer, this.lazyTimer, this.transitionTimer?.timer, this.fullTimer]) if (t) clearTimeout(t);
+    for (const t of [this.urgentTimer, this.lazyTimer, this.transitionTimer?.timer, this.fullTimer])
+      if (t) clearTimeout(t);
   }
 
   /** The routing entry of a model as of `now`, or null when it is not in the catalog. */
@@ -124,7 +139,9 @@ export class TablePublisher implements OnApplicationBootstrap, OnApplicationShut
     if (this.urgentTimer || this.stopped) return;
     this.urgentTimer = setTimeout(() => {
       this.urgentTimer = null;
-      this.publish([...this.urgent]).catch((e: unknown) => this.log.error(`publish failed: ${(e as Error).message}`));
+      this.publish([...this.urgent]).catch((e: unknown) =>
+        this.log.error(`publish failed: ${(e as Error).message}`),
+      );
     }, STATE_FLUSH_MS);
   }
 
@@ -137,7 +154,10 @@ export class TablePublisher implements OnApplicationBootstrap, OnApplicationShut
     this.lazyTimer = setTimeout(() => {
       this.lazyTimer = null;
       const now = Date.now();
-      const due = [...this.lazy].filter((id) => (this.lastPublishedAt.get(id) ?? 0) + this.config.healthPublishMs <= now + STATE_FLUSH_MS);
+      const due = [...this.lazy].filter(
+        (id) =>
+          (this.lastPublishedAt.get(id) ?? 0) + this.config.healthPublishMs <= now + STATE_FLUSH_MS,
+      );
       const later = [...this.lazy].filter((id) => !due.includes(id));
       this.publish(due)
         .catch((e: unknown) => this.log.error(`publish failed: ${(e as Error).message}`))
@@ -154,13 +174,16 @@ export class TablePublisher implements OnApplicationBootstrap, OnApplicationShut
     const at = this.health.nextTransitionAt(now);
     if (at === null || (this.transitionTimer && this.transitionTimer.at <= at)) return;
     if (this.transitionTimer) clearTimeout(this.transitionTimer.timer);
-    const timer = setTimeout(() => {
-      this.transitionTimer = null;
-      const changed = this.health.tick(Date.now());
-      const models = changed.flatMap((id) => this.catalog.modelOfEndpoint(id) ?? []);
-      if (models.length > 0) this.markUrgent(models);
-      else this.scheduleTransition();
-    }, at - now + 1);
+    const timer = setTimeout(
+      () => {
+        this.transitionTimer = null;
+        const changed = this.health.tick(Date.now());
+        const models = changed.flatMap((id) => this.catalog.modelOfEndpoint(id) ?? []);
+        if (models.length > 0) this.markUrgent(models);
+        else this.scheduleTransition();
+      },
+      at - now + 1,
+    );
     timer.unref();
     this.transitionTimer = { at, timer };
   }
