@@ -1,0 +1,91 @@
+/**
+ * SIGTERM drains: a service told to stop turns unready at once, lets its in-flight generations
+ * finish, then exits; it is then started again as it was, for the suites that follow.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import OpenAI from 'openai';
+import {
+  expectedContent,
+  isAlive,
+  readState,
+  restartService,
+  waitForExit,
+} from '@turnpike/testing';
+import { ctx, marker } from '../support/context.js';
+
+const stateDir = () => path.dirname(process.env['TURNPIKE_TEST_CONTEXT']!);
+
+/** Streams a ~2 s generation; calls `midway` after its first token; returns the full text. */
+async function streamThrough(
+  gatewayUrl: string,
+  text: string,
+  midway: () => void,
+): Promise<string> {
+  const client = new OpenAI({
+    baseURL: `${gatewayUrl}/v1`,
+    apiKey: ctx().tenants[0]!.key,
+    maxRetries: 0,
+  });
+  const stream = await client.chat.completions.create({
+    model: 'turnpike/sim-small',
+    stream: true,
+    messages: [{ role: 'user', content: `${text} [[sim tokens=20 tps=10]]` }],
+  });
+  let content = '';
+  for await (const chunk of stream) {
+    const delta = chunk.choices[0]?.delta.content ?? '';
+    if (delta && content === '') midway();
+    content += delta;
+  }
+  return content;
+}
+
+async function readiness(url: string): Promise<number | 'down'> {
+  try {
+    return (await fetch(`${url}/health/ready`)).status;
+  } catch {
+    return 'down';
+  }
+}
+
+describe('SIGTERM drains in-flight work', () => {
+  test('a gateway replica finishes its open stream, unready meanwhile, then exits', async () => {
+    const gateway = readState(stateDir())!.services.find((s) => s.name === 'gateway-2')!;
+    const text = `drain gateway ${marker('dg')}`;
+    const seen: Array<number | 'down'> = [];
+    const content = await streamThrough(gateway.url, text, () => {
+      process.kill(gateway.pid, 'SIGTERM');
+      setTimeout(() => void readiness(gateway.url).then((s) => seen.push(s)), 300);
+    });
+    assert.equal(content, expectedContent(text, 20), 'the stream ran to its end');
+    assert.deepEqual(seen, [503], 'unready while draining');
+    assert.ok(await waitForExit(gateway.pid, 15_000), 'then it exits');
+    const back = await restartService(stateDir(), 'gateway-2');
+    assert.ok(isAlive(back.pid));
+    assert.equal(await readiness(back.url), 200);
+  });
+
+  test('the connector finishes its running generation after SIGTERM, then exits', async () => {
+    const connector = readState(stateDir())!.services.find((s) => s.name === 'connector-1')!;
+    const text = `drain connector ${marker('dc')}`;
+    const content = await streamThrough(ctx().gatewayUrl, text, () =>
+      process.kill(connector.pid, 'SIGTERM'),
+    );
+    assert.equal(content, expectedContent(text, 20), 'the generation was not cut');
+    assert.ok(await waitForExit(connector.pid, 15_000), 'then it exits');
+    const back = await restartService(stateDir(), 'connector-1');
+    assert.equal(await readiness(back.url), 200);
+    // And the platform serves again through the new instance.
+    const again = await new OpenAI({
+      baseURL: `${ctx().gatewayUrl}/v1`,
+      apiKey: ctx().tenants[0]!.key,
+      maxRetries: 0,
+    }).chat.completions.create({
+      model: 'turnpike/sim-small',
+      messages: [{ role: 'user', content: marker('after') }],
+    });
+    assert.ok(again.choices[0]?.message.content);
+  });
+});
