@@ -64,7 +64,6 @@ interface Served {
 
 /** Everything about one generation that the usage event needs. */
 class Generation {
-  readonly id = newGenerationId();
   readonly createdAt = new Date();
   readonly t0 = performance.now();
   readonly attempts: UsageAttempt[] = [];
@@ -75,6 +74,7 @@ class Generation {
   heldUsage: Json | null = null;
 
   constructor(
+    readonly id: string,
     readonly auth: AuthContext,
     readonly body: ChatCompletionRequest,
     readonly span: Span,
@@ -115,7 +115,9 @@ export class CompletionsService {
       extractContext(req.headers as Record<string, string>),
     );
     const traceId = span.spanContext().traceId;
-    const baseHeaders: Record<string, string> = { 'x-trace-id': traceId };
+    // Every response of this endpoint carries its generation id, errors included.
+    const generationId = newGenerationId();
+    const baseHeaders: Record<string, string> = { 'x-trace-id': traceId, 'x-generation-id': generationId };
     const fail = (e: ApiError) => {
       span.setAttribute('http.response.status_code', e.status);
       span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
@@ -143,9 +145,8 @@ export class CompletionsService {
       throw e;
     }
 
-    const gen = new Generation(auth, body, span);
+    const gen = new Generation(generationId, auth, body, span);
     span.setAttribute('turnpike.generation_id', gen.id);
-    baseHeaders['x-generation-id'] = gen.id;
     this.inFlight++;
     const abort = new AbortController();
     const onClose = () => {
