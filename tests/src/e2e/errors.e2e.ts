@@ -81,7 +81,11 @@ describe('client errors', () => {
       const r = await post(chat('hi', extra));
       assert.equal(r.status, 400, JSON.stringify(extra));
       assert.equal(r.body.error.param, param, JSON.stringify(r.body));
-      assert.match(r.headers.get('x-generation-id') ?? '', /^gen-\d+-/, 'errors carry a generation id too');
+      assert.match(
+        r.headers.get('x-generation-id') ?? '',
+        /^gen-\d+-/,
+        'errors carry a generation id too',
+      );
     }
     // The SDK sees a BadRequestError.
     const e = await expectApiError(

@@ -117,7 +117,10 @@ export class CompletionsService {
     const traceId = span.spanContext().traceId;
     // Every response of this endpoint carries its generation id, errors included.
     const generationId = newGenerationId();
-    const baseHeaders: Record<string, string> = { 'x-trace-id': traceId, 'x-generation-id': generationId };
+    const baseHeaders: Record<string, string> = {
+      'x-trace-id': traceId,
+      'x-generation-id': generationId,
+    };
     const fail = (e: ApiError) => {
       span.setAttribute('http.response.status_code', e.status);
       span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
