@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EachBatchPayload } from 'kafkajs';
+import type { z } from 'zod';
 import {
   TOPICS,
   rpcTopic,
@@ -113,6 +114,20 @@ export class RpcClient {
     if (!r.ok) throw new RpcFailure(r.error);
     return r.result as T;
   }
+}
+
+/** Validates a call's params against its contract schema; a 400 RpcFailure naming the field if not. */
+export function rpcParams<T>(schema: z.ZodType<T>, params: unknown): T {
+  const r = schema.safeParse(params);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const path = issue?.path.join('.') || null;
+  throw RpcFailure.of(
+    400,
+    issue ? `${path ?? 'params'}: ${issue.message}` : 'Invalid parameters.',
+    null,
+    path,
+  );
 }
 
 export type RpcHandler = (

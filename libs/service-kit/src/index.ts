@@ -7,3 +7,4 @@ export * from './bootstrap.js';
 export * from './database.module.js';
 export * from './usage-events.sink.js';
 export * from './rpc.providers.js';
+export * from './topic-view.service.js';

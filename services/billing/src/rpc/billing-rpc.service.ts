@@ -1,5 +1,4 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { z } from 'zod';
 import {
   ApplyCreditParams,
   BILLING_RPC,
@@ -11,26 +10,12 @@ import {
   SetMarkupParams,
   TenantParams,
 } from '@turnpike/contracts';
-import { RpcFailure } from '@turnpike/kafka';
+import { RpcFailure, rpcParams as parse } from '@turnpike/kafka';
 import { RpcServerService } from '@turnpike/service-kit';
 import { CreditsService } from '../credits/credits.service.js';
 import { BalancePublisher } from '../ledger/balance-publisher.service.js';
 import { LedgerStore } from '../ledger/ledger.store.js';
 import { MarkupRulesService } from '../markup/markup-rules.service.js';
-
-function parse<T>(schema: z.ZodType<T>, params: unknown): T {
-  const r = schema.safeParse(params);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw RpcFailure.of(
-      400,
-      issue?.message ?? 'Invalid parameters.',
-      null,
-      issue?.path.join('.') || null,
-    );
-  }
-  return r.data;
-}
 
 const DAY_MS = 86_400_000;
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);

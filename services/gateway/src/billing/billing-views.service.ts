@@ -1,14 +1,8 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationShutdown,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { TOPICS, type KeyBalanceV1, type TenantBalanceV1 } from '@turnpike/contracts';
-import { CompactedView, type KafkaClient } from '@turnpike/kafka';
+import type { KafkaClient, MessageOf } from '@turnpike/kafka';
 import { limitPeriodStart, MarkupBook } from '@turnpike/pricing';
-import { KAFKA_CLIENT, Readiness } from '@turnpike/service-kit';
+import { KAFKA_CLIENT, Readiness, TopicViewService } from '@turnpike/service-kit';
 import { ReservationBook } from './reservation-book.js';
 
 /** How long a charge may wait for its balance update before its hold is dropped. */
@@ -29,43 +23,35 @@ export class Reservations extends ReservationBook {
  * admission ever sees a charge counted twice or not at all.
  */
 @Injectable()
-export class BalancesView implements OnModuleInit, OnApplicationShutdown {
+export class BalancesView extends TopicViewService<typeof TOPICS.billingBalances> {
   private readonly tenants = new Map<string, TenantBalanceV1>();
   private readonly keys = new Map<string, KeyBalanceV1>();
-  private readonly view: CompactedView<typeof TOPICS.billingBalances>;
 
   constructor(
     @Inject(KAFKA_CLIENT) kafka: KafkaClient,
     readiness: Readiness,
     private readonly reservations: Reservations,
   ) {
-    this.view = new CompactedView(kafka, new Logger('billing.balances'), {
+    super(kafka, readiness, {
       topic: TOPICS.billingBalances,
       name: 'gateway-balances',
-      apply: (key, value) => {
-        if (value === null) {
-          const [kind, id] = splitKey(key);
-          if (kind === 'tenant') this.tenants.delete(id);
-          else this.keys.delete(id);
-        } else if (value.kind === 'tenant') {
-          const cur = this.tenants.get(value.tenantId);
-          if (!cur || value.version >= cur.version) this.tenants.set(value.tenantId, value);
-          this.reservations.landed(value.generations);
-        } else {
-          const cur = this.keys.get(value.keyId);
-          if (!cur || value.version >= cur.version) this.keys.set(value.keyId, value);
-        }
-      },
+      check: 'balances',
     });
-    readiness.register('balances', () => this.view.ready || 'loading balances');
   }
 
-  async onModuleInit(): Promise<void> {
-    await this.view.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.view.stop();
+  protected apply(key: string, value: TenantBalanceV1 | KeyBalanceV1 | null): void {
+    if (value === null) {
+      const [kind, id] = splitKey(key);
+      if (kind === 'tenant') this.tenants.delete(id);
+      else this.keys.delete(id);
+    } else if (value.kind === 'tenant') {
+      const cur = this.tenants.get(value.tenantId);
+      if (!cur || value.version >= cur.version) this.tenants.set(value.tenantId, value);
+      this.reservations.landed(value.generations);
+    } else {
+      const cur = this.keys.get(value.keyId);
+      if (!cur || value.version >= cur.version) this.keys.set(value.keyId, value);
+    }
   }
 
   tenant(tenantId: string): TenantBalanceV1 | undefined {
@@ -102,28 +88,20 @@ export class BalancesView implements OnModuleInit, OnApplicationShutdown {
 
 /** The markup rules, in memory, from the compacted `billing.pricing.v1`. */
 @Injectable()
-export class MarkupsView implements OnModuleInit, OnApplicationShutdown {
+export class MarkupsView extends TopicViewService<typeof TOPICS.billingPricing> {
   readonly book = new MarkupBook();
-  private readonly view: CompactedView<typeof TOPICS.billingPricing>;
 
   constructor(@Inject(KAFKA_CLIENT) kafka: KafkaClient, readiness: Readiness) {
-    this.view = new CompactedView(kafka, new Logger('billing.pricing'), {
+    super(kafka, readiness, {
       topic: TOPICS.billingPricing,
       name: 'gateway-pricing',
-      apply: (key, value) => {
-        if (value === null) this.book.delete(key);
-        else this.book.set(value);
-      },
+      check: 'markups',
     });
-    readiness.register('markups', () => this.view.ready || 'loading markup rules');
   }
 
-  async onModuleInit(): Promise<void> {
-    await this.view.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.view.stop();
+  protected apply(key: string, value: MessageOf<typeof TOPICS.billingPricing> | null): void {
+    if (value === null) this.book.delete(key);
+    else this.book.set(value);
   }
 }
 

@@ -1,42 +1,28 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationShutdown,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { TOPICS, type RoutingEntryV1 } from '@turnpike/contracts';
-import { CompactedView, type KafkaClient } from '@turnpike/kafka';
-import { KAFKA_CLIENT, Readiness } from '@turnpike/service-kit';
+import type { KafkaClient } from '@turnpike/kafka';
+import { KAFKA_CLIENT, Readiness, TopicViewService } from '@turnpike/service-kit';
 
 /**
  * The catalog and live endpoint health that `router` publishes on the compacted
  * `routing.table.v1` topic, held in memory: routing decisions make no extra hop.
  */
 @Injectable()
-export class RoutingTableService implements OnModuleInit, OnApplicationShutdown {
+export class RoutingTableService extends TopicViewService<typeof TOPICS.routingTable> {
   private readonly models = new Map<string, RoutingEntryV1>();
   private readonly retryAfter = new Map<string, number>();
-  private readonly view: CompactedView<typeof TOPICS.routingTable>;
 
   constructor(@Inject(KAFKA_CLIENT) kafka: KafkaClient, readiness: Readiness) {
-    this.view = new CompactedView(kafka, new Logger('routing.table'), {
+    super(kafka, readiness, {
       topic: TOPICS.routingTable,
       name: 'gateway-routing',
-      apply: (key, value) => {
-        if (value === null) this.models.delete(key);
-        else this.models.set(value.model.id, value);
-      },
+      check: 'routing-table',
     });
-    readiness.register('routing-table', () => this.view.ready || 'loading routing table');
   }
 
-  async onModuleInit(): Promise<void> {
-    await this.view.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.view.stop();
+  protected apply(key: string, value: RoutingEntryV1 | null): void {
+    if (value === null) this.models.delete(key);
+    else this.models.set(value.model.id, value);
   }
 
   /**

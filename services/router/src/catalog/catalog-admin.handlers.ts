@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { z } from 'zod';
 import {
   CATALOG_RPC,
   CatalogModelInput,
@@ -11,25 +10,11 @@ import {
   type CatalogModelView,
   type CatalogProviderView,
 } from '@turnpike/contracts';
-import { RpcFailure } from '@turnpike/kafka';
+import { RpcFailure, rpcParams as parse } from '@turnpike/kafka';
 import { RpcServerService } from '@turnpike/service-kit';
 import { HealthMonitor } from '../routing/health-monitor.service.js';
 import { TablePublisher } from '../routing/table-publisher.service.js';
 import { CatalogService, endpointIdOf } from './catalog.service.js';
-
-function parse<T>(schema: z.ZodType<T>, params: unknown): T {
-  const r = schema.safeParse(params);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw RpcFailure.of(
-      400,
-      issue ? `${issue.path.join('.') || 'params'}: ${issue.message}` : 'Invalid parameters.',
-      null,
-      issue?.path.join('.') || null,
-    );
-  }
-  return r.data;
-}
 
 /**
  * The operator's catalog commands and queries, answered over `rpc.router.v1` (the gateway's
