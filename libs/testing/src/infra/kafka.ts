@@ -209,9 +209,16 @@ async function resolveDistribution(cacheDir: string): Promise<KafkaDistribution>
   return { classpath: await readClasspath(finalDir) };
 }
 
-/** A random KRaft cluster id: 16 random bytes, base64url without padding (22 chars). */
+/**
+ * A random KRaft cluster id: 16 random bytes, base64url without padding (22 chars). Like Kafka's
+ * own `Uuid.randomUuid()`, never one that starts with '-': the storage tool's argument parser
+ * would read it as an option (1 run in 64 failed with "--cluster-id: expected one argument").
+ */
 export function randomClusterId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function serverProperties(o: { port: number; controllerPort: number; logDirs: string }): string {
