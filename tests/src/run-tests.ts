@@ -11,7 +11,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { seedTenant, startPlatform, stopPlatform } from '@turnpike/testing';
+import { seedTenant, startPlatform, stopPlatform, writeSecretFile } from '@turnpike/testing';
 import { startOtlpCollector } from './support/otlp-collector.js';
 import type { TestContext } from './support/context.js';
 
@@ -47,7 +47,7 @@ function runNodeTest(args: string[], env: NodeJS.ProcessEnv = process.env): Prom
 
 async function integration(filter?: string): Promise<RunResult> {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'turnpike-test-'));
-  chmodSync(stateDir, 0o755);
+  chmodSync(stateDir, 0o711); // traversable for Postgres' user; not listable: it holds secrets
   const spansFile = path.join(stateDir, 'spans.jsonl');
   writeFileSync(spansFile, '');
   const collector = await startOtlpCollector(spansFile);
@@ -96,7 +96,7 @@ async function integration(filter?: string): Promise<RunResult> {
       maxBodyBytes: MAX_BODY_BYTES,
     };
     const contextFile = path.join(stateDir, 'context.json');
-    writeFileSync(contextFile, JSON.stringify(context, null, 2));
+    writeSecretFile(contextFile, JSON.stringify(context, null, 2));
     return await runNodeTest(
       [
         '--test-concurrency=1',

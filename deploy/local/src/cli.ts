@@ -2,18 +2,23 @@
  * `npm run up`, `npm run down`, `npm run status`: the whole platform on this machine.
  * `up` starts Kafka, Postgres, the upstream simulator and the five services in the background,
  * seeds a demo tenant, prints the gateway URL and a demo key, and writes them to
- * `.turnpike/local.env`. Running it again while the platform is up changes nothing.
+ * `.turnpike/local.env` (as `export` lines, owner-only). Running it again while the platform is
+ * up changes nothing. `status` only reads the state file and probes the processes and ports.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  isAlive,
   isRunning,
   readState,
   seedTenant,
   startPlatform,
   stopPlatform,
+  writeSecretFile,
   type PlatformState,
+  type SimulatorSpec,
 } from '@turnpike/testing';
 
 const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -26,14 +31,41 @@ const cacheDir =
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
+/**
+ * The demo's upstream: the simulator paced like a hosted model (a few hundred ms to the first
+ * token, tens of tokens a second) and answering with text that reads like a reply, so a new
+ * user's streaming curl visibly streams. Requests can still override every knob
+ * (`[[sim ttft_ms=0 tps=0 tokens=16 text=echo]]`); the test platform keeps the instant defaults.
+ */
+const DEMO_SIMULATORS: SimulatorSpec[] = [
+  { id: 'sim', args: ['--ttft-ms', '400', '--tps', '35', '--tokens', '97', '--text', 'prose'] },
+];
+
+/** `export KEY='value'` lines: `source .turnpike/local.env` makes them visible to child processes. */
+function renderEnvFile(vars: Record<string, string>): string {
+  const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  return Object.entries(vars)
+    .map(([k, v]) => `export ${k}=${quote(v)}\n`)
+    .join('');
+}
+
+/** Reads what {@link renderEnvFile} wrote (and the older bare `KEY=value` lines). */
+function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(raw);
+    if (!m) continue;
+    let v = m[2]!.trim();
+    if (v.startsWith("'") && v.endsWith("'") && v.length >= 2)
+      v = v.slice(1, -1).replace(/'\\''/g, "'");
+    out[m[1]!] = v;
+  }
+  return out;
+}
+
 function readEnvFile(): Record<string, string> {
   if (!existsSync(envFile)) return {};
-  return Object.fromEntries(
-    readFileSync(envFile, 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
+  return parseEnvFile(readFileSync(envFile, 'utf8'));
 }
 
 async function keyWorks(url: string, key: string): Promise<boolean> {
@@ -75,6 +107,7 @@ async function up(): Promise<void> {
     stateDir,
     cacheDir,
     detached: true,
+    simulators: DEMO_SIMULATORS,
     log: (l) => say(`  ${l}`),
   });
   const url = state.gatewayUrls[0]!;
@@ -83,15 +116,13 @@ async function up(): Promise<void> {
     previous && (await keyWorks(url, previous))
       ? previous
       : (await seedTenant(url, state.adminToken, { id: 'demo', name: 'Demo tenant' }, 'demo')).key;
-  writeFileSync(
+  writeSecretFile(
     envFile,
-    [
-      `TURNPIKE_URL=${url}`,
-      `TURNPIKE_API_KEY=${key}`,
-      `TURNPIKE_ADMIN_TOKEN=${state.adminToken}`,
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
+    renderEnvFile({
+      TURNPIKE_URL: url,
+      TURNPIKE_API_KEY: key,
+      TURNPIKE_ADMIN_TOKEN: state.adminToken,
+    }),
   );
   printSummary(state, key);
 }
@@ -101,21 +132,63 @@ async function down(): Promise<void> {
   say(stopped ? 'Turnpike stopped.' : 'Turnpike was not running.');
 }
 
-function status(): void {
+/** True when something accepts TCP connections on 127.0.0.1:`port` (within `timeoutMs`). */
+function listening(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+const portOf = (address: string): number => Number(/:(\d+)(?:\/|$)/.exec(address)?.[1] ?? 0);
+
+/** Every process of the platform: up (its pid lives and its port answers) or down. Never rebuilds. */
+async function status(): Promise<void> {
   const state = readState(stateDir);
   if (!state || 'stoppedAt' in state) {
     say('Turnpike is not running.');
     process.exitCode = 1;
     return;
   }
-  say(`${isRunning(state) ? 'running' : 'DEGRADED'}: gateway ${state.gatewayUrls.join(', ')}`);
-  for (const s of [...state.services, ...state.simulators])
-    say(`  ${s.name.padEnd(16)} pid ${s.pid}  ${s.url}`);
+  const rows = [
+    // Only the port of the database URL: the URL holds its password.
+    {
+      name: 'kafka',
+      pid: state.kafka.pid,
+      port: portOf(state.kafka.brokers),
+      where: state.kafka.brokers,
+    },
+    {
+      name: 'postgres',
+      pid: state.postgres.pid,
+      port: portOf(state.postgres.url),
+      where: `127.0.0.1:${portOf(state.postgres.url)}`,
+    },
+    ...state.simulators.map((s) => ({ name: s.name, pid: s.pid, port: s.port, where: s.url })),
+    ...state.services.map((s) => ({ name: s.name, pid: s.pid, port: s.port, where: s.url })),
+  ];
+  const up = await Promise.all(
+    rows.map(async (r) => r.pid > 0 && isAlive(r.pid) && r.port > 0 && (await listening(r.port))),
+  );
+  const all = up.every(Boolean);
+  say(`${all ? 'running' : 'DEGRADED'}: gateway ${state.gatewayUrls.join(', ')}`);
+  rows.forEach((r, i) =>
+    say(
+      `  ${r.name.padEnd(16)} ${(up[i] ? 'up' : 'DOWN').padEnd(5)} pid ${String(r.pid).padEnd(8)} port ${String(r.port).padEnd(6)} ${r.where}`,
+    ),
+  );
+  say(`  state: ${path.join(stateDir, 'state.json')}   env: ${envFile}`);
+  if (!all) process.exitCode = 1;
 }
 
 const cmd = process.argv[2];
-const run =
-  cmd === 'up' ? up : cmd === 'down' ? down : cmd === 'status' ? async () => status() : null;
+const run = cmd === 'up' ? up : cmd === 'down' ? down : cmd === 'status' ? status : null;
 if (!run) {
   console.error('usage: cli.js up|down|status');
   process.exit(2);

@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import {
+  describePacing,
   expectedContent,
   loadOpenAISpecValidators,
+  pacingProblems,
   type OpenAISpecValidators,
 } from '@turnpike/testing';
 import { client, ctx, marker, simRequests } from '../support/context.js';
@@ -76,38 +78,46 @@ describe('chat completions through the gateway', () => {
     }
   });
 
-  test('a streaming completion arrives chunk by chunk, not all at the end', async () => {
+  test('a streaming completion arrives chunk by chunk, spread out as the upstream sent it', async () => {
     const text = `stream please ${marker('stream')}`;
-    // 10 tokens at 20 tokens/s: generation takes ~450 ms after the first token.
+    // 12 tokens at 10 tokens/s: the simulator sends over ~1.1 s after the first token. The
+    // arrivals are compared with the simulator's own send times (not with the nominal pace), so
+    // a busy machine that delays sends or arrivals does not fail it, while a hop that holds
+    // chunks back and delivers them in clumps does (see libs/testing/src/assertions/stream-pacing.ts).
     const stream = await client().chat.completions.create({
       model: 'turnpike/sim-small',
       stream: true,
-      messages: [{ role: 'user', content: `${text} [[sim tokens=10 tps=20 ttft_ms=50]]` }],
+      messages: [{ role: 'user', content: `${text} [[sim tokens=12 tps=10 ttft_ms=50]]` }],
     });
     const arrivals: number[] = [];
     let content = '';
     let finish: string | null = null;
     let id = '';
     for await (const chunk of stream) {
+      const at = performance.now();
       assert.deepEqual(spec.chatCompletionChunk(chunk), [], JSON.stringify(chunk));
       assert.equal('usage' in chunk, false, 'no usage field unless include_usage was asked');
       id = chunk.id;
       const delta = chunk.choices[0]?.delta.content;
       if (delta) {
-        arrivals.push(performance.now());
+        arrivals.push(at);
         content += delta;
       }
       finish = chunk.choices[0]?.finish_reason ?? finish;
     }
     assert.match(id, /^gen-/);
-    assert.equal(content, expectedContent(text, 10));
+    assert.equal(content, expectedContent(text, 12));
     assert.equal(finish, 'stop');
-    assert.equal(arrivals.length, 10);
-    const spread = arrivals.at(-1)! - arrivals[0]!;
-    assert.ok(
-      spread > 300,
-      `chunks should arrive over time, but the first and last were ${spread.toFixed(0)} ms apart`,
-    );
+    assert.equal(arrivals.length, 12, 'one chunk per token');
+
+    const records = (
+      await Promise.all(ctx().simulators.map((_s, i) => simRequests(text, i)))
+    ).flat();
+    assert.equal(records.length, 1, 'one upstream request');
+    const sent = records[0]!.tokenTimes;
+    assert.equal(sent.length, 12, 'the simulator recorded a send time per token');
+    console.log(`  pacing: ${describePacing(sent, arrivals)}`);
+    assert.deepEqual(pacingProblems(sent, arrivals), [], describePacing(sent, arrivals));
   });
 
   test('stream_options.include_usage adds a final usage chunk with the cost', async () => {

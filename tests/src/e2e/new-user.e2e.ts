@@ -1,25 +1,28 @@
 /**
  * The new-user flow, exactly as the README tells it: `npm run up` starts everything in the
- * background and prints the URL and a demo key (also written to local.env); the official
- * `openai` client works with them; running `up` again is harmless; `npm run down` stops all.
+ * background and prints the URL and a demo key (also written to local.env, as `export` lines
+ * that `source` hands to child processes); the official `openai` client works with them; the
+ * demo upstream streams at a realistic pace; every file that holds a secret is owner-only;
+ * `npm run status` answers from the state file (no rebuild) and shows Kafka and Postgres too;
+ * running `up` again is harmless; `npm run down` stops all.
  * It runs the real CLI (`scripts/turnpike up`) with its state in a temporary directory, so it
  * never touches a developer's own `.turnpike/`.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { isAlive, readState } from '@turnpike/testing';
+import { isAlive, pacingProblems, readState } from '@turnpike/testing';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'turnpike-up-'));
 chmodSync(stateDir, 0o755);
 
-function cli(cmd: 'up' | 'down'): { code: number; out: string } {
+function cli(cmd: 'up' | 'down' | 'status'): { code: number; out: string } {
   const r = spawnSync('bash', ['scripts/turnpike', cmd], {
     cwd: root,
     env: { ...process.env, TURNPIKE_STATE_DIR: stateDir },
@@ -29,14 +32,27 @@ function cli(cmd: 'up' | 'down'): { code: number; out: string } {
   return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
 }
 
+const envFile = path.join(stateDir, 'local.env');
+
+/** What `source local.env` gives a child process: the three variables, read by node itself. */
 function localEnv(): Record<string, string> {
-  return Object.fromEntries(
-    readFileSync(path.join(stateDir, 'local.env'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  const names = ['TURNPIKE_URL', 'TURNPIKE_API_KEY', 'TURNPIKE_ADMIN_TOKEN'];
+  const r = spawnSync(
+    'bash',
+    [
+      '-c',
+      `source "$1" && exec node -e 'console.log(JSON.stringify(Object.fromEntries(${JSON.stringify(names)}.map((n) => [n, process.env[n]]))))'`,
+      'bash',
+      envFile,
+    ],
+    // Nothing inherited that could hide a missing `export`.
+    { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, encoding: 'utf8' },
   );
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as Record<string, string>;
 }
+
+const mode = (file: string) => statSync(file).mode & 0o777;
 
 after(() => {
   cli('down');
@@ -47,6 +63,9 @@ describe('npm run up, then the openai client, then npm run down', () => {
   test('the whole new-user flow', async () => {
     const up = cli('up');
     assert.equal(up.code, 0, up.out);
+    const lines = readFileSync(envFile, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 3);
+    for (const l of lines) assert.match(l, /^export TURNPIKE_[A-Z_]+='[^']*'$/);
     const env = localEnv();
     assert.match(env['TURNPIKE_URL'] ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.match(env['TURNPIKE_API_KEY'] ?? '', /^sk-tp-v1-/);
@@ -65,7 +84,68 @@ describe('npm run up, then the openai client, then npm run down', () => {
       model: 'turnpike/sim-small',
       messages: [{ role: 'user', content: 'Hello from a new user' }],
     });
-    assert.ok((completion.choices[0]?.message.content ?? '').length > 0);
+    // The demo upstream answers with text that reads like a reply, not an echo of the prompt.
+    assert.match(completion.choices[0]?.message.content ?? '', /^Hello! This answer comes from /);
+
+    // Secrets: the state file (admin token, database URL, provider keys), local.env, the logs;
+    // the state directory cannot be listed or read by anyone else (Postgres' user may traverse it).
+    const state = readState(stateDir)!;
+    for (const file of [path.join(stateDir, 'state.json'), envFile])
+      assert.equal(mode(file).toString(8), '600', file);
+    const dirMode = mode(stateDir);
+    assert.equal(dirMode & 0o066, 0, `state dir mode ${dirMode.toString(8)}`);
+    assert.equal(mode(path.join(stateDir, 'data', 'kafka')) & 0o077, 0, 'kafka data');
+    const logs = path.join(stateDir, 'logs');
+    for (const s of [...state.services, ...state.simulators])
+      assert.equal(mode(s.logFile).toString(8), '600', s.logFile);
+    for (const f of readdirSync(logs))
+      assert.equal(mode(path.join(logs, f)) & 0o004, 0, `${f} is world-readable`);
+
+    // The demo paces like a hosted model: a few hundred ms to the first token, then tens of
+    // tokens a second, spread out as the simulator sent them.
+    const sim = state.simulators[0]!;
+    const health = (await (await fetch(`${sim.url}/__sim/health`)).json()) as {
+      defaults: { ttftMs: number; tokensPerSecond: number; text?: string };
+    };
+    assert.equal(health.defaults.text, 'prose');
+    assert.ok(health.defaults.ttftMs >= 200 && health.defaults.ttftMs <= 1000, 'TTFT');
+    assert.ok(health.defaults.tokensPerSecond >= 10 && health.defaults.tokensPerSecond <= 100);
+    const paced = 'A paced demo stream';
+    const t0 = performance.now();
+    const demo = await client.chat.completions.create({
+      model: 'turnpike/sim-small',
+      stream: true,
+      max_tokens: 24,
+      messages: [{ role: 'user', content: paced }],
+    });
+    const arrivals: number[] = [];
+    for await (const chunk of demo)
+      if (chunk.choices[0]?.delta.content) arrivals.push(performance.now());
+    assert.equal(arrivals.length, 24);
+    // A lower bound only: a busy machine can only make it later.
+    assert.ok(
+      arrivals[0]! - t0 >= health.defaults.ttftMs - 5,
+      `first token after ${(arrivals[0]! - t0).toFixed(0)} ms`,
+    );
+    const records = (await (await fetch(`${sim.url}/__sim/requests`)).json()) as {
+      data: Array<{ body: unknown; tokenTimes: number[] }>;
+    };
+    const record = records.data.find((r) => JSON.stringify(r.body).includes(paced))!;
+    assert.deepEqual(pacingProblems(record.tokenTimes, arrivals), []);
+
+    // `status` answers from the state file, without building, and names every process.
+    const st = cli('status');
+    assert.equal(st.code, 0, st.out);
+    assert.doesNotMatch(st.out, /\[turnpike\] (building|installing)/);
+    assert.match(st.out, /^running: gateway http:\/\/127\.0\.0\.1:\d+/);
+    const row = (name: string, pid: number) =>
+      new RegExp(`^\\s+${name}\\s+up\\s+pid ${pid}\\s+port \\d+`, 'm');
+    assert.match(st.out, row('kafka', state.kafka.pid));
+    assert.match(st.out, row('postgres', state.postgres.pid));
+    for (const s of [...state.simulators, ...state.services])
+      assert.match(st.out, row(s.name, s.pid));
+    assert.ok(!st.out.includes(state.postgres.url), 'status does not print the database password');
+    assert.ok(!st.out.includes(state.adminToken), 'nor the admin token');
 
     const stream = await client.chat.completions.create({
       model: 'turnpike/sim-small',
@@ -104,5 +184,9 @@ describe('npm run up, then the openai client, then npm run down', () => {
     ];
     const alive = pids.filter((p) => isAlive(p));
     assert.deepEqual(alive, [], 'no process is left behind');
+    const stopped = cli('status');
+    assert.equal(stopped.code, 1);
+    assert.match(stopped.out, /not running/);
+    assert.equal(mode(path.join(stateDir, 'state.json')).toString(8), '600', 'still, after down');
   });
 });

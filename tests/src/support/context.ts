@@ -51,6 +51,8 @@ export interface SimRecord {
   outcome: 'completed' | 'aborted' | 'error' | 'cut' | 'reset' | 'in_progress';
   status: number;
   tokensSent: number;
+  /** When the simulator wrote each step's tokens (epoch ms, sub-ms precision). */
+  tokenTimes: number[];
   body: { messages?: Array<{ content?: unknown }> } & Record<string, unknown>;
 }
 

@@ -23,10 +23,11 @@ export interface SpawnServiceOptions {
   detached?: boolean;
 }
 
-/** Opens `file` for appending (creating its directory) and returns the fd. */
+/** Opens `file` for appending (creating its directory; a new file is 0600) and returns the fd. */
 export function openLogFd(file: string): number {
   mkdirSync(path.dirname(file), { recursive: true });
-  return openSync(file, 'a');
+  // Logs may quote a request or a configuration: owner only.
+  return openSync(file, 'a', 0o600);
 }
 
 /** Starts a long-running service process with stdout+stderr appended to `logFile`. */

@@ -75,6 +75,16 @@ export interface PlatformState {
 
 const stateFile = (stateDir: string) => path.join(stateDir, 'state.json');
 
+/**
+ * Writes a file that holds a secret (the state file: admin token, database URL, provider keys;
+ * `local.env`; a test run's context) readable and writable by its owner only (0600), whatever
+ * mode an older copy had.
+ */
+export function writeSecretFile(file: string, text: string): void {
+  writeFileSync(file, text, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
 export function readState(stateDir: string): PlatformState | null {
   try {
     return JSON.parse(readFileSync(stateFile(stateDir), 'utf8')) as PlatformState;
@@ -104,8 +114,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
   const data = path.join(opts.stateDir, 'data');
   mkdirSync(logs, { recursive: true });
   mkdirSync(data, { recursive: true });
-  // Postgres runs as an unprivileged user when we are root: it must be able to reach its files.
-  for (const d of [opts.stateDir, logs, data]) chmodSync(d, 0o755);
+  // The state directory holds secrets (state.json, local.env): nobody else may list or read it.
+  // Postgres runs as an unprivileged user when we are root: it must be able to traverse to its
+  // files, which the x bit alone allows (0711: search, no listing, no reading).
+  for (const d of [opts.stateDir, logs, data]) chmodSync(d, 0o711);
 
   const sims = opts.simulators ?? [{ id: 'sim' }];
   const gateways = opts.gatewayReplicas ?? 1;
@@ -115,6 +127,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
   log('starting Kafka and Postgres');
   const kafkaDir = path.join(data, 'kafka');
   const pgDir = path.join(data, 'postgres');
+  // The broker's log segments hold prompts and keys' hashes: its own (root) eyes only.
+  mkdirSync(kafkaDir, { recursive: true });
+  chmodSync(kafkaDir, 0o700);
   const [kafka, postgres] = await Promise.all([
     startKafka({
       cacheDir: opts.cacheDir,
@@ -142,7 +157,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
     gatewayUrls: [],
     adminToken: `adm-${randomBytes(24).toString('hex')}`,
   };
-  const save = () => writeFileSync(stateFile(opts.stateDir), JSON.stringify(state, null, 2));
+  const save = () => writeSecretFile(stateFile(opts.stateDir), JSON.stringify(state, null, 2));
   save();
 
   try {
@@ -294,7 +309,7 @@ export async function stopPlatform(stateDir: string): Promise<boolean> {
     stopPostgresDataDir(state.postgres.dataDir),
   ]);
   if (existsSync(stateFile(stateDir)))
-    writeFileSync(
+    writeSecretFile(
       stateFile(stateDir),
       JSON.stringify({ ...state, stoppedAt: new Date().toISOString() }, null, 2),
     );
@@ -337,7 +352,7 @@ export async function restartService(
     spawn,
   };
   state.services = [...state.services.filter((s) => s.name !== instance), next];
-  writeFileSync(stateFile(stateDir), JSON.stringify(state, null, 2));
+  writeSecretFile(stateFile(stateDir), JSON.stringify(state, null, 2));
   try {
     await waitForHttp(`${next.url}/health/ready`, {
       timeoutMs: 90_000,

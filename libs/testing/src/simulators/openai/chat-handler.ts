@@ -23,7 +23,13 @@ import {
   type CompletionMeta,
 } from './responses.js';
 import { SseWriter } from './sse.js';
-import type { Knobs, SimModel, SimOutcome, SimRequestRecord } from './types.js';
+import {
+  MAX_TOKEN_TIMES,
+  type Knobs,
+  type SimModel,
+  type SimOutcome,
+  type SimRequestRecord,
+} from './types.js';
 
 export interface ChatContext {
   apiKey?: string;
@@ -89,6 +95,8 @@ class Outcome {
   tokens(count: number): void {
     const patch: Partial<SimRequestRecord> = { tokensSent: this.record.tokensSent + count };
     if (this.record.firstTokenAt === undefined && count > 0) patch.firstTokenAt = Date.now();
+    if (count > 0 && this.record.tokenTimes.length < MAX_TOKEN_TIMES)
+      this.record.tokenTimes.push(performance.timeOrigin + performance.now());
     this.ctx.records.update(this.record, patch);
   }
 }
@@ -106,6 +114,7 @@ export async function handleChatCompletion(ctx: ChatContext, ex: Exchange): Prom
     outcome: 'in_progress',
     status: null,
     tokensSent: 0,
+    tokenTimes: [],
   };
   ctx.records.add(record);
   const outcome = new Outcome(ctx, ex, record);

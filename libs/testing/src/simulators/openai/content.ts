@@ -10,6 +10,21 @@ import { extractDirectives } from './knobs.js';
 
 export const FALLBACK_WORDS: readonly string[] = ['lorem', 'ipsum', 'dolor', 'sit', 'amet'];
 
+/**
+ * What the `text=prose` knob answers with (the demo that `npm run up` starts): a reply that reads
+ * like text, one word a token, cycled when more tokens are asked for ({@link PROSE_WORDS}.length
+ * tokens end on a full sentence).
+ */
+export const PROSE =
+  "Hello! This answer comes from Turnpike's built-in simulator, which stands in for a real " +
+  'model provider so that the whole platform runs on this machine without any provider keys. ' +
+  'It streams a few words at a time, at about the pace of a hosted model, so you can watch the ' +
+  'tokens arrive as they are generated. Your request still took the real path: the gateway ' +
+  'checked your key and balance, sent it over Kafka to a connector, and will bill these tokens ' +
+  'to your tenant. Add a real provider through the admin API whenever you are ready.';
+
+export const PROSE_WORDS: readonly string[] = PROSE.split(' ');
+
 /** The words the simulator echoes for a prompt (directives removed). */
 export function promptWords(text: string): string[] {
   const words = extractDirectives(text)

@@ -4,7 +4,7 @@
  *
  * Precedence (lowest → highest): simulator defaults, headers, directives.
  */
-import type { CutMode, Knobs } from './types.js';
+import type { CutMode, Knobs, TextMode } from './types.js';
 
 export const BASE_KNOBS: Readonly<Knobs> = Object.freeze({
   ttftMs: 0,
@@ -94,6 +94,15 @@ const SPECS: Record<string, KnobSpec> = {
     },
   },
   reset: { knob: 'reset', parse: (raw, key) => ({ reset: bool(raw, key) }) },
+  text: {
+    knob: 'text',
+    parse(raw, key) {
+      const s = text(raw, key).toLowerCase();
+      if (NONE.has(s) || s === 'echo') return { text: undefined };
+      if (s !== 'prose') throw new KnobError(`sim knob '${key}' must be echo | prose, got '${s}'`);
+      return { text: s satisfies TextMode };
+    },
+  },
   tool_call: {
     knob: 'toolCall',
     parse(raw, key) {

@@ -27,10 +27,10 @@ import {
   startOpenAISimulator,
   type OpenAISimulator,
 } from './openai-simulator.js';
-import { findSharedSpec, loadOpenAISpecValidators } from './openai-spec.js';
+import { loadOpenAISpecValidators } from './openai-spec.js';
 
 const KEY = 'sk-sim-test-0123456789';
-const spec = loadOpenAISpecValidators(findSharedSpec('openai-openapi.yaml'));
+const spec = loadOpenAISpecValidators();
 
 function assertValid(errors: string[], what: string): void {
   assert.deepEqual(errors, [], `${what} does not match the OpenAI spec:\n${errors.join('\n')}`);

@@ -1,16 +1,15 @@
 /**
- * Validators for OpenAI wire objects, compiled from the OpenAPI spec in `<repo>/../shared/specs/`.
- *
- * The spec declares OpenAPI 3.1 but still uses the 3.0 keyword `nullable: true`; it is rewritten
- * into JSON Schema 2020-12 (`type: [T, 'null']`, or `anyOf: [..., {type: 'null'}]` around a
- * `$ref`/`allOf`/`oneOf`/`anyOf` without a type) before compiling with Ajv.
+ * Validators for OpenAI wire objects, compiled with Ajv (JSON Schema 2020-12) from the committed,
+ * structure-only fixture of OpenAI's component schemas, `libs/openai-api/schemas/openai-schemas.json`.
+ * That fixture is derived from OpenAI's OpenAPI document by `libs/openai-api/src/reference-schemas.ts`
+ * (which also rewrites OpenAPI 3.0's `nullable` into type unions); nothing here reads anything
+ * outside the repository.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { parse as parseYaml } from 'yaml';
 
 type FormatsPlugin = (ajv: Ajv2020) => Ajv2020;
 const addFormats: FormatsPlugin =
@@ -46,70 +45,12 @@ export function findRepoRoot(from: string = dirname(fileURLToPath(import.meta.ur
   throw new Error(`turnpike repository root not found above ${from}`);
 }
 
-/** Path of a shared spec file: `<repo>/../shared/specs/<name>`. */
-export function findSharedSpec(name: string, from?: string): string {
-  const path = join(findRepoRoot(from), '..', 'shared', 'specs', name);
-  if (!existsSync(path)) throw new Error(`shared spec not found: ${path}`);
-  return path;
+/** The committed fixture of OpenAI's component schemas. */
+export function openAIReferenceSchemasFile(from?: string): string {
+  return join(findRepoRoot(from), 'libs', 'openai-api', 'schemas', 'openai-schemas.json');
 }
 
-const COMPONENT_REF = '#/components/schemas/';
-const SPEC_ID = 'https://turnpike.local/openai-openapi.json';
-
-/**
- * Rewrites one component schema (recursively) from OpenAPI 3.0-isms into JSON Schema 2020-12:
- * `nullable`, boolean `exclusiveMinimum`/`exclusiveMaximum`, `$recursiveRef`/`$recursiveAnchor`
- * (2019-09, resolved to the enclosing component), duplicate `required` entries, and component refs.
- */
-export function toJsonSchema(node: unknown, component = ''): unknown {
-  if (Array.isArray(node)) return node.map((n) => toJsonSchema(n, component));
-  if (!isObject(node)) return node;
-  const out: Json = {};
-  for (const [k, v] of Object.entries(node)) {
-    if (k === '$ref' && typeof v === 'string' && v.startsWith(COMPONENT_REF)) {
-      out[k] = `#/$defs/${v.slice(COMPONENT_REF.length)}`;
-    } else if (k === '$recursiveRef') {
-      out['$ref'] = `#/$defs/${component}`;
-    } else if (k === 'nullable' || k === '$recursiveAnchor') {
-      continue;
-    } else if ((k === 'exclusiveMinimum' || k === 'exclusiveMaximum') && typeof v === 'boolean') {
-      const bound = k === 'exclusiveMinimum' ? 'minimum' : 'maximum';
-      if (v && typeof node[bound] === 'number') out[k] = node[bound];
-    } else if (k === 'required' && Array.isArray(v)) {
-      out[k] = [...new Set(v)];
-    } else if (k === 'properties' || k === 'patternProperties') {
-      // property names are data, not keywords: keep them, convert their schemas
-      out[k] = isObject(v)
-        ? Object.fromEntries(Object.entries(v).map(([p, s]) => [p, toJsonSchema(s, component)]))
-        : v;
-    } else {
-      out[k] = toJsonSchema(v, component);
-    }
-  }
-  for (const k of ['exclusiveMinimum', 'exclusiveMaximum'] as const) {
-    const bound = k === 'exclusiveMinimum' ? 'minimum' : 'maximum';
-    if (node[k] === true && typeof node[bound] === 'number') delete out[bound];
-  }
-  return node['nullable'] === true ? makeNullable(out) : out;
-}
-
-function makeNullable(schema: Json): Json {
-  const type = schema['type'];
-  if (typeof type === 'string' || Array.isArray(type)) {
-    const types = Array.isArray(type) ? type : [type];
-    const out: Json = { ...schema, type: types.includes('null') ? types : [...types, 'null'] };
-    if (Array.isArray(schema['enum']) && !schema['enum'].includes(null))
-      out['enum'] = [...schema['enum'], null];
-    return out;
-  }
-  const { description, title, deprecated, default: dflt, ...rest } = schema;
-  const meta: Json = Object.fromEntries(
-    Object.entries({ description, title, deprecated, default: dflt }).filter(
-      ([, v]) => v !== undefined,
-    ),
-  );
-  return { ...meta, anyOf: [rest, { type: 'null' }] };
-}
+const SPEC_ID = 'https://turnpike.local/openai-schemas.json';
 
 export interface OpenAISpecValidators {
   /** `CreateChatCompletionResponse` */
@@ -118,7 +59,7 @@ export interface OpenAISpecValidators {
   chatCompletionChunk(obj: unknown): string[];
   /** `ErrorResponse` */
   errorResponse(obj: unknown): string[];
-  /** Any schema of `components.schemas` by name. */
+  /** Any schema of the fixture's `$defs` by name. */
   validate(schemaName: string, obj: unknown): string[];
 }
 
@@ -136,33 +77,31 @@ const formatError = (e: ErrorObject): string =>
 
 const cache = new Map<string, OpenAISpecValidators>();
 
-/** Loads (once per path) the spec and returns validators that list errors (empty = valid). */
+/** Loads (once per path) the fixture and returns validators that list errors (empty = valid). */
 export function loadOpenAISpecValidators(
-  specPath: string = findSharedSpec('openai-openapi.yaml'),
+  schemasFile: string = openAIReferenceSchemasFile(),
 ): OpenAISpecValidators {
-  const cached = cache.get(specPath);
+  const cached = cache.get(schemasFile);
   if (cached) return cached;
 
-  const spec = parseYaml(readFileSync(specPath, 'utf8')) as Json;
-  const components = isObject(spec['components']) ? spec['components'] : {};
-  const schemas = isObject(components['schemas']) ? components['schemas'] : {};
-  const $defs = Object.fromEntries(
-    Object.entries(schemas).map(([name, schema]) => [name, toJsonSchema(schema, name)]),
-  );
-  const root = { $id: SPEC_ID, $defs };
+  const fixture = JSON.parse(readFileSync(schemasFile, 'utf8')) as Json;
+  const $defs = isObject(fixture['$defs']) ? fixture['$defs'] : {};
 
   const ajv = new Ajv2020({ strict: false, allErrors: true, logger: false, validateFormats: true });
   addFormats(ajv);
-  for (const f of collectFormats(schemas, new Set())) {
+  for (const f of collectFormats($defs, new Set())) {
     if (!ajv.formats[f]) ajv.addFormat(f, true); // OpenAPI-only formats (unixtime, int64, binary, ...)
   }
-  ajv.addSchema(root);
+  ajv.addSchema({ $id: SPEC_ID, $defs });
 
   const compiled = new Map<string, ValidateFunction>();
   const validate = (name: string, obj: unknown): string[] => {
     let fn = compiled.get(name);
     if (!fn) {
-      if (!(name in schemas)) throw new Error(`no schema '${name}' in ${specPath}`);
+      if (!(name in $defs))
+        throw new Error(
+          `no schema '${name}' in ${schemasFile} (add it to REFERENCE_ROOTS in libs/openai-api/src/reference-schemas.ts and regenerate)`,
+        );
       fn = ajv.compile({ $ref: `${SPEC_ID}#/$defs/${name}` });
       compiled.set(name, fn);
     }
@@ -175,6 +114,6 @@ export function loadOpenAISpecValidators(
     errorResponse: (o) => validate('ErrorResponse', o),
     validate,
   };
-  cache.set(specPath, validators);
+  cache.set(schemasFile, validators);
   return validators;
 }

@@ -3,6 +3,7 @@ import type { ChatRequest } from './chat-request.js';
 import {
   instanceFromSchema,
   promptWords,
+  PROSE_WORDS,
   splitArgumentFragments,
   splitOnWhitespace,
   textTokens,
@@ -89,7 +90,7 @@ function toolSteps(
 }
 
 export function planCompletion(req: ChatRequest, knobs: Knobs): ChoicePlan[] {
-  const words = promptWords(req.lastUserText);
+  const words = knobs.text === 'prose' ? [...PROSE_WORDS] : promptWords(req.lastUserText);
   const toolNames = chooseToolCalls(req, knobs);
   return Array.from({ length: req.n }, (_, index): ChoicePlan => {
     const tool = toolNames.length > 0 ? toolSteps(req, knobs, words, toolNames, index) : undefined;

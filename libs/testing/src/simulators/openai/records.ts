@@ -12,6 +12,7 @@ const snapshot = (r: SimRequestRecord): SimRequestRecord => ({
   ...r,
   headers: { ...r.headers },
   knobs: { ...r.knobs },
+  tokenTimes: [...r.tokenTimes],
 });
 
 export class RecordStore {

@@ -2,6 +2,9 @@
 
 export type CutMode = 'before_first' | 'after_first';
 
+/** How many send times a record keeps ({@link SimRequestRecord.tokenTimes}). */
+export const MAX_TOKEN_TIMES = 4096;
+
 /** Behaviour knobs. Defaults come from the simulator; each request may override them. */
 export interface Knobs {
   /** Delay before the first token (ms). */
@@ -24,7 +27,11 @@ export interface Knobs {
   stallAfterTokens?: number;
   /** Function name(s) to call instead of answering with text; several names = parallel tool calls. */
   toolCall?: string | string[];
+  /** What a text answer says: the prompt's words echoed (default), or `prose` that reads like a reply (the demo). */
+  text?: TextMode;
 }
+
+export type TextMode = 'echo' | 'prose';
 
 export interface SimModel {
   id: string;
@@ -66,6 +73,12 @@ export interface SimRequestRecord {
   tokensSent: number;
   /** Epoch ms at which the first token was produced. */
   firstTokenAt?: number;
+  /**
+   * When each step's tokens were written (epoch ms, sub-millisecond precision), one entry per
+   * step that produced tokens, the first {@link MAX_TOKEN_TIMES} only: what a test compares the
+   * arrival times of the chunks with.
+   */
+  tokenTimes: number[];
   /** Epoch ms. */
   endedAt?: number;
 }
