@@ -239,3 +239,18 @@ test('the buffer is bounded: beyond maxQueuedBytes sends are refused', async () 
   void held.catch(() => undefined);
   await p.flush(10);
 });
+
+test('on an unordered topic (replies carry seq), a key does not wait for its batch in flight', async () => {
+  const { p, fake } = await producer({ maxInFlight: 3, lingerMs: 0, unorderedTopics: ['r'] });
+  const first = p.send('r', msg('gen', 'tok1', 0));
+  await tick();
+  const second = p.send('r', msg('gen', 'tok2', 0));
+  await tick();
+  assert.deepEqual(
+    fake.calls.map((c) => c.messages.map((m) => m.value)),
+    [['tok1'], ['tok2']],
+    'the second token left before the first was acknowledged',
+  );
+  for (const c of fake.calls) c.resolve();
+  await Promise.all([first, second]);
+});

@@ -82,6 +82,12 @@ export interface BatchingProducerOptions {
   retryMs?: number;
   /** Bytes queued (not yet acknowledged) at most; beyond it sends are refused. */
   maxQueuedBytes?: number;
+  /**
+   * Topics whose consumers restore order themselves (replies carry `seq`, the inbox reorders):
+   * their messages need not wait for the previous batch of their key, so a generation's
+   * tokens are not held back by the acknowledgement of its previous tokens.
+   */
+  unorderedTopics?: string[];
 }
 
 const DEFAULTS = {
@@ -141,9 +147,13 @@ export class BatchingProducer {
   private lastError = '';
   private backoffMs = 0;
   private nextProbeAt = 0;
-  private readonly o: Required<Omit<BatchingProducerOptions, 'maxMessageBytes'>> & {
+  private readonly o: Required<
+    Omit<BatchingProducerOptions, 'maxMessageBytes' | 'unorderedTopics'>
+  > & {
     maxMessageBytes: Record<string, number>;
   };
+  private readonly unordered: Set<string>;
+  private seq = 0;
   /** Counters for benchmarks and health. */
   readonly stats = { batches: 0, messages: 0, failedBatches: 0, retried: 0, rejected: 0 };
 
@@ -153,6 +163,7 @@ export class BatchingProducer {
     opts: BatchingProducerOptions = { lingerMs: 1, maxBatch: 500 },
   ) {
     this.o = { ...DEFAULTS, maxMessageBytes: {}, ...opts } as typeof this.o;
+    this.unordered = new Set(opts.unorderedTopics ?? []);
     this.producer =
       'sender' in kafka
         ? kafka.sender
@@ -213,10 +224,13 @@ export class BatchingProducer {
         ),
       );
     }
-    const unit =
-      message.key !== null
+    const unit = this.unordered.has(topic)
+      ? `\u0000${this.seq++}`
+      : message.key !== null
         ? `${topic}\u0000k${message.key}`
         : `${topic}\u0000p${message.partition ?? '*'}`;
+    // The record's CreateTime is when it was handed in, not when its batch left.
+    message.timestamp ??= String(Date.now());
     return new Promise<void>((resolve, reject) => {
       this.queuedBytes += bytes;
       this.queue.push({

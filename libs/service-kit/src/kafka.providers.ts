@@ -5,7 +5,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { maxMessageBytes, TOPIC_SPECS } from '@turnpike/contracts';
+import { maxMessageBytes, TOPIC_SPECS, TOPICS } from '@turnpike/contracts';
 import { BatchingProducer, createKafka, ensureTopics, type KafkaClient } from '@turnpike/kafka';
 import { SERVICE_CONFIG, type ServiceBaseConfig } from './service-config.js';
 import { Readiness } from './readiness.js';
@@ -40,6 +40,8 @@ export class ProducerService
     super(kafka, new Logger('producer'), {
       lingerMs: 1,
       maxBatch: 500,
+      // Replies carry `seq` and the reply inbox reorders them.
+      unorderedTopics: [TOPICS.llmReplies],
       maxMessageBytes: Object.fromEntries(
         TOPIC_SPECS.map((t) => [t.topic, maxMessageBytes(t.topic) - 1024]),
       ),
