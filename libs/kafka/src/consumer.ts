@@ -71,6 +71,7 @@ class SupervisedConsumer implements ConsumerHandle {
   private lastFetchAt = Date.now();
   private inBatch = 0;
   private timer: NodeJS.Timeout | null = null;
+  private restarting = false;
   private delayMs: number;
   private readonly positions = new Map<
     string,
@@ -132,17 +133,30 @@ class SupervisedConsumer implements ConsumerHandle {
       maxBytesPerPartition: MAX_BYTES_PER_PARTITION,
       maxBytes: 2 * MAX_BYTES_PER_PARTITION,
       allowAutoTopicCreation: false,
-      // Restarts are ours (below), for every kind of crash.
-      retry: { retries: 10, initialRetryTime: 100, restartOnFailure: async () => false },
+      // Restarts are ours (below), for every kind of crash: kafkajs gives up after a few
+      // seconds of failures (not minutes), and the supervisor starts a new consumer.
+      retry: {
+        retries: 5,
+        initialRetryTime: 100,
+        maxRetryTime: 2000,
+        restartOnFailure: async () => false,
+      },
       ...(opts.partitionAssigners ? { partitionAssigners: opts.partitionAssigners } : {}),
     });
     this.current = consumer;
-    const joined = new Promise<void>((resolve) => {
-      const off = consumer.on(consumer.events.GROUP_JOIN, () => {
-        off();
+    const joined = new Promise<void>((resolve, reject) => {
+      const offJoin = consumer.on(consumer.events.GROUP_JOIN, () => {
+        offJoin();
+        offCrash();
         resolve();
       });
+      const offCrash = consumer.on(consumer.events.CRASH, (e) => {
+        offJoin();
+        offCrash();
+        reject(new Error(`crashed before joining: ${String(e.payload.error)}`));
+      });
     });
+    joined.catch(() => undefined);
     consumer.on(consumer.events.GROUP_JOIN, () => {
       if (this.current !== consumer || this.state === 'stopped') return;
       this.state = 'running';
@@ -183,7 +197,14 @@ class SupervisedConsumer implements ConsumerHandle {
       },
     });
     // Resume where the previous consumer of this handle stopped (groups that commit nothing).
-    for (const p of this.positions.values()) consumer.seek(p);
+    // A consumer that already crashed again cannot seek: its own restart will.
+    try {
+      for (const p of this.positions.values()) consumer.seek(p);
+    } catch (e) {
+      this.log.warn(
+        `consumer ${opts.groupId}: could not resume its positions: ${(e as Error).message}`,
+      );
+    }
     await withTimeout(joined, 60_000, `consumer group ${opts.groupId} did not join`);
     if (!this.isStopped()) this.state = 'running';
   }
@@ -199,8 +220,9 @@ class SupervisedConsumer implements ConsumerHandle {
   }
 
   private scheduleRestart(): void {
+    if (this.timer || this.restarting) return;
     const delay = this.delayMs;
-    this.delayMs = Math.min(this.opts.restartMaxMs ?? 30_000, this.delayMs * 2);
+    this.delayMs = Math.min(this.opts.restartMaxMs ?? 5_000, this.delayMs * 2);
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.restart();
@@ -209,6 +231,16 @@ class SupervisedConsumer implements ConsumerHandle {
 
   private async restart(): Promise<void> {
     if (this.isStopped()) return;
+    this.restarting = true;
+    try {
+      await this.restartOnce();
+    } finally {
+      this.restarting = false;
+    }
+    if (this.state === 'crashed') this.scheduleRestart();
+  }
+
+  private async restartOnce(): Promise<void> {
     const old = this.current;
     await old.disconnect().catch(() => undefined);
     if (this.isStopped()) return;
@@ -225,7 +257,6 @@ class SupervisedConsumer implements ConsumerHandle {
         `consumer ${this.opts.groupId} restart failed: ${this.lastError}; retrying in ${this.delayMs} ms`,
       );
       await this.current.disconnect().catch(() => undefined);
-      this.scheduleRestart();
     }
   }
 
