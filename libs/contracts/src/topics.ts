@@ -7,8 +7,24 @@ export interface TopicSpec {
   readonly partitions: number;
   /** Compacted topics keep the latest value per key: state that consumers load into memory. */
   readonly compacted: boolean;
+  /**
+   * The topic's `max.message.bytes`, set explicitly when it must differ from the broker's
+   * default (`message.max.bytes`, about 1 MB). Producers refuse larger messages before
+   * sending them, and consumers fetch up to it.
+   */
+  readonly maxMessageBytes?: number;
   readonly description: string;
 }
+
+/** The broker's default `message.max.bytes` (1 MiB + 12 bytes of framing in Kafka 3.x). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/**
+ * Generation requests carry the whole request body (the gateway accepts up to 4 MiB by
+ * default), and unary replies a whole completion: their topics take 8 MiB messages, twice the
+ * default body limit, so a request at the limit travels with room for its envelope.
+ */
+export const LARGE_MESSAGE_BYTES = 8 * 1024 * 1024;
 
 export const TOPICS = {
   llmRequests: 'llm.requests.v1',
@@ -34,6 +50,7 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     topic: TOPICS.llmRequests,
     partitions: 12,
     compacted: false,
+    maxMessageBytes: LARGE_MESSAGE_BYTES,
     description:
       'Generation requests and cancels from gateway to connector, keyed by generation id.',
   },
@@ -41,6 +58,7 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     topic: TOPICS.llmReplies,
     partitions: 12,
     compacted: false,
+    maxMessageBytes: LARGE_MESSAGE_BYTES,
     description:
       'Reply stream from connector to the gateway instance that owns the reply partition.',
   },
@@ -107,6 +125,11 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     description: 'Replies to rpc.*.v1, on the partition of the gateway instance that asked.',
   },
 ];
+
+/** The largest message each topic accepts (`max.message.bytes`). */
+export function maxMessageBytes(topic: string): number {
+  return TOPIC_SPECS.find((s) => s.topic === topic)?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+}
 
 /** Kafka header names used across services. */
 export const HEADERS = {

@@ -1,9 +1,30 @@
+import kafkajs from 'kafkajs';
 import type { TopicSpec } from '@turnpike/contracts';
 import type { KafkaClient } from './client.js';
 
+const { ConfigResourceTypes } = kafkajs;
+
+/** The topic-level configuration we own for a topic. */
+export function topicConfigEntries(s: TopicSpec): Array<{ name: string; value: string }> {
+  return [
+    ...(s.compacted
+      ? [
+          { name: 'cleanup.policy', value: 'compact' },
+          { name: 'min.cleanable.dirty.ratio', value: '0.1' },
+          { name: 'segment.ms', value: '3600000' },
+        ]
+      : []),
+    ...(s.maxMessageBytes !== undefined
+      ? [{ name: 'max.message.bytes', value: String(s.maxMessageBytes) }]
+      : []),
+  ];
+}
+
 /**
  * Creates the topics that are missing (the broker runs with auto-creation off) and waits
- * until their metadata is served. Safe to call from every instance at boot.
+ * until their metadata is served; on topics that exist, brings the configuration we own
+ * (`topicConfigEntries`) up to date, so raising a limit in TOPIC_SPECS reaches existing
+ * installations. Safe to call from every instance at boot.
  */
 export async function ensureTopics(
   kafka: KafkaClient,
@@ -23,18 +44,39 @@ export async function ensureTopics(
             topic: s.topic,
             numPartitions: s.partitions,
             replicationFactor,
-            configEntries: s.compacted
-              ? [
-                  { name: 'cleanup.policy', value: 'compact' },
-                  { name: 'min.cleanable.dirty.ratio', value: '0.1' },
-                  { name: 'segment.ms', value: '3600000' },
-                ]
-              : [],
+            configEntries: topicConfigEntries(s),
           })),
         });
       } catch (e) {
         // Another instance may have created them meanwhile.
         if (!String((e as Error).message).includes('already exists')) throw e;
+      }
+    }
+    const present = specs.filter((s) => existing.has(s.topic));
+    if (present.length > 0) {
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.topic })),
+      });
+      const current = new Map(
+        described.resources.map((r) => [
+          r.resourceName,
+          new Map(r.configEntries.map((c) => [c.configName, c.configValue])),
+        ]),
+      );
+      const stale = present.filter((s) =>
+        topicConfigEntries(s).some((c) => current.get(s.topic)?.get(c.name) !== c.value),
+      );
+      if (stale.length > 0) {
+        // AlterConfigs sets the topic's whole dynamic configuration: we pass all of ours.
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: stale.map((s) => ({
+            type: ConfigResourceTypes.TOPIC,
+            name: s.topic,
+            configEntries: topicConfigEntries(s),
+          })),
+        });
       }
     }
     await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });

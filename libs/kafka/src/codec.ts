@@ -10,6 +10,8 @@ export interface OutgoingMessage {
   value: Buffer | null;
   partition?: number;
   headers: Record<string, string>;
+  /** CreateTime (epoch ms as a string); set when handed to the producer if absent. */
+  timestamp?: string;
 }
 
 /** JSON-encodes a message of a topic, with the W3C trace context of the active span. */

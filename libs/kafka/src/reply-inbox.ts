@@ -48,6 +48,11 @@ export class ReplyInbox {
     return this.sinks.size;
   }
 
+  /** true when the inbox's consumer runs and has fetched within `stallMs`, else why not. */
+  consumerStatus(stallMs: number): true | string {
+    return this.consumer?.status(stallMs) ?? 'not started';
+  }
+
   /** Joins its private partition; ready once it has proved its position. */
   async start(): Promise<void> {
     this.consumer = await startPrivatePartitionConsumer(this.kafka, this.producer, this.log, {

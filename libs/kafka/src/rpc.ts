@@ -97,8 +97,9 @@ export class RpcClient {
       },
       deadlineAt: Date.now() + timeoutMs,
     };
+    let timer: NodeJS.Timeout | undefined;
     const reply = new Promise<RpcReplyV1>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      timer = setTimeout(() => {
         this.waiting.delete(id);
         reject(RpcFailure.of(504, `${service} did not answer ${method} in time.`, 'timeout'));
       }, timeoutMs);
@@ -108,8 +109,22 @@ export class RpcClient {
         resolve(r);
       });
     });
+    // The reply promise exists before the send is awaited: if the send throws, nobody awaits
+    // it, and its timeout rejection must not go unhandled (that would kill the process).
+    reply.catch(() => undefined);
     const topic = rpcTopic(service);
-    await this.producer.send(topic, encode(topic, id, request));
+    try {
+      await this.producer.send(topic, encode(topic, id, request), { failFast: true });
+    } catch (e) {
+      clearTimeout(timer);
+      this.waiting.delete(id);
+      this.log.warn(`${service}.${method} not sent: ${(e as Error).message}`);
+      throw RpcFailure.of(
+        503,
+        `${service} cannot be reached right now; try again shortly.`,
+        'service_unavailable',
+      );
+    }
     const r = await reply;
     if (!r.ok) throw new RpcFailure(r.error);
     return r.result as T;
@@ -183,10 +198,16 @@ export class RpcServer {
         const req = d.value;
         if (req.deadlineAt < Date.now()) return;
         const reply = await this.dispatch(req);
-        await this.producer.send(
-          TOPICS.rpcReplies,
-          encode(TOPICS.rpcReplies, req.id, reply, { partition: req.replyTo.partition }),
-        );
+        // Retried within the producer's budget; a reply lost for good only times the caller out.
+        await this.producer
+          .send(
+            TOPICS.rpcReplies,
+            encode(TOPICS.rpcReplies, req.id, reply, { partition: req.replyTo.partition }),
+            { retryMs: Math.max(0, req.deadlineAt - Date.now()) },
+          )
+          .catch((e: unknown) =>
+            this.log.warn(`reply to ${req.method} ${req.id} not sent: ${(e as Error).message}`),
+          );
       }),
     );
     await heartbeat();

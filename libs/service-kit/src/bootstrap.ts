@@ -37,6 +37,13 @@ export async function runService<C extends ServiceBaseConfig>(
     instanceId: config.instanceId,
   });
   const log = new Logger(config.serviceName);
+  // The last line of defence: a rejection nobody handled is a bug to log, not a reason to
+  // kill every request in flight (Node's default exits the process).
+  process.on('unhandledRejection', (reason) => {
+    log.error(
+      `unhandled promise rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
+    );
+  });
   const app = await NestFactory.create<NestFastifyApplication>(
     opts.rootModule,
     new FastifyAdapter(opts.fastify),

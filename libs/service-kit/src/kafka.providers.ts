@@ -5,7 +5,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { TOPIC_SPECS } from '@turnpike/contracts';
+import { maxMessageBytes, TOPIC_SPECS, TOPICS } from '@turnpike/contracts';
 import { BatchingProducer, createKafka, ensureTopics, type KafkaClient } from '@turnpike/kafka';
 import { SERVICE_CONFIG, type ServiceBaseConfig } from './service-config.js';
 import { Readiness } from './readiness.js';
@@ -37,8 +37,22 @@ export class ProducerService
     @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
     readiness: Readiness,
   ) {
-    super(kafka, new Logger('producer'), { lingerMs: 1, maxBatch: 500 });
-    readiness.register('kafka-producer', () => this.ready || 'connecting');
+    super(kafka, new Logger('producer'), {
+      lingerMs: 1,
+      maxBatch: 500,
+      // Replies carry `seq` and the reply inbox reorders them.
+      unorderedTopics: [TOPICS.llmReplies],
+      maxMessageBytes: Object.fromEntries(
+        TOPIC_SPECS.map((t) => [t.topic, maxMessageBytes(t.topic) - 1024]),
+      ),
+    });
+    readiness.register('kafka-producer', () => {
+      if (!this.ready) return 'connecting';
+      const since = this.unavailableSince;
+      return since === null
+        ? true
+        : `produce failing for ${Math.round((Date.now() - since) / 1000)} s: ${this.lastFailure}`;
+    });
   }
 
   async onModuleInit(): Promise<void> {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { liveConsumers } from '@turnpike/kafka';
 
 export type ReadinessCheck = () => boolean | string;
 
@@ -37,6 +38,14 @@ export class Readiness {
       }
       checks[name] = r === true ? true : r === false ? 'not ready' : r;
       if (r !== true) ready = false;
+    }
+    // Every Kafka consumer of the process, whoever started it: one that crashed (and is
+    // restarting) or stopped fetching makes the service unready until it runs again.
+    for (const c of liveConsumers()) {
+      const r = c.status();
+      if (r === true) continue;
+      checks[`consumer ${c.groupId}`] = r;
+      ready = false;
     }
     return { ready, checks };
   }

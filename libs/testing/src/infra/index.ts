@@ -2,7 +2,9 @@ export { freePort, freePorts } from './ports.js';
 export {
   KAFKA_VERSION,
   ensureKafkaDistribution,
+  kafkaPortsOf,
   randomClusterId,
+  restartKafkaDataDir,
   startKafka,
   stopKafkaDataDir,
   type KafkaDistribution,

@@ -414,6 +414,39 @@ export async function stopKafkaDataDir(dataDir: string, graceMs = 15_000): Promi
   return stopped;
 }
 
+/** The ports the broker of `dataDir` was configured with (its generated server.properties). */
+export async function kafkaPortsOf(
+  dataDir: string,
+): Promise<{ port: number; controllerPort: number }> {
+  const props = await fs.readFile(path.join(path.resolve(dataDir), 'server.properties'), 'utf8');
+  const listeners = /^listeners=(.*)$/m.exec(props)?.[1] ?? '';
+  const port = Number(/PLAINTEXT:\/\/[^:,]+:(\d+)/.exec(listeners)?.[1]);
+  const controllerPort = Number(/CONTROLLER:\/\/[^:,]+:(\d+)/.exec(listeners)?.[1]);
+  if (!port || !controllerPort)
+    throw new Error(`no listener ports in ${dataDir}/server.properties`);
+  return { port, controllerPort };
+}
+
+/**
+ * Starts the broker of an existing data dir again, on the ports it had, after it was stopped
+ * (`stopKafkaDataDir`): what a broker restart looks like to the clients. Detached, so that it
+ * outlives the caller (a test file); whoever stops the platform stops it through its pid file.
+ */
+export async function restartKafkaDataDir(
+  dataDir: string,
+  opts: { cacheDir: string; logFile: string; readyTimeoutMs?: number },
+): Promise<KafkaHandle> {
+  const ports = await kafkaPortsOf(dataDir);
+  return startKafka({
+    cacheDir: opts.cacheDir,
+    dataDir,
+    logFile: opts.logFile,
+    ...ports,
+    detached: true,
+    ...(opts.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: opts.readyTimeoutMs }),
+  });
+}
+
 async function waitUntilReady(o: {
   brokers: string;
   timeoutMs: number;

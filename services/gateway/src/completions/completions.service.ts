@@ -12,7 +12,7 @@ import {
   type UsageAttempt,
   type UsageEventV1,
 } from '@turnpike/contracts';
-import { encode } from '@turnpike/kafka';
+import { encode, MessageTooLargeError } from '@turnpike/kafka';
 import {
   ApiError,
   internal,
@@ -43,13 +43,22 @@ import { ReplyInboxService } from '../transport/reply-inbox.service.js';
 import { UsagePublisher } from '../usage/usage-publisher.service.js';
 import { CompletionStream } from './completion-stream.js';
 import { newGenerationId } from './generation-id.js';
-import { ReplyQueue } from './reply-queue.js';
+import { ReplyQueue, type QueueResult } from './reply-queue.js';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** How long a cancelled attempt waits for the connector's final token count. */
 const CANCEL_SETTLE_MS = 1500;
+
+/**
+ * An attempt whose replies cannot arrive (the broker unreachable: sends failing, or the reply
+ * inbox not fetching) for this long ends with a 503 / an SSE error, instead of hanging until
+ * the deadline; its final count is still awaited in the background and recorded.
+ */
+const TRANSPORT_LOST_MS = 5000;
+/** Seconds a client is asked to wait when the broker is unreachable. */
+const BROKER_RETRY_AFTER_SEC = 5;
 
 interface Served {
   candidate: Candidate;
@@ -138,6 +147,21 @@ export class CompletionsService {
     } catch (e) {
       if (isApiError(e)) return fail(e);
       throw e;
+    }
+
+    // The broker is unreachable: say so at once rather than queue the request for it.
+    const down = this.inbox.unavailable();
+    if (down) {
+      this.log.warn(`refusing a generation: ${down}`);
+      return fail(
+        serviceUnavailable(
+          'The gateway cannot reach its connectors right now.',
+          BROKER_RETRY_AFTER_SEC,
+          {
+            code: 'kafka_unavailable',
+          },
+        ),
+      );
     }
 
     let reservation: Reservation;
@@ -244,7 +268,9 @@ export class CompletionsService {
         lastFailure = outcome;
         continue;
       }
-      return this.respondError(gen, reply, headers, outcome);
+      this.respondError(gen, reply, headers, outcome);
+      if (outcome.kind === 'lost') await this.recordLost(gen, candidate, outcome);
+      return;
     }
     // Every candidate failed over (or a failure left none worth trying): the last error stands.
     if (lastFailure) this.respondError(gen, reply, headers, lastFailure);
@@ -300,6 +326,19 @@ export class CompletionsService {
         lastFailure = outcome;
         continue;
       }
+      if (outcome.kind === 'lost') {
+        if (out.headersSent) {
+          gen.status = 'error';
+          gen.error = outcome.error;
+          out.fail(this.chunkBase(gen, candidate), {
+            message: outcome.error.message,
+            code: outcome.error.code,
+            type: outcome.error.type,
+          });
+        } else this.respondError(gen, reply, headers, outcome);
+        await this.recordLost(gen, candidate, outcome);
+        return;
+      }
       if (out.headersSent) {
         const err =
           outcome.kind === 'error' ? outcome.error : timeout('The upstream stream stalled.');
@@ -331,7 +370,7 @@ export class CompletionsService {
       return;
     }
     const err =
-      outcome.kind === 'error' || outcome.kind === 'fallback'
+      outcome.kind === 'error' || outcome.kind === 'fallback' || outcome.kind === 'lost'
         ? outcome.error
         : outcome.kind === 'timeout'
           ? timeout('The request timed out.')
@@ -392,6 +431,7 @@ export class CompletionsService {
       ? Date.now() + this.attemptBudgetMs(gen, deadlineAt)
       : deadlineAt;
     let producing = false;
+    let keepInbox = false;
     const started = performance.now();
     const record = (a: Omit<UsageAttempt, 'attempt' | 'endpointId' | 'provider' | 'model'>) =>
       gen.attempts.push({
@@ -434,19 +474,32 @@ export class CompletionsService {
         await this.producer.send(
           TOPICS.llmRequests,
           encode(TOPICS.llmRequests, gen.id, message, { headers }),
+          { failFast: true },
         );
       } catch (e) {
         failSpan(produce, e);
+        const tooLarge = e instanceof MessageTooLargeError;
         record({
           outcome: 'error',
           upstreamStatus: null,
-          errorCode: 'kafka_unavailable',
+          errorCode: tooLarge ? 'request_too_large' : 'kafka_unavailable',
           ttftMs: null,
           latencyMs: 0,
         });
         return {
           kind: 'error',
-          error: serviceUnavailable('The gateway could not reach its connectors.'),
+          error: tooLarge
+            ? new ApiError({
+                status: 413,
+                type: 'invalid_request_error',
+                message: `Request too large: it exceeds the ${e.limit}-byte limit of a generation request.`,
+                code: 'request_too_large',
+              })
+            : serviceUnavailable(
+                'The gateway could not reach its connectors.',
+                BROKER_RETRY_AFTER_SEC,
+                { code: 'kafka_unavailable' },
+              ),
         };
       } finally {
         produce.end();
@@ -454,7 +507,31 @@ export class CompletionsService {
 
       for (;;) {
         const waitUntil = producing ? deadlineAt : Math.min(deadlineAt, firstOutputBy);
-        const r = await queue.next(waitUntil - Date.now(), signal);
+        const r = await this.nextReply(queue, waitUntil, signal);
+        if (r === 'lost') {
+          // The broker is unreachable: end the client's request now, and learn what the
+          // upstream produced when the connector's (retried) final reply arrives.
+          void this.cancel(gen, attempt, 'client_disconnected');
+          record({
+            outcome: 'error',
+            upstreamStatus: null,
+            errorCode: 'kafka_unavailable',
+            ttftMs: null,
+            latencyMs: round(performance.now() - started),
+          });
+          keepInbox = true;
+          const late = this.settleLate(queue, deadlineAt).finally(unregister);
+          return {
+            kind: 'lost',
+            error: serviceUnavailable(
+              'The gateway lost its connection to its connectors.',
+              BROKER_RETRY_AFTER_SEC,
+              { code: 'kafka_unavailable' },
+            ),
+            late,
+            started,
+          };
+        }
         if (r === 'timeout' && waitUntil < deadlineAt && !committed()) {
           // This attempt's share of the deadline is spent: cancel it and try the next candidate.
           await this.cancel(gen, attempt, 'superseded');
@@ -533,8 +610,67 @@ export class CompletionsService {
         }
       }
     } finally {
-      unregister();
+      if (!keepInbox) unregister();
     }
+  }
+
+  /**
+   * The next reply, as `queue.next`, or 'lost' once the transport has been unavailable
+   * (see ReplyInboxService.unavailable) for TRANSPORT_LOST_MS with no reply meanwhile.
+   */
+  private async nextReply(
+    queue: ReplyQueue,
+    until: number,
+    signal: AbortSignal,
+  ): Promise<QueueResult | 'lost'> {
+    let downSince: number | null = null;
+    for (;;) {
+      const left = until - Date.now();
+      const r = await queue.next(Math.min(left, 500), signal);
+      if (r !== 'timeout' || left <= 500) return r;
+      if (this.inbox.unavailable() === null) downSince = null;
+      else if ((downSince ??= Date.now()) + TRANSPORT_LOST_MS <= Date.now()) return 'lost';
+    }
+  }
+
+  /** Waits (until the deadline) for a lost attempt's final reply: what the upstream produced. */
+  private async settleLate(
+    queue: ReplyQueue,
+    deadlineAt: number,
+  ): Promise<{ tokens: NativeTokens; usageReported: boolean; timing: AttemptTiming } | null> {
+    for (;;) {
+      const r = await queue.next(deadlineAt + CANCEL_SETTLE_MS - Date.now());
+      if (r === 'timeout' || r === 'aborted') return null;
+      if (r.type === 'end')
+        return { tokens: r.tokens, usageReported: r.usageReported, timing: r.timing };
+      if (r.type === 'error') return { tokens: r.tokens, usageReported: false, timing: r.timing };
+      if (r.type === 'completion')
+        return { tokens: r.tokens, usageReported: true, timing: r.timing };
+    }
+  }
+
+  /** Records a lost attempt's late count: its upstream cost reaches the ledger, uncharged. */
+  private async recordLost(
+    gen: Generation,
+    candidate: Candidate,
+    outcome: Extract<AttemptOutcome, { kind: 'lost' }>,
+  ): Promise<void> {
+    gen.status = 'error';
+    gen.error = outcome.error;
+    const late = await outcome.late;
+    if (!late) {
+      this.log.warn(`generation ${gen.id}: no final count arrived after the broker was lost`);
+      return;
+    }
+    gen.served = {
+      candidate,
+      tokens: late.tokens,
+      usageReported: late.usageReported,
+      finishReason: null,
+      nativeFinishReason: null,
+      timing: late.timing,
+      roundTripMs: performance.now() - outcome.started,
+    };
   }
 
   /**
@@ -710,7 +846,13 @@ type AttemptOutcome =
   | { kind: 'fallback'; error: ApiError }
   | { kind: 'error'; error: ApiError }
   | { kind: 'timeout' }
-  | { kind: 'cancelled' };
+  | { kind: 'cancelled' }
+  | {
+      kind: 'lost';
+      error: ApiError;
+      late: Promise<{ tokens: NativeTokens; usageReported: boolean; timing: AttemptTiming } | null>;
+      started: number;
+    };
 
 function toApiError(e: ReplyError): ApiError {
   return new ApiError({

@@ -49,7 +49,12 @@ export class RpcClientService extends RpcClient implements OnModuleInit, OnAppli
     try {
       return await this.call<T>(service, method, params, timeoutMs, id);
     } catch (e) {
-      if (e instanceof RpcFailure) throw new ApiError({ ...e.error });
+      if (e instanceof RpcFailure)
+        throw new ApiError({
+          ...e.error,
+          // Not sent (broker unreachable): worth retrying shortly.
+          ...(e.error.status === 503 ? { retryAfterSec: 5 } : {}),
+        });
       throw e;
     }
   }

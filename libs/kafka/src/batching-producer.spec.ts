@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { TopicMessages } from 'kafkajs';
+import {
+  BatchingProducer,
+  BrokerUnavailableError,
+  MessageTooLargeError,
+  type BatchSender,
+  type BatchingProducerOptions,
+} from './batching-producer.js';
+import type { OutgoingMessage } from './codec.js';
+
+const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
+
+interface Call {
+  messages: Array<{ topic: string; key: string | null; value: string }>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * A stand-in for the kafkajs producer (the unit under test is the batching logic, not
+ * Kafka): records each sendBatch and lets the test acknowledge or fail it.
+ */
+class FakeSender implements BatchSender {
+  calls: Call[] = [];
+  /** When set, sendBatch answers by itself. */
+  auto: ((c: Call) => void) | null = null;
+  async connect(): Promise<void> {}
+  async disconnect(): Promise<void> {}
+  sendBatch(batch: { topicMessages: TopicMessages[] }): Promise<unknown> {
+    return new Promise<void>((resolve, reject) => {
+      const call: Call = {
+        messages: batch.topicMessages.flatMap((t) =>
+          t.messages.map((m) => ({
+            topic: t.topic,
+            key: (m.key as string | null) ?? null,
+            value: (m.value as Buffer).toString(),
+          })),
+        ),
+        resolve,
+        reject,
+      };
+      this.calls.push(call);
+      this.auto?.(call);
+    });
+  }
+}
+
+const msg = (key: string | null, value: string, partition?: number): OutgoingMessage => ({
+  key,
+  value: Buffer.from(value),
+  headers: {},
+  ...(partition === undefined ? {} : { partition }),
+});
+
+async function producer(
+  opts: Partial<BatchingProducerOptions> = {},
+): Promise<{ p: BatchingProducer; fake: FakeSender }> {
+  const fake = new FakeSender();
+  const p = new BatchingProducer({ sender: fake }, quiet, { lingerMs: 1, maxBatch: 500, ...opts });
+  await p.connect();
+  return { p, fake };
+}
+
+const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
+const settled = <T>(p: Promise<T>) =>
+  p.then(
+    () => 'ok' as const,
+    (e: unknown) => e as Error,
+  );
+
+test('messages handed in within the linger window go out as one batch', async () => {
+  const { p, fake } = await producer();
+  fake.auto = (c) => c.resolve();
+  await Promise.all([
+    p.send('t', msg('a', '1')),
+    p.send('t', msg('b', '2')),
+    p.send('u', msg('c', '3')),
+  ]);
+  assert.equal(fake.calls.length, 1);
+  assert.deepEqual(
+    fake.calls[0]!.messages.map((m) => m.value),
+    ['1', '2', '3'],
+  );
+});
+
+test('batches are capped by bytes: no batch exceeds maxBatchBytes, order is kept', async () => {
+  const { p, fake } = await producer({ maxBatchBytes: 1000 });
+  fake.auto = (c) => c.resolve();
+  const sends = Array.from({ length: 10 }, (_, i) =>
+    p.send('t', msg('k', `${i}`.padEnd(300, 'x'))),
+  );
+  await Promise.all(sends);
+  assert.ok(fake.calls.length >= 4, `${fake.calls.length} batches`);
+  for (const c of fake.calls) {
+    const bytes = c.messages.reduce((n, m) => n + m.value.length + 33, 0);
+    assert.ok(bytes <= 1000, `a batch of ${bytes} bytes`);
+  }
+  assert.deepEqual(
+    fake.calls.flatMap((c) => c.messages.map((m) => m.value.slice(0, 1))),
+    ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+  );
+});
+
+test('a message over its topic limit fails alone, at once; the others go through', async () => {
+  const { p, fake } = await producer({
+    maxMessageBytes: { big: 10_000 },
+    defaultMaxMessageBytes: 1000,
+  });
+  fake.auto = (c) => c.resolve();
+  const small = p.send('t', msg('a', 'small'));
+  const tooBig = settled(p.send('t', msg('b', 'x'.repeat(2000))));
+  const fitsBigTopic = p.send('big', msg('c', 'x'.repeat(2000)));
+  const e = await tooBig;
+  assert.ok(e instanceof MessageTooLargeError, String(e));
+  assert.match(e.message, /exceeds t's limit of 1000 bytes/);
+  await Promise.all([small, fitsBigTopic]);
+  assert.deepEqual(
+    fake.calls.flatMap((c) => c.messages.map((m) => m.key)),
+    ['a', 'c'],
+  );
+});
+
+test('a batch refused for its size is sent again one by one: only the culprit fails', async () => {
+  const { p, fake } = await producer();
+  fake.auto = (c) => {
+    if (c.messages.some((m) => m.value === 'poison')) {
+      c.reject(
+        Object.assign(
+          new Error(
+            'The request included a message larger than the max message size the server will accept',
+          ),
+          { type: 'MESSAGE_TOO_LARGE' },
+        ),
+      );
+    } else c.resolve();
+  };
+  const results = await Promise.all(
+    ['a', 'b', 'poison', 'c'].map((v, i) => settled(p.send('t', msg(`k${i}`, v)))),
+  );
+  assert.deepEqual(results.slice(0, 2), ['ok', 'ok']);
+  assert.ok(results[2] instanceof MessageTooLargeError);
+  assert.equal(results[3], 'ok');
+});
+
+test('after a transient failure the batch is retried; nothing is lost, order per key holds', async () => {
+  const { p, fake } = await producer();
+  let fail = 2;
+  fake.auto = (c) => {
+    if (fail-- > 0) c.reject(new Error('Connection error: connect ECONNREFUSED'));
+    else c.resolve();
+  };
+  const sends = ['1', '2', '3'].map((v) => p.send('t', msg('same', v)));
+  await tick(20);
+  assert.notEqual(p.unavailableSince, null, 'the failure is visible while it lasts');
+  await Promise.all(sends);
+  assert.equal(p.unavailableSince, null);
+  const delivered = fake.calls.at(-1)!.messages.map((m) => m.value);
+  assert.deepEqual(delivered, ['1', '2', '3']);
+});
+
+test('fail-fast sends are refused at once while the broker is unreachable', async () => {
+  const { p, fake } = await producer();
+  fake.auto = (c) => c.reject(new Error('Connection error: connect ECONNREFUSED'));
+  const first = await settled(p.send('t', msg('a', '1'), { failFast: true }));
+  assert.ok(first instanceof BrokerUnavailableError, String(first));
+  const calls = fake.calls.length;
+  const t0 = Date.now();
+  const second = await settled(p.send('t', msg('b', '2'), { failFast: true }));
+  assert.ok(second instanceof BrokerUnavailableError);
+  assert.ok(Date.now() - t0 < 50, 'refused without waiting');
+  assert.equal(fake.calls.length, calls, 'nothing was sent for it');
+});
+
+test('a message whose retry budget is spent fails; later ones still go through', async () => {
+  const { p, fake } = await producer();
+  let down = true;
+  fake.auto = (c) => (down ? c.reject(new Error('ECONNREFUSED')) : c.resolve());
+  const early = settled(p.send('t', msg('a', '1'), { retryMs: 50 }));
+  const e = await early;
+  assert.ok(e instanceof BrokerUnavailableError, String(e));
+  down = false;
+  await p.send('t', msg('b', '2'));
+});
+
+test('several batches in flight, but never two of one key: per-key order survives', async () => {
+  const { p, fake } = await producer({ maxInFlight: 3, lingerMs: 0 });
+  const a1 = p.send('t', msg('a', 'a1'));
+  await tick();
+  // a1's batch is in flight, unacknowledged. b1 may overtake it; a2 must wait for it.
+  const a2 = p.send('t', msg('a', 'a2'));
+  const b1 = p.send('t', msg('b', 'b1'));
+  await tick();
+  assert.equal(fake.calls.length, 2);
+  assert.deepEqual(
+    fake.calls[1]!.messages.map((m) => m.value),
+    ['b1'],
+  );
+  fake.calls[1]!.resolve();
+  await b1;
+  fake.calls[0]!.resolve();
+  await a1;
+  await tick();
+  assert.equal(fake.calls.length, 3);
+  assert.deepEqual(
+    fake.calls[2]!.messages.map((m) => m.value),
+    ['a2'],
+  );
+  fake.calls[2]!.resolve();
+  await a2;
+});
+
+test('keyless messages keep their order per explicit partition', async () => {
+  const { p, fake } = await producer({ maxInFlight: 3, lingerMs: 0 });
+  const first = p.send('t', msg(null, 'p0-1', 0));
+  await tick();
+  const second = p.send('t', msg(null, 'p0-2', 0));
+  const other = p.send('t', msg(null, 'p1-1', 1));
+  await tick();
+  assert.deepEqual(
+    fake.calls.map((c) => c.messages.map((m) => m.value)),
+    [['p0-1'], ['p1-1']],
+  );
+  fake.auto = (c) => c.resolve();
+  for (const c of fake.calls) c.resolve();
+  await Promise.all([first, second, other]);
+  assert.deepEqual(
+    fake.calls.at(-1)!.messages.map((m) => m.value),
+    ['p0-2'],
+  );
+});
+
+test('the buffer is bounded: beyond maxQueuedBytes sends are refused', async () => {
+  const { p } = await producer({ maxQueuedBytes: 1000 });
+  const held = p.send('t', msg('a', 'x'.repeat(900)));
+  const refused = await settled(p.send('t', msg('b', 'x'.repeat(200))));
+  assert.ok(refused instanceof BrokerUnavailableError);
+  void held.catch(() => undefined);
+  await p.flush(10);
+});
+
+test('on an unordered topic (replies carry seq), a key does not wait for its batch in flight', async () => {
+  const { p, fake } = await producer({ maxInFlight: 3, lingerMs: 0, unorderedTopics: ['r'] });
+  const first = p.send('r', msg('gen', 'tok1', 0));
+  await tick();
+  const second = p.send('r', msg('gen', 'tok2', 0));
+  await tick();
+  assert.deepEqual(
+    fake.calls.map((c) => c.messages.map((m) => m.value)),
+    [['tok1'], ['tok2']],
+    'the second token left before the first was acknowledged',
+  );
+  for (const c of fake.calls) c.resolve();
+  await Promise.all([first, second]);
+});
