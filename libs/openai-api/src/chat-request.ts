@@ -10,9 +10,15 @@
  *   OpenAI-compatible upstreams). Messages, content parts, tools, tool calls,
  *   response formats etc. are loose objects as well: providers and OpenRouter
  *   add fields there (`cache_control`, `reasoning_details`, ...).
- * - OpenRouter's `provider` object is strict (its spec says
- *   `additionalProperties: false`): a typo such as `provider.oder` is a 400
- *   rather than silently ignored routing preferences.
+ * - OpenRouter's request fields that Turnpike does not implement yet
+ *   (`transforms`, `plugins`, `session_id`, `debug`, `trace`, server tools in
+ *   `tools`, `provider.*` extras such as `zdr` or `preferred_max_latency`,
+ *   quantization names we do not know, ...) are accepted and ignored, never a
+ *   400: a request that OpenRouter serves must not be refused here. So the
+ *   `provider` object is loose too.
+ * - `model` may be omitted when `models` names the models to try: the first
+ *   entry is then the primary (OpenRouter's fallback example), and the parsed
+ *   request carries it as `model`.
  *
  * Hot path: the schema is built and AOT-compiled (`z.compile`) once at module
  * load; per request there is one `safeParse` plus a linear pass of cross-field
@@ -114,6 +120,12 @@ export const videoContentPartSchema = z.looseObject({
   video_url: z.looseObject({ url: z.string().min(1) }),
 });
 
+/** OpenRouter's older name of the video part (`@openrouter/sdk`'s `LegacyChatContentVideo`). */
+export const inputVideoContentPartSchema = z.looseObject({
+  type: z.literal('input_video'),
+  video_url: z.looseObject({ url: z.string().min(1) }),
+});
+
 export const refusalContentPartSchema = z.looseObject({
   type: z.literal('refusal'),
   refusal: z.string(),
@@ -125,6 +137,7 @@ const userContentPart = z.discriminatedUnion('type', [
   audioContentPartSchema,
   fileContentPartSchema,
   videoContentPartSchema,
+  inputVideoContentPartSchema,
 ]);
 
 const assistantContentPart = z.discriminatedUnion('type', [
@@ -258,7 +271,40 @@ export const customToolSchema = z.looseObject({
   }),
 });
 
-export const chatToolSchema = z.discriminatedUnion('type', [functionToolSchema, customToolSchema]);
+/**
+ * OpenRouter's server tools (the tool types of `@openrouter/sdk` 1.3.19's `ChatFunctionTool`):
+ * accepted and ignored, never sent upstream (the connector drops them).
+ */
+export const SERVER_TOOL_TYPES = [
+  'openrouter:advisor',
+  'openrouter:bash',
+  'openrouter:datetime',
+  'openrouter:files',
+  'openrouter:fusion',
+  'openrouter:image_generation',
+  'openrouter:experimental__search_models',
+  'openrouter:subagent',
+  'openrouter:web_fetch',
+  'openrouter:web_search',
+  'web_search',
+  'web_search_preview',
+  'web_search_preview_2025_03_11',
+  'web_search_2025_08_26',
+] as const;
+
+export const serverToolSchema = z.looseObject({ type: z.enum(SERVER_TOOL_TYPES) });
+
+/** `function` and `custom` tools are checked strictly; OpenRouter's server tools pass. */
+export const chatToolSchema = z.discriminatedUnion('type', [
+  functionToolSchema,
+  customToolSchema,
+  serverToolSchema,
+]);
+
+/** Whether a tool is one the upstream executes (not an OpenRouter server tool). */
+export function isClientTool(tool: { type: string }): boolean {
+  return tool.type === 'function' || tool.type === 'custom';
+}
 
 export const toolChoiceSchema = z.union([
   z.enum(['none', 'auto', 'required']),
@@ -406,7 +452,7 @@ const percentileCutoffs = z.looseObject({
 
 const providerSlugs = z.array(z.string().min(1)).nullable().optional();
 
-export const providerPreferencesSchema = z.strictObject({
+export const providerPreferencesSchema = z.looseObject({
   order: providerSlugs,
   only: providerSlugs,
   ignore: providerSlugs,
@@ -426,7 +472,7 @@ export const providerPreferencesSchema = z.strictObject({
     .nullable()
     .optional(),
   max_price: z
-    .strictObject({
+    .looseObject({
       prompt: price.optional(),
       completion: price.optional(),
       request: price.optional(),
@@ -434,7 +480,8 @@ export const providerPreferencesSchema = z.strictObject({
       audio: price.optional(),
     })
     .optional(),
-  quantizations: z.array(z.enum(QUANTIZATIONS)).nullable().optional(),
+  /** Names outside {@link QUANTIZATIONS} are accepted: they match no endpoint. */
+  quantizations: z.array(z.string()).nullable().optional(),
   preferred_max_latency: z
     .union([z.number().min(0, expected('a non-negative number')), percentileCutoffs])
     .nullable()
@@ -458,8 +505,8 @@ export const reasoningConfigSchema = z.looseObject({
 // ---------------------------------------------------------------------------
 
 const chatCompletionRequestObject = z.looseObject({
-  // --- required
-  model: z.string().min(1),
+  // --- required (`model` may be left out when `models` is given)
+  model: z.string().min(1).optional(),
   messages: z.array(chatMessageSchema).min(1),
 
   // --- streaming
@@ -547,7 +594,10 @@ export const chatCompletionRequestSchema = z.compile(chatCompletionRequestObject
 // Types
 // ---------------------------------------------------------------------------
 
-export type ChatCompletionRequest = z.output<typeof chatCompletionRequestObject>;
+/** A validated request: `model` is always set (from `models[0]` when the client left it out). */
+export type ChatCompletionRequest = z.output<typeof chatCompletionRequestObject> & {
+  model: string;
+};
 /** What a client may send (differs from the parsed value only in `provider.max_price` strings). */
 export type ChatCompletionRequestInput = z.input<typeof chatCompletionRequestObject>;
 
@@ -621,8 +671,25 @@ export function parseChatCompletionRequest(body: unknown): ParseResult<ChatCompl
         issue === undefined ? invalidRequest('Invalid request.') : issueToError(issue, body, []),
     };
   }
-  const error = crossFieldError(result.data);
-  return error === undefined ? { ok: true, value: result.data } : { ok: false, error };
+  const data = result.data;
+  if (data.model === undefined) {
+    const primary = data.models?.[0];
+    if (primary === undefined) {
+      return {
+        ok: false,
+        error: invalidRequest(
+          data.models === undefined
+            ? "Missing required parameter: 'model'."
+            : "Missing required parameter: 'model' (or a non-empty 'models' list).",
+          'model',
+        ),
+      };
+    }
+    data.model = primary;
+  }
+  const value = data as ChatCompletionRequest;
+  const error = crossFieldError(value);
+  return error === undefined ? { ok: true, value } : { ok: false, error };
 }
 
 /** Checks that involve more than one field (or are awkward in zod). First failure wins. */
@@ -682,7 +749,7 @@ function crossFieldError(req: ChatCompletionRequest): ApiError | undefined {
       }
     } else if (tc.type === 'function') {
       const name = tc.function.name;
-      if (!tools.some((t) => t.type === 'function' && t.function.name === name)) {
+      if (!tools.some((t) => t.type === 'function' && (t as FunctionTool).function.name === name)) {
         return invalidRequest(
           `Invalid value for 'tool_choice': no function named '${truncate(name, 64)}' is declared in 'tools'.`,
           'tool_choice.function.name',
@@ -690,7 +757,7 @@ function crossFieldError(req: ChatCompletionRequest): ApiError | undefined {
       }
     } else if (tc.type === 'custom') {
       const name = tc.custom.name;
-      if (!tools.some((t) => t.type === 'custom' && t.custom.name === name)) {
+      if (!tools.some((t) => t.type === 'custom' && (t as CustomTool).custom.name === name)) {
         return invalidRequest(
           `Invalid value for 'tool_choice': no custom tool named '${truncate(name, 64)}' is declared in 'tools'.`,
           'tool_choice.custom.name',

@@ -455,6 +455,54 @@ describe('rankCandidates: models fallback and errors', () => {
     );
   });
 
+  test('models only (OpenRouter’s fallback example): the first entry is the primary', () => {
+    // The parsed request carries models[0] as its model; routeRequestOf dedupes it.
+    const route = routeRequestOf({ model: 't/other', models: ['t/other', MULTI], messages: [] });
+    assert.deepEqual(route.models, ['t/other', MULTI]);
+    const r = rankCandidates(
+      { ...route, provider: { sort: 'price' } },
+      ctx(table(undefined, [other]), { maxCandidates: 10 }),
+    );
+    assert.ok(r.ok);
+    assert.deepEqual(
+      r.candidates.map((c) => `${c.model.id}@${c.endpoint.provider}`),
+      ['t/other@x', `${MULTI}@a`, `${MULTI}@b`, `${MULTI}@c`],
+    );
+  });
+
+  test('a model we do not have is skipped like an unavailable one, even as the primary', () => {
+    const r = rankCandidates(
+      req({ models: ['t/nope', 't/other'] }),
+      ctx(table(undefined, [other]), { maxCandidates: 10 }),
+    );
+    assert.ok(r.ok);
+    assert.deepEqual(
+      r.candidates.map((c) => c.model.id),
+      ['t/other'],
+    );
+  });
+
+  test('none of the models exists: a 404 naming every one', () => {
+    const r = rankCandidates(req({ models: ['t/nope', 'x/gone', 'y/never'] }), ctx(table()));
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    assert.deepEqual([r.status, r.code], [404, 'model_not_found']);
+    for (const m of ['t/nope', 'x/gone', 'y/never'])
+      assert.ok(r.message.includes(`'${m}'`), r.message);
+  });
+
+  test('none can serve: the 503 names every model, the unknown ones included', () => {
+    const r = rankCandidates(
+      req({ models: ['t/nope', MULTI, 't/other'], provider: { only: ['zzz'] } }),
+      ctx(table(undefined, [other])),
+    );
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    assert.deepEqual([r.status, r.code], [503, 'no_endpoints']);
+    for (const m of ['t/nope', MULTI, 't/other'])
+      assert.ok(r.message.includes(`'${m}'`), r.message);
+  });
+
   test('no endpoint satisfies the constraints: 503 naming the reasons', () => {
     const r = rankCandidates(req({ provider: { only: ['zzz'] } }), ctx(table()));
     assert.equal(r.ok, false);

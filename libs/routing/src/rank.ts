@@ -278,13 +278,18 @@ function applyHealth(cands: RankedCandidate[], ctx: RoutingContext): RankedCandi
 export function rankCandidates(req: RouteRequest, ctx: RoutingContext): RouteResult {
   if (req.models.length === 0)
     return { ok: false, status: 404, code: 'model_not_found', message: 'No model was given.' };
-  const primary = resolveModel(req.models[0]!, ctx.lookup);
-  if (!primary) {
+  // A model we do not have is skipped like an unavailable one when others may serve; a 404
+  // only when none of the requested models exists, naming every one of them.
+  if (!req.models.some((id) => resolveModel(id, ctx.lookup))) {
+    const names = req.models.map((m) => `'${m}'`);
     return {
       ok: false,
       status: 404,
       code: 'model_not_found',
-      message: `The model '${req.models[0]}' does not exist.`,
+      message:
+        names.length === 1
+          ? `The model ${names[0]} does not exist.`
+          : `None of the requested models exists: ${names.join(', ')}.`,
     };
   }
   const { by: prefSort, partition } = sortOf(req.provider);

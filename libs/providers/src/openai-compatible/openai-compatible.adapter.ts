@@ -9,8 +9,23 @@ import type {
   UpstreamHttpRequest,
 } from '../provider.js';
 
-/** Request fields that only the gateway understands (OpenRouter's routing controls). */
-const GATEWAY_ONLY_FIELDS = ['models', 'provider', 'route', 'transforms', 'usage', 'plugins'];
+/**
+ * Request fields that only the gateway understands (OpenRouter's routing controls), and
+ * OpenRouter fields it accepts but does not implement yet (ignored, never sent upstream).
+ */
+const GATEWAY_ONLY_FIELDS = [
+  'models',
+  'provider',
+  'route',
+  'transforms',
+  'usage',
+  'plugins',
+  'session_id',
+  'debug',
+  'trace',
+  'image_config',
+  'stop_server_tools_when',
+];
 
 export interface OpenAICompatibleOptions {
   kind: string;
@@ -72,6 +87,18 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   ): UpstreamHttpRequest {
     const payload: Json = { ...body, model: upstreamModel, stream };
     for (const f of this.drop) delete payload[f];
+    // OpenRouter's server tools (`openrouter:web_search`, ...) are accepted and ignored.
+    if (Array.isArray(payload['tools'])) {
+      const tools = payload['tools'].filter(
+        (t) => isObj(t) && (t['type'] === 'function' || t['type'] === 'custom'),
+      );
+      if (tools.length > 0) payload['tools'] = tools;
+      else {
+        delete payload['tools'];
+        delete payload['tool_choice'];
+        delete payload['parallel_tool_calls'];
+      }
+    }
     if (stream) {
       // Always ask for usage: it is what we bill. The gateway drops the usage chunk when the
       // client did not ask for it.

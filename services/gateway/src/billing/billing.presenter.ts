@@ -23,6 +23,12 @@ export function presentTenantCredits(c: TenantCredits): Record<string, unknown> 
   };
 }
 
+/**
+ * `GET /v1/key`: OpenRouter's `GetCurrentKeyData`, every field `@openrouter/sdk` requires. The
+ * tenant owns the key, so it is the `organization_id`; Turnpike has no workspaces
+ * (`workspace_id` null), no regional routing policy on keys (`global`), and no free-model
+ * (`:free`) daily quota (all zeros).
+ */
 export function presentKey(k: KeyUsage, label: string): Record<string, unknown> {
   return {
     label,
@@ -45,6 +51,10 @@ export function presentKey(k: KeyUsage, label: string): Record<string, unknown> 
     is_provisioning_key: false,
     creator_user_id: null,
     expires_at: null,
+    organization_id: k.tenantId,
+    workspace_id: null,
+    allowed_data_regions: ['global'],
+    free_model_daily_requests: { limit: 0, remaining: 0, used: 0 },
     rate_limit: {
       requests: -1,
       interval: '10s',
@@ -53,6 +63,12 @@ export function presentKey(k: KeyUsage, label: string): Record<string, unknown> 
   };
 }
 
+/**
+ * `GET /v1/generation`: OpenRouter's `GenerationResponseData`, every field `@openrouter/sdk`
+ * requires. What the record does not hold is null (the upstream's own id, user agent, external
+ * user, media counts); what Turnpike never does is zero (web search, fetches) or null (presets,
+ * the auto router, workspaces). `origin` is the app's referer, or "" without one.
+ */
 export function presentGeneration(g: GenerationRecord): Record<string, unknown> {
   const t = g.tokens;
   return {
@@ -88,10 +104,25 @@ export function presentGeneration(g: GenerationRecord): Record<string, unknown> 
     finish_reason: g.finishReason,
     native_finish_reason: g.nativeFinishReason,
     key_id: g.keyId,
-    origin: g.app.referer,
+    origin: g.app.referer ?? '',
     http_referer: g.app.referer,
     app_title: g.app.title,
+    app_id: null,
     api_type: 'completions',
+    data_region: 'global',
+    external_user: null,
+    num_fetches: 0,
+    num_search_results: 0,
+    web_search_engine: null,
+    num_input_audio_prompt: null,
+    num_media_prompt: null,
+    num_media_completion: null,
+    preset_id: null,
+    router: null,
+    service_tier: null,
+    upstream_id: null,
+    user_agent: null,
+    workspace_id: null,
     error: g.error,
     provider_responses: g.attempts.map((a) => ({
       attempt: a.attempt,

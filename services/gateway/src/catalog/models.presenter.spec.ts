@@ -1,12 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  ModelResponse$inboundSchema,
+  ModelsListResponse$inboundSchema,
+} from '@openrouter/sdk/models';
+import { ListEndpointsResponse$inboundSchema } from '@openrouter/sdk/models/operations';
+import {
   unknownHealth,
   type CatalogEndpoint,
   type CatalogModel,
   type EndpointHealth,
+  type RoutingEntryV1,
 } from '@turnpike/contracts';
-import { endpointStatus, presentEndpoint } from './models.presenter.js';
+import {
+  endpointStatus,
+  listModels,
+  presentEndpoint,
+  presentEndpoints,
+  presentModel,
+  toolChoiceSupport,
+  type ModelListOptions,
+} from './models.presenter.js';
 
 const NOW = 1_800_000_000_000;
 const model: CatalogModel = {
@@ -90,6 +104,138 @@ describe('endpoints API presenter', () => {
       internal_reasoning: '0.0000006',
       input_cache_read: '0',
       input_cache_write: '0',
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Conformance with @openrouter/sdk 1.3.19's own response schemas (what `models.list`,
+// `models.get` and `endpoints.list` validate), and with OpenAI's `Model`.
+// ---------------------------------------------------------------------------------------------
+
+const entry = (over: Partial<RoutingEntryV1> = {}): RoutingEntryV1 => ({
+  v: 1,
+  model: { ...model, id: 'turnpike/sim-small', supportedParameters: ['tools', 'max_tokens'] },
+  endpoints: [endpoint()],
+  updatedAt: NOW,
+  ...over,
+});
+
+const NO_FILTER: ModelListOptions = {
+  offset: null,
+  limit: null,
+  supportedParameters: [],
+  inputModalities: null,
+  outputModalities: null,
+  q: null,
+};
+
+describe('models API presenter: @openrouter/sdk and openai accept it', () => {
+  test('GET /v1/models parses as the SDK’s ModelsListResponse, with real values', () => {
+    const body = listModels([entry()], NO_FILTER);
+    const parsed = ModelsListResponse$inboundSchema.parse(body);
+    assert.equal(parsed.totalCount, 1);
+    assert.equal(parsed.links.next, null);
+    const m = parsed.data[0]!;
+    assert.equal(m.id, 'turnpike/sim-small');
+    assert.equal(m.links.details, '/v1/models/turnpike/sim-small/endpoints');
+    assert.equal(m.defaultParameters, null);
+    assert.equal(m.supportedVoices, null);
+    assert.equal(m.contextLength, 8192);
+    assert.equal(m.topProvider.maxCompletionTokens, 4096);
+    assert.deepEqual(m.supportedParameters, ['tools', 'max_tokens']);
+    // OpenAI's Model fields are there too, for `client.models.list()` / `retrieve()`.
+    const raw = (body['data'] as Record<string, unknown>[])[0]!;
+    assert.equal(body['object'], 'list');
+    assert.equal(raw['object'], 'model');
+    assert.equal(raw['owned_by'], 'turnpike');
+    assert.equal(typeof raw['created'], 'number');
+  });
+
+  test('links follow the prefix the client used', () => {
+    const body = listModels([entry()], NO_FILTER, '/api/v1');
+    const m = (body['data'] as Record<string, { details: string }>[])[0]!;
+    assert.equal(m['links']!.details, '/api/v1/models/turnpike/sim-small/endpoints');
+  });
+
+  test('paging: offset/limit, total_count before paging, links.next until the last page', () => {
+    const entries = ['a/one', 'a/two', 'a/three'].map((id) =>
+      entry({ model: { ...model, id, name: id } }),
+    );
+    const first = ModelsListResponse$inboundSchema.parse(
+      listModels(entries, { ...NO_FILTER, offset: 0, limit: 2 }),
+    );
+    assert.deepEqual(
+      first.data.map((m) => m.id),
+      ['a/one', 'a/two'],
+    );
+    assert.equal(first.totalCount, 3);
+    assert.equal(first.links.next, '/v1/models?offset=2&limit=2');
+    const last = ModelsListResponse$inboundSchema.parse(
+      listModels(entries, { ...NO_FILTER, offset: 2, limit: 2 }),
+    );
+    assert.deepEqual(
+      last.data.map((m) => m.id),
+      ['a/three'],
+    );
+    assert.equal(last.links.next, null);
+  });
+
+  test('filters: supported_parameters, modalities, q', () => {
+    const a = entry({ model: { ...model, id: 'a/tools', supportedParameters: ['tools'] } });
+    const b = entry({
+      model: { ...model, id: 'b/vision', name: 'Vision', inputModalities: ['text', 'image'] },
+    });
+    const ids = (o: Partial<ModelListOptions>) =>
+      (listModels([a, b], { ...NO_FILTER, ...o })['data'] as { id: string }[]).map((m) => m.id);
+    assert.deepEqual(ids({ supportedParameters: ['tools'] }), ['a/tools']);
+    assert.deepEqual(ids({ inputModalities: ['image'] }), ['b/vision']);
+    assert.deepEqual(ids({ outputModalities: ['audio'] }), []);
+    assert.deepEqual(ids({ q: 'vision' }), ['b/vision']);
+  });
+
+  test('GET /v1/model/{author}/{slug} parses as the SDK’s ModelResponse', () => {
+    const parsed = ModelResponse$inboundSchema.parse({ data: presentModel(entry()) });
+    assert.equal(parsed.data.canonicalSlug, 'turnpike/sim-small');
+  });
+
+  test('GET /v1/models/{author}/{slug}/endpoints parses as the SDK’s ListEndpointsResponse', () => {
+    const e = endpoint({
+      uptime: { last5m: 1, last30m: 0.5, last1d: null },
+      ttftMs: { p50: 120, p75: 130, p90: 150, p99: 200 },
+      tokensPerSecond: { p50: 80, p75: 70, p90: 60, p99: 50 },
+    });
+    const parsed = ListEndpointsResponse$inboundSchema.parse({
+      data: presentEndpoints(entry({ endpoints: [e, endpoint({ circuit: 'half_open' })] }), NOW),
+    });
+    const [first, second] = parsed.data.endpoints;
+    assert.equal(first!.uptimeLast30m, 50);
+    assert.deepEqual(first!.latencyLast30m, { p50: 120, p75: 130, p90: 150, p99: 200 });
+    assert.equal(first!.throughputLast30m!.p50, 80);
+    assert.equal(first!.status, 0);
+    assert.equal(second!.status, -1);
+    assert.equal(first!.supportsVoiceCloning, false);
+    // `tools` without `tool_choice`: auto only.
+    assert.deepEqual(first!.supportsToolChoice, {
+      auto: true,
+      none: false,
+      required: false,
+      function: false,
+    });
+  });
+
+  test('supports_tool_choice from the endpoint’s parameters', () => {
+    assert.deepEqual(toolChoiceSupport(['tools', 'tool_choice']), {
+      auto: true,
+      none: true,
+      required: true,
+      function: true,
+    });
+    assert.deepEqual(toolChoiceSupport(['max_tokens']), {
+      auto: false,
+      none: false,
+      required: false,
+      function: false,
     });
   });
 });

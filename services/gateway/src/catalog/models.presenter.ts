@@ -24,10 +24,14 @@ const modality = (m: CatalogModel) =>
   `${m.inputModalities.join('+')}->${m.outputModalities.join('+')}`;
 
 /**
- * One entry of `GET /v1/models`: OpenRouter's model shape, plus OpenAI's `object` and
- * `owned_by` so that OpenAI SDKs' `models.list()` reads it too.
+ * One entry of `GET /v1/models`: OpenRouter's model shape (every field `@openrouter/sdk`
+ * requires), plus OpenAI's `object` and `owned_by` so that OpenAI SDKs' `models.list()` and
+ * `models.retrieve()` read it too. Fields the catalog does not know are null, never invented:
+ * `default_parameters` (no provider defaults are recorded), `supported_voices` (no speech
+ * output), `hugging_face_id`, `knowledge_cutoff`, `expiration_date`. `links.details` is the
+ * model's endpoints page, under the prefix the client used (`/v1` or `/api/v1`).
  */
-export function presentModel(entry: RoutingEntryV1): Record<string, unknown> {
+export function presentModel(entry: RoutingEntryV1, basePath = '/v1'): Record<string, unknown> {
   const m = entry.model;
   const top = [...entry.endpoints].sort((a, b) => b.contextLength - a.contextLength)[0];
   return {
@@ -54,7 +58,25 @@ export function presentModel(entry: RoutingEntryV1): Record<string, unknown> {
     },
     per_request_limits: null,
     supported_parameters: m.supportedParameters,
+    default_parameters: null,
+    supported_voices: null,
+    hugging_face_id: null,
+    knowledge_cutoff: null,
+    expiration_date: null,
+    links: { details: `${basePath}/models/${m.id}/endpoints` },
   };
+}
+
+/** Which `tool_choice` values an endpoint honours, from its supported parameters. */
+export function toolChoiceSupport(supportedParameters: readonly string[]): {
+  auto: boolean;
+  none: boolean;
+  required: boolean;
+  function: boolean;
+} {
+  const tools = supportedParameters.includes('tools');
+  const choice = tools && supportedParameters.includes('tool_choice');
+  return { auto: tools, none: choice, required: choice, function: choice };
 }
 
 /** OpenRouter's endpoint `status`: 0 is fine; below zero, increasingly unavailable. */
@@ -99,6 +121,8 @@ export function presentEndpoint(
     uptime_last_30m: percent(h.uptime.last30m),
     uptime_last_1d: percent(h.uptime.last1d),
     supports_implicit_caching: false,
+    supports_tool_choice: toolChoiceSupport(e.supportedParameters),
+    supports_voice_cloning: false,
     latency_last_30m: h.ttftMs,
     throughput_last_30m: h.tokensPerSecond,
     health: {
@@ -136,5 +160,52 @@ export function presentEndpoints(entry: RoutingEntryV1, now = Date.now()): Recor
       instruct_type: null,
     },
     endpoints: entry.endpoints.map((e) => presentEndpoint(m, e, now)),
+  };
+}
+
+/** What `GET /v1/models` may be asked for (see `parseListQuery` in the controller). */
+export interface ModelListOptions {
+  offset: number | null;
+  limit: number | null;
+  supportedParameters: readonly string[];
+  inputModalities: readonly string[] | null;
+  outputModalities: readonly string[] | null;
+  q: string | null;
+}
+
+/**
+ * `GET /v1/models`: OpenRouter's `ModelsListResponse` (`data`, `links.next`, `total_count`, the
+ * count after filtering and before paging) and OpenAI's list (`object: "list"`). The whole list
+ * when neither `offset` nor `limit` is given; otherwise one page, `links.next` pointing at the
+ * next one (null on the last).
+ */
+export function listModels(
+  entries: readonly RoutingEntryV1[],
+  opts: ModelListOptions,
+  basePath = '/v1',
+): Record<string, unknown> {
+  const matching = entries.filter((e) => {
+    const m = e.model;
+    if (!opts.supportedParameters.every((p) => m.supportedParameters.includes(p))) return false;
+    if (opts.inputModalities && !opts.inputModalities.some((x) => m.inputModalities.includes(x)))
+      return false;
+    if (opts.outputModalities && !opts.outputModalities.some((x) => m.outputModalities.includes(x)))
+      return false;
+    if (opts.q && !`${m.id} ${m.name}`.toLowerCase().includes(opts.q)) return false;
+    return true;
+  });
+  const paged = opts.offset !== null || opts.limit !== null;
+  const offset = opts.offset ?? 0;
+  const limit = opts.limit ?? 500;
+  const page = paged ? matching.slice(offset, offset + limit) : matching;
+  const next =
+    paged && offset + limit < matching.length
+      ? `${basePath}/models?offset=${offset + limit}&limit=${limit}`
+      : null;
+  return {
+    object: 'list',
+    data: page.map((e) => presentModel(e, basePath)),
+    links: { next },
+    total_count: matching.length,
   };
 }

@@ -46,17 +46,11 @@ export class CompletionStream {
 
   /**
    * Ends a stream that failed after its first chunk: an error chunk in OpenRouter's shape
-   * (`error` plus `finish_reason: "error"`), which the OpenAI SDKs raise as an APIError, then
-   * `[DONE]`. Never a silent end.
+   * (`error` plus `finish_reason: "error"`, see `streamErrorChunk`), which the OpenAI SDKs and
+   * `@openrouter/sdk` raise as an error, then `[DONE]`. Never a silent end.
    */
-  fail(base: Json, error: { message: string; code: string | null; type: string }): void {
-    this.chunk({
-      ...base,
-      error: { message: error.message, code: error.code, type: error.type },
-      choices: [
-        { index: 0, delta: { content: '' }, finish_reason: 'error', native_finish_reason: 'error' },
-      ],
-    });
+  fail(errorChunk: Json): void {
+    this.chunk(errorChunk);
     this.done();
   }
 

@@ -39,10 +39,17 @@ import { ChargesService, type Reservation } from '../billing/charges.service.js'
 import { RoutePlanner, type Candidate } from './route-planner.service.js';
 import { sendApiError } from '../errors/openai-exception.filter.js';
 import { GatewayConfig } from '../gateway.config.js';
+import { adoptRequestSpan, errorBodyFor, requestGenerationId } from '../http/request-context.js';
 import { ReplyInboxService } from '../transport/reply-inbox.service.js';
 import { UsagePublisher } from '../usage/usage-publisher.service.js';
 import { CompletionStream } from './completion-stream.js';
 import { newGenerationId } from './generation-id.js';
+import {
+  presentChunk,
+  presentCompletion,
+  presentUsage,
+  streamErrorChunk,
+} from './completion.presenter.js';
 import { ReplyQueue, type QueueResult } from './reply-queue.js';
 
 type Json = Record<string, unknown>;
@@ -115,17 +122,21 @@ export class CompletionsService {
   }
 
   async handle(req: FastifyRequest, reply: FastifyReply, auth: AuthContext): Promise<void> {
-    const span = tracer().startSpan(
-      'POST /v1/chat/completions',
-      {
-        kind: SpanKind.SERVER,
-        attributes: { 'http.request.method': 'POST', 'url.path': '/v1/chat/completions' },
-      },
-      extractContext(req.headers as Record<string, string>),
-    );
+    // The request's SERVER span and generation id were made before any guard or parser ran
+    // (http/request-context.ts), so early rejections carry the same headers.
+    const span =
+      adoptRequestSpan(req) ??
+      tracer().startSpan(
+        'POST /v1/chat/completions',
+        {
+          kind: SpanKind.SERVER,
+          attributes: { 'http.request.method': 'POST', 'url.path': '/v1/chat/completions' },
+        },
+        extractContext(req.headers as Record<string, string>),
+      );
     const traceId = span.spanContext().traceId;
     // Every response of this endpoint carries its generation id, errors included.
-    const generationId = newGenerationId();
+    const generationId = requestGenerationId(req) ?? newGenerationId();
     const baseHeaders: Record<string, string> = {
       'x-trace-id': traceId,
       'x-generation-id': generationId,
@@ -197,7 +208,7 @@ export class CompletionsService {
           message: 'The gateway failed to serve the request.',
         });
         reply.raw.writeHead(err.status, { 'content-type': 'application/json', ...baseHeaders });
-        reply.raw.end(JSON.stringify(err.toBody()));
+        reply.raw.end(JSON.stringify(errorBodyFor(req, err)));
       } else if (!reply.raw.writableEnded) {
         reply.raw.end();
       }
@@ -299,7 +310,7 @@ export class CompletionsService {
         signal,
         (r) => {
           if (r.type === 'chunk') {
-            this.relayChunk(gen, served, r.chunk, out, includeUsage);
+            this.relayChunk(gen, served, r.chunk, out);
             return 'continue';
           }
           return r.type === 'end' ? 'done' : 'continue';
@@ -345,11 +356,14 @@ export class CompletionsService {
         if (outcome.kind !== 'cancelled') {
           gen.status = 'error';
           gen.error = err;
-          out.fail(this.chunkBase(gen, candidate), {
-            message: err.message,
-            code: err.code,
-            type: err.type,
-          });
+          out.fail(
+            streamErrorChunk(this.chunkBase(gen, candidate), {
+              status: err.status,
+              message: err.message,
+              code: err.code,
+              type: err.type,
+            }),
+          );
         }
         return;
       }
@@ -382,7 +396,7 @@ export class CompletionsService {
       ...err.headers(),
       ...headers,
     });
-    reply.raw.end(JSON.stringify(err.toBody()));
+    reply.raw.end(JSON.stringify(errorBodyFor(reply.request, err)));
   }
 
   /**
@@ -734,19 +748,10 @@ export class CompletionsService {
     candidate: Candidate,
     chunk: Json,
     out: CompletionStream,
-    includeUsage: boolean,
   ): void {
     if (isObj(chunk['usage'])) gen.heldUsage = chunk['usage'];
-    const choices = Array.isArray(chunk['choices']) ? chunk['choices'] : [];
-    if (choices.length === 0) return; // the usage-only chunk: sent at the end, with the cost
-    const rewritten: Json = {
-      ...chunk,
-      ...this.chunkBase(gen, candidate),
-      created: chunk['created'] ?? Math.floor(Date.now() / 1000),
-    };
-    if (includeUsage) rewritten['usage'] = null;
-    else delete rewritten['usage'];
-    out.chunk(rewritten);
+    const shaped = presentChunk(chunk, this.chunkBase(gen, candidate));
+    if (shaped) out.chunk(shaped); // null: the usage-only chunk, sent at the end with the cost
   }
 
   private usageChunk(gen: Generation, candidate: Candidate): Json {
@@ -759,39 +764,22 @@ export class CompletionsService {
 
   private presentCompletion(gen: Generation, completion: Json): Json {
     const { candidate } = gen.served!;
-    return {
-      ...completion,
-      id: gen.id,
-      model: candidate.model.id,
-      provider: candidate.endpoint.provider,
-      usage: this.presentUsage(gen, isObj(completion['usage']) ? completion['usage'] : null),
-    };
+    return presentCompletion(
+      completion,
+      { id: gen.id, model: candidate.model.id, provider: candidate.endpoint.provider },
+      this.presentUsage(gen, isObj(completion['usage']) ? completion['usage'] : null),
+    );
   }
 
-  /** OpenAI usage plus OpenRouter's `cost` (currency units, from integer micro-units). */
+  /** OpenAI usage plus OpenRouter's `cost` and `cost_details` (see completion.presenter.ts). */
   private presentUsage(gen: Generation, upstream: Json | null): Json {
     const served = gen.served!;
-    const cost = this.costs(gen);
-    const t = served.tokens;
-    return {
-      prompt_tokens: t.prompt,
-      completion_tokens: t.completion,
-      total_tokens: t.prompt + t.completion,
-      ...(upstream ?? {}),
-      prompt_tokens_details: {
-        cached_tokens: t.cachedRead,
-        ...(isObj(upstream?.['prompt_tokens_details']) ? upstream['prompt_tokens_details'] : {}),
-      },
-      completion_tokens_details: {
-        reasoning_tokens: t.reasoning,
-        ...(isObj(upstream?.['completion_tokens_details'])
-          ? upstream['completion_tokens_details']
-          : {}),
-      },
-      cost: cost.chargedMicros / 1_000_000,
-      cost_details: { upstream_inference_cost: cost.upstreamMicros / 1_000_000 },
-      is_byok: false,
-    };
+    return presentUsage(
+      served.tokens,
+      upstream,
+      this.costs(gen),
+      served.candidate.endpoint.pricing,
+    );
   }
 
   private costs(gen: Generation): UsageEventV1['cost'] {

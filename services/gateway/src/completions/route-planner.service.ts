@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { CatalogEndpoint, CatalogModel, ReplyError } from '@turnpike/contracts';
 import {
+  ApiError,
   modelNotFound,
   serviceUnavailable,
   type ChatCompletionRequest,
@@ -35,7 +36,8 @@ export class RoutePlanner {
   ) {}
 
   plan(body: ChatCompletionRequest, random: () => number = Math.random): Candidate[] {
-    const result = rankCandidates(routeRequestOf(body), {
+    const request = routeRequestOf(body);
+    const result = rankCandidates(request, {
       lookup: (id) => this.table.get(id),
       now: Date.now(),
       random,
@@ -43,7 +45,16 @@ export class RoutePlanner {
       maxCandidates: this.config.maxAttempts,
     });
     if (!result.ok) {
-      if (result.status === 404) throw modelNotFound(body.model);
+      if (result.status === 404) {
+        if (request.models.length <= 1) throw modelNotFound(body.model);
+        throw new ApiError({
+          status: 404,
+          type: 'invalid_request_error',
+          code: 'model_not_found',
+          param: 'models',
+          message: result.message,
+        });
+      }
       throw serviceUnavailable(result.message, undefined, { code: result.code });
     }
     return result.candidates;

@@ -39,7 +39,10 @@ export function toOpenAIError(err: unknown, req: FastifyRequest, maxBodyBytes: n
   if (err instanceof HttpException) {
     const status = err.getStatus();
     if (status === 413) return payloadTooLarge(maxBodyBytes);
-    if (status === 404) return routeNotFound(req.method, req.url.split('?')[0] ?? req.url);
+    if (status === 404) {
+      const url = req.originalUrl ?? req.url; // as the client sent it (before /api/v1 rewriting)
+      return routeNotFound(req.method, url.split('?')[0] ?? url);
+    }
     return new ApiError({
       status,
       type: status >= 500 ? 'server_error' : 'invalid_request_error',

@@ -1,0 +1,166 @@
+/**
+ * The billing routes' bodies against @openrouter/sdk 1.3.19's own response schemas (what
+ * `apiKeys.getCurrentKeyMetadata`, `credits.getCredits`, `generations.getGeneration` and
+ * `analytics.getUserActivity` validate), with the real figures carried through.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  ActivityResponse$inboundSchema,
+  GenerationResponse$inboundSchema,
+} from '@openrouter/sdk/models';
+import {
+  GetCreditsResponse$inboundSchema,
+  GetCurrentKeyResponse$inboundSchema,
+} from '@openrouter/sdk/models/operations';
+import type { GenerationRecord, KeyUsage } from '@turnpike/contracts';
+import {
+  presentActivity,
+  presentCredits,
+  presentGeneration,
+  presentKey,
+} from './billing.presenter.js';
+
+const usage: KeyUsage = {
+  keyId: 'key-1',
+  tenantId: 'acme',
+  limitMicros: 5_000_000,
+  limitReset: 'monthly',
+  limitRemainingMicros: 4_250_000,
+  usageMicros: 1_250_000,
+  usageDailyMicros: 10,
+  usageWeeklyMicros: 20,
+  usageMonthlyMicros: 750_000,
+};
+
+const record = (over: Partial<GenerationRecord> = {}): GenerationRecord => ({
+  generationId: 'gen-1-abc',
+  tenantId: 'acme',
+  keyId: 'key-1',
+  createdAt: '2026-12-02T10:00:00.000Z',
+  requestedModel: 'turnpike/sim-small',
+  model: 'turnpike/sim-small',
+  provider: 'sim',
+  endpointId: 'turnpike/sim-small@sim',
+  stream: true,
+  status: 'success',
+  finishReason: 'stop',
+  nativeFinishReason: 'stop',
+  tokens: { prompt: 12, completion: 30, cachedRead: 2, cacheWrite: 0, reasoning: 0 },
+  usageReported: true,
+  upstreamMicros: 21,
+  chargedMicros: 25,
+  ttftMs: 40,
+  latencyMs: 300,
+  attempts: [
+    {
+      attempt: 1,
+      endpointId: 'turnpike/sim-small@sim-b',
+      provider: 'sim-b',
+      model: 'turnpike/sim-small',
+      outcome: 'error',
+      upstreamStatus: 500,
+      errorCode: 'upstream_error',
+      ttftMs: null,
+      latencyMs: 12,
+    },
+  ],
+  app: { referer: null, title: null },
+  error: null,
+  ...over,
+});
+
+describe('billing presenters: @openrouter/sdk accepts them', () => {
+  test('GET /v1/key parses as GetCurrentKeyResponse, with the key’s figures', () => {
+    const d = GetCurrentKeyResponse$inboundSchema.parse({ data: presentKey(usage, 'prod') }).data;
+    assert.equal(d.label, 'prod');
+    assert.equal(d.limit, 5);
+    assert.equal(d.limitRemaining, 4.25);
+    assert.equal(d.limitReset, 'monthly');
+    assert.equal(d.usage, 1.25);
+    assert.equal(d.usageMonthly, 0.75);
+    assert.equal(d.organizationId, 'acme', 'the tenant owns the key');
+    assert.equal(d.workspaceId, null);
+    assert.deepEqual(d.allowedDataRegions, ['global']);
+    assert.deepEqual(d.freeModelDailyRequests, { limit: 0, remaining: 0, used: 0 });
+    assert.equal(d.expiresAt, null);
+  });
+
+  test('a key without a limit', () => {
+    const d = GetCurrentKeyResponse$inboundSchema.parse({
+      data: presentKey(
+        { ...usage, limitMicros: null, limitRemainingMicros: null, limitReset: null },
+        'k',
+      ),
+    }).data;
+    assert.equal(d.limit, null);
+    assert.equal(d.limitRemaining, null);
+  });
+
+  test('GET /v1/credits parses as GetCreditsResponse', () => {
+    const d = GetCreditsResponse$inboundSchema.parse({
+      data: presentCredits({
+        tenantId: 'acme',
+        creditsMicros: 100_000_000,
+        usageMicros: 1_234,
+        balanceMicros: 99_998_766,
+      }),
+    }).data;
+    assert.deepEqual(d, { totalCredits: 100, totalUsage: 0.001234 });
+  });
+
+  test('GET /v1/generation parses as GenerationResponse, with the record’s figures', () => {
+    const d = GenerationResponse$inboundSchema.parse({ data: presentGeneration(record()) }).data;
+    assert.equal(d.id, 'gen-1-abc');
+    assert.equal(d.totalCost, 0.000025);
+    assert.equal(d.upstreamInferenceCost, 0.000021);
+    assert.equal(d.tokensPrompt, 12);
+    assert.equal(d.tokensCompletion, 30);
+    assert.equal(d.nativeTokensCached, 2);
+    assert.equal(d.streamed, true);
+    assert.equal(d.latency, 300);
+    assert.equal(d.generationTime, 260);
+    assert.equal(d.origin, '', 'no referer');
+    assert.equal(d.providerResponses?.[0]?.status, 500);
+    assert.equal(d.apiType, 'completions');
+  });
+
+  test('a cancelled generation with an app referer', () => {
+    const d = GenerationResponse$inboundSchema.parse({
+      data: presentGeneration(
+        record({
+          status: 'cancelled',
+          ttftMs: null,
+          app: { referer: 'https://app.example', title: 'App' },
+        }),
+      ),
+    }).data;
+    assert.equal(d.cancelled, true);
+    assert.equal(d.origin, 'https://app.example');
+    assert.equal(d.httpReferer, 'https://app.example');
+  });
+
+  test('GET /v1/activity parses as ActivityResponse', () => {
+    const d = ActivityResponse$inboundSchema.parse({
+      data: [
+        presentActivity({
+          date: '2026-12-02',
+          model: 'turnpike/sim-small',
+          provider: 'sim',
+          endpointId: 'turnpike/sim-small@sim',
+          keyId: 'key-1',
+          requests: 3,
+          promptTokens: 30,
+          completionTokens: 90,
+          reasoningTokens: 0,
+          cachedTokens: 0,
+          chargedMicros: 75,
+          upstreamMicros: 60,
+        }),
+      ],
+    }).data;
+    assert.equal(d[0]!.requests, 3);
+    assert.equal(d[0]!.usage, 0.000075);
+    assert.equal(d[0]!.providerName, 'sim');
+  });
+});
