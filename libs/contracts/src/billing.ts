@@ -101,8 +101,21 @@ export type CreditEventV1 = z.infer<typeof CreditEventV1>;
 export const LimitReset = z.enum(['daily', 'weekly', 'monthly']);
 export type LimitReset = z.infer<typeof LimitReset>;
 
-/** A UTC calendar date, `YYYY-MM-DD`. */
-export const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+/** A real UTC calendar date, `YYYY-MM-DD`, from 1970 to 9998 (so the day after it exists too). */
+export const IsoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/)
+  .refine(isCalendarDate, 'a UTC calendar date, YYYY-MM-DD (1970-01-01 to 9998-12-31)');
+
+/** `2026-02-28` yes; `2026-02-30`, `9999-99-99` no. */
+export function isCalendarDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (y < 1970 || y > 9998 || mo < 1 || mo > 12 || d < 1) return false;
+  const t = new Date(Date.UTC(y, mo - 1, d));
+  return t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+}
 
 export const TenantBalanceV1 = z.object({
   v: z.literal(1),

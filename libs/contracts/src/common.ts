@@ -52,3 +52,31 @@ export function parseWith<T>(schema: z.ZodType<T>, input: unknown): Parsed<T> {
   if (result.success) return { ok: true, value: result.data };
   return { ok: false, error: z.prettifyError(result.error) };
 }
+
+/**
+ * Where `value` holds text that Postgres cannot store (a NUL, U+0000, in a string or an object
+ * key): the path of the first such place (`''` for `value` itself, else `a.b[2]`-style), or null.
+ * Shared by the gateway's input validation and the RPC servers' parameter validation. Bounded:
+ * it stops descending at `maxDepth` (deeper values are the body parser's business).
+ */
+export function findNulText(value: unknown, maxDepth = 64): string | null {
+  const walk = (v: unknown, path: string, depth: number): string | null => {
+    if (typeof v === 'string') return v.includes('\u0000') ? path : null;
+    if (typeof v !== 'object' || v === null || depth >= maxDepth) return null;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const hit = walk(v[i], `${path}[${i}]`, depth + 1);
+        if (hit !== null) return hit;
+      }
+      return null;
+    }
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const at = path === '' ? k : `${path}.${k}`;
+      if (k.includes('\u0000')) return at;
+      const hit = walk(x, at, depth + 1);
+      if (hit !== null) return hit;
+    }
+    return null;
+  };
+  return walk(value, '', 0);
+}

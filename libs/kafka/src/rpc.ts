@@ -3,6 +3,7 @@ import type { EachBatchPayload } from 'kafkajs';
 import type { z } from 'zod';
 import {
   TOPICS,
+  findNulText,
   rpcTopic,
   type RpcError,
   type RpcReplyV1,
@@ -131,8 +132,20 @@ export class RpcClient {
   }
 }
 
-/** Validates a call's params against its contract schema; a 400 RpcFailure naming the field if not. */
+/**
+ * Validates a call's params against its contract schema (and refuses NUL characters in any text);
+ * a 400 RpcFailure naming the field if not.
+ */
 export function rpcParams<T>(schema: z.ZodType<T>, params: unknown): T {
+  // Postgres cannot store a NUL in text: refuse it here rather than fail in the database.
+  const nul = findNulText(params);
+  if (nul !== null)
+    throw RpcFailure.of(
+      400,
+      `${nul || 'params'}: text must not contain NUL characters.`,
+      null,
+      nul || null,
+    );
   const r = schema.safeParse(params);
   if (r.success) return r.data;
   const issue = r.error.issues[0];

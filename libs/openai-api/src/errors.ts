@@ -16,6 +16,9 @@
  * | notFound              | 404    | invalid_request_error   | not_found                 | no        |
  * | routeNotFound         | 404    | invalid_request_error   | null                      | no        |
  * | payloadTooLarge       | 413    | invalid_request_error   | request_too_large         | no        |
+ * | jsonTooDeep           | 400    | invalid_request_error   | json_too_deep             | no        |
+ * | uriTooLong            | 414    | invalid_request_error   | uri_too_long              | no        |
+ * | headersTooLarge       | 431    | invalid_request_error   | request_headers_too_large | no        |
  * | rateLimited           | 429    | requests                | rate_limit_exceeded       | no        |
  * | internal              | 500    | server_error            | null                      | no        |
  * | upstreamError         | 502    | server_error            | upstream_error            | yes       |
@@ -137,6 +140,42 @@ export function invalidJson(detail?: string): ApiError {
       ? INVALID_JSON_MESSAGE
       : `${INVALID_JSON_MESSAGE} Parser error: ${detail}`;
   return new ApiError({ status: 400, type: INVALID_REQUEST, message, code: null, param: null });
+}
+
+/** 400 — the JSON body nests arrays/objects deeper than we accept. */
+export function jsonTooDeep(maxDepth: number): ApiError {
+  return new ApiError({
+    status: 400,
+    type: INVALID_REQUEST,
+    message: `The JSON body of your request nests arrays and objects deeper than ${maxDepth} levels.`,
+    code: 'json_too_deep',
+    param: null,
+  });
+}
+
+/** 431 — the request's headers are larger than the server accepts. */
+export function headersTooLarge(): ApiError {
+  return new ApiError({
+    status: 431,
+    type: INVALID_REQUEST,
+    message: 'The request headers are too large.',
+    code: 'request_headers_too_large',
+  });
+}
+
+/** 414 — a path parameter (or the path) is longer than the server accepts. */
+export function uriTooLong(): ApiError {
+  return new ApiError({
+    status: 414,
+    type: INVALID_REQUEST,
+    message: 'The request path is too long: a path parameter exceeds the maximum length.',
+    code: 'uri_too_long',
+  });
+}
+
+/** 400 — the HTTP request itself is malformed (the server could not parse it). */
+export function badHttpRequest(message = 'The HTTP request is malformed.'): ApiError {
+  return new ApiError({ status: 400, type: INVALID_REQUEST, message, code: 'bad_request' });
 }
 
 /** 400 — a request that is well-formed JSON but invalid. */

@@ -520,6 +520,44 @@ describe('rankCandidates: models fallback and errors', () => {
     assert.match(empty.ok ? '' : empty.message, /has no enabled endpoint/);
   });
 
+  test('a prompt too long for every endpoint is a 400 context_length_exceeded on messages', () => {
+    const eps = [
+      endpoint(MULTI, 'a', 100_000, { contextLength: 1000 }),
+      endpoint(MULTI, 'b', 200_000, { contextLength: 4000 }),
+    ];
+    const other = entry('t/other', [endpoint('t/other', 'x', 50_000, { contextLength: 2000 })]);
+    const r = rankCandidates(
+      req({ models: [MULTI, 't/other'], estimatedPromptTokens: 5000 }),
+      ctx(table(eps, [other])),
+    );
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    assert.equal(r.status, 400);
+    assert.equal(r.code, 'context_length_exceeded');
+    assert.equal(r.status === 400 ? r.param : null, 'messages');
+    assert.equal(r.status === 400 ? r.maxContextLength : null, 4000);
+    assert.match(r.message, /maximum context length is 4000 tokens/);
+    assert.match(r.message, /about 5000 tokens/);
+  });
+
+  test('mixed reasons (context window and a constraint) keep the 503 no_endpoints', () => {
+    const eps = [
+      endpoint(MULTI, 'a', 100_000, { contextLength: 1000 }),
+      endpoint(MULTI, 'b', 200_000, { contextLength: 100_000 }),
+    ];
+    const r = rankCandidates(
+      req({ estimatedPromptTokens: 5000, provider: { ignore: ['b'] } }),
+      ctx(table(eps)),
+    );
+    assert.deepEqual(r.ok ? null : [r.status, r.code], [503, 'no_endpoints']);
+    // An unknown fallback model is another reason: still a 503.
+    const r2 = rankCandidates(
+      req({ models: [MULTI, 't/nope'], estimatedPromptTokens: 500_000 }),
+      ctx(table(eps)),
+    );
+    assert.deepEqual(r2.ok ? null : [r2.status, r2.code], [503, 'no_endpoints']);
+  });
+
   test('capCandidates keeps the order', () => {
     const m = entry(MULTI, [endpoint(MULTI, 'a', 1)]).model;
     const c = (p: string, id = MULTI): RankedCandidate => ({

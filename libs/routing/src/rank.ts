@@ -61,7 +61,17 @@ export interface RankedCandidate {
 
 export type RouteResult =
   | { ok: true; candidates: RankedCandidate[] }
-  | { ok: false; status: 404 | 503; code: 'model_not_found' | 'no_endpoints'; message: string };
+  | { ok: false; status: 404 | 503; code: 'model_not_found' | 'no_endpoints'; message: string }
+  /** Every endpoint of every requested model was left out only because the prompt is too long. */
+  | {
+      ok: false;
+      status: 400;
+      code: 'context_length_exceeded';
+      param: 'messages';
+      message: string;
+      /** The largest context window among the excluded endpoints. */
+      maxContextLength: number;
+    };
 
 export const MODEL_VARIANTS = { floor: 'price', nitro: 'throughput' } as const satisfies Record<
   string,
@@ -131,6 +141,32 @@ function sortOf(prefs: RoutingPreferences | null | undefined): {
 
 /** Why an endpoint cannot serve the request, or null when it can. */
 export function exclusionReason(e: CatalogEndpoint, req: RouteRequest): string | null {
+  return exclusionOf(e, req)?.reason ?? null;
+}
+
+/** Too small a window for the prompt, or any other constraint of the request. */
+export interface Exclusion {
+  kind: 'context_length' | 'constraint';
+  reason: string;
+}
+
+function exclusionOf(e: CatalogEndpoint, req: RouteRequest): Exclusion | null {
+  const reason = constraintReason(e, req);
+  if (reason !== null) return { kind: 'constraint', reason };
+  if (
+    req.estimatedPromptTokens > 0 &&
+    e.contextLength > 0 &&
+    req.estimatedPromptTokens > e.contextLength
+  ) {
+    return {
+      kind: 'context_length',
+      reason: `context window of ${e.contextLength} tokens is too small for about ${req.estimatedPromptTokens} prompt tokens`,
+    };
+  }
+  return null;
+}
+
+function constraintReason(e: CatalogEndpoint, req: RouteRequest): string | null {
   const p = req.provider;
   const only = lower(p?.only);
   if (only && !matches(only, e)) return 'not in provider.only';
@@ -159,13 +195,6 @@ export function exclusionReason(e: CatalogEndpoint, req: RouteRequest): string |
     const supported = new Set(e.supportedParameters);
     const missing = req.parameters.filter((x) => !supported.has(x));
     if (missing.length > 0) return `does not support ${missing.join(', ')} (require_parameters)`;
-  }
-  if (
-    req.estimatedPromptTokens > 0 &&
-    e.contextLength > 0 &&
-    req.estimatedPromptTokens > e.contextLength
-  ) {
-    return `context window of ${e.contextLength} tokens is too small for about ${req.estimatedPromptTokens} prompt tokens`;
   }
   return null;
 }
@@ -296,10 +325,14 @@ export function rankCandidates(req: RouteRequest, ctx: RoutingContext): RouteRes
   const seen = new Set<string>();
   const perModel: RankedCandidate[][] = [];
   const reasons: string[] = [];
+  // Whether every exclusion so far is the context window, and the largest window seen.
+  let onlyContext = true;
+  let maxWindow = 0;
   for (const id of req.models) {
     const resolved = resolveModel(id, ctx.lookup);
     if (!resolved) {
       reasons.push(`'${id}' does not exist`);
+      onlyContext = false;
       continue;
     }
     const { entry } = resolved;
@@ -308,14 +341,20 @@ export function rankCandidates(req: RouteRequest, ctx: RoutingContext): RouteRes
     seen.add(key);
     if (entry.endpoints.length === 0) {
       reasons.push(`'${id}' has no enabled endpoint`);
+      onlyContext = false;
       continue;
     }
     const usable: CatalogEndpoint[] = [];
     const why: string[] = [];
     for (const e of entry.endpoints) {
-      const r = exclusionReason(e, req);
-      if (r === null) usable.push(e);
-      else why.push(`${e.provider}: ${r}`);
+      const x = exclusionOf(e, req);
+      if (x === null) {
+        usable.push(e);
+        continue;
+      }
+      why.push(`${e.provider}: ${x.reason}`);
+      if (x.kind === 'context_length') maxWindow = Math.max(maxWindow, e.contextLength);
+      else onlyContext = false;
     }
     if (usable.length === 0) {
       reasons.push(`'${id}': ${why.join('; ')}`);
@@ -332,6 +371,19 @@ export function rankCandidates(req: RouteRequest, ctx: RoutingContext): RouteRes
         ctx,
       ),
     );
+  }
+  if (perModel.length === 0 && onlyContext && maxWindow > 0) {
+    // OpenAI's answer to a prompt no model can take: a 400 the client can act on, not a 503.
+    return {
+      ok: false,
+      status: 400,
+      code: 'context_length_exceeded',
+      param: 'messages',
+      maxContextLength: maxWindow,
+      message:
+        `This model's maximum context length is ${maxWindow} tokens. However, your messages ` +
+        `resulted in about ${req.estimatedPromptTokens} tokens. Please reduce the length of the messages.`,
+    };
   }
   if (perModel.length === 0) {
     return {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { CatalogEndpoint, CatalogModel, ReplyError } from '@turnpike/contracts';
 import {
   ApiError,
+  invalidRequest,
   modelNotFound,
   serviceUnavailable,
   type ChatCompletionRequest,
@@ -25,8 +26,9 @@ const MAX_LOCAL_RETRY_AFTER_MS = 300_000;
  * Turns a request into the ordered candidates its attempts go to, from the in-memory routing
  * table (no extra hop), with the pure ranking of libs/routing: the `models` fallback list, the
  * `provider` preferences, `:floor` / `:nitro`, and endpoint health. Throws the ApiError to answer
- * when nothing can serve it: 404 for an unknown model, 503 (with the reason) when no endpoint
- * satisfies the request's constraints.
+ * when nothing can serve it: 404 for an unknown model, 400 `context_length_exceeded` when the
+ * prompt is too long for every endpoint (and nothing else excluded them), 503 (with the reason)
+ * when no endpoint satisfies the request's constraints.
  */
 @Injectable()
 export class RoutePlanner {
@@ -55,6 +57,7 @@ export class RoutePlanner {
           message: result.message,
         });
       }
+      if (result.status === 400) throw invalidRequest(result.message, result.param, result.code);
       throw serviceUnavailable(result.message, undefined, { code: result.code });
     }
     return result.candidates;
