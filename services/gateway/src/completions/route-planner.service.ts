@@ -5,6 +5,7 @@ import {
   serviceUnavailable,
   type ChatCompletionRequest,
 } from '@turnpike/openai-api';
+import { estimatePrompt } from '@turnpike/providers';
 import { rankCandidates, routeRequestOf, type Tier } from '@turnpike/routing';
 import { RoutingTableService } from '../catalog/routing-table.service.js';
 import { GatewayConfig } from '../gateway.config.js';
@@ -35,7 +36,7 @@ export class RoutePlanner {
   ) {}
 
   plan(body: ChatCompletionRequest, random: () => number = Math.random): Candidate[] {
-    const result = rankCandidates(routeRequestOf(body), {
+    const result = rankCandidates(routeRequestOf(body, estimatePrompt(body).low), {
       lookup: (id) => this.table.get(id),
       now: Date.now(),
       random,

@@ -24,6 +24,8 @@ export interface Knobs {
   stallAfterTokens?: number;
   /** Function name(s) to call instead of answering with text; several names = parallel tool calls. */
   toolCall?: string | string[];
+  /** `none`: a silent upstream, sending no `usage` (no usage chunk, no `usage` in a completion). */
+  usage?: 'none';
 }
 
 export interface SimModel {
