@@ -51,6 +51,8 @@ export const ReplyCompletionV1 = z.object({
   type: z.literal('completion'),
   completion: z.looseObject({}),
   tokens: NativeTokens,
+  /** True when the upstream reported usage; otherwise tokens are the connector's estimate. */
+  usageReported: z.boolean().default(true),
   finishReason: z.string().nullable(),
   nativeFinishReason: z.string().nullable(),
   timing: AttemptTiming,
@@ -68,7 +70,11 @@ export const ReplyEndV1 = z.object({
   timing: AttemptTiming,
 });
 
-/** The attempt failed. `chunksSent` tells the gateway whether a fallback is still possible. */
+/**
+ * The attempt failed. `chunksSent` tells the gateway whether a fallback is still possible;
+ * `tokens` is what the failed attempt cost upstream (estimated: zero when it failed before any
+ * output, the prompt and what was produced after).
+ */
 export const ReplyErrorV1 = z.object({
   ...base,
   type: z.literal('error'),

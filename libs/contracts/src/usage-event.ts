@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Count, GenerationId, Micros, Millis, NativeTokens } from './common.js';
+import { Count, GenerationId, Micros, Millis, NativeTokens, zeroTokens } from './common.js';
 import { AttemptOutcome } from './attempt.js';
 
 export const UsageAttempt = z.object({
@@ -13,6 +13,20 @@ export const UsageAttempt = z.object({
   errorCode: z.string().nullable(),
   ttftMs: Millis.nullable(),
   latencyMs: Millis,
+  /**
+   * What this attempt consumed upstream: reported by the upstream, or estimated (`usageReported`
+   * false). Zero when the upstream charges nothing for it (an error before any output).
+   */
+  tokens: NativeTokens.default(zeroTokens),
+  usageReported: z.boolean().default(false),
+  /** What this attempt cost us upstream, in micro-units (0 in events older than this field). */
+  upstreamMicros: Micros.nonnegative().default(0),
+  /**
+   * Whether this attempt served the generation: its tokens and cost are the event's `tokens` and
+   * `cost`. The upstream cost of every other attempt (failed, superseded, timed out) is ours: the
+   * ledger books it as an expense, and the tenant is not charged for it.
+   */
+  served: z.boolean().default(false),
 });
 export type UsageAttempt = z.infer<typeof UsageAttempt>;
 

@@ -33,6 +33,17 @@ export function upstreamCostMicros(tokens: NativeTokens, price: EndpointPricing)
   return Number(perTokens + BigInt(price.perRequest));
 }
 
+/**
+ * What one attempt cost us upstream: its tokens at the endpoint's prices. An attempt that
+ * consumed nothing (an upstream error before any output) costs nothing, not even the
+ * per-request price: upstreams do not bill failed requests.
+ */
+export function attemptCostMicros(tokens: NativeTokens, price: EndpointPricing): Micros {
+  const consumed =
+    tokens.prompt + tokens.completion + tokens.cachedRead + tokens.cacheWrite + tokens.reasoning;
+  return consumed === 0 ? 0 : upstreamCostMicros(tokens, price);
+}
+
 /** Micro-units as a decimal currency amount string, exactly (no binary float). */
 export function formatMicros(micros: Micros): string {
   const sign = micros < 0 ? '-' : '';

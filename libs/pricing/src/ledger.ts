@@ -13,7 +13,10 @@ import type { CreditKind, Micros, UsageEventV1 } from '@turnpike/contracts';
  * - `platform:adjustments`         the other side of adjustments.
  * - `platform:refunds`             the other side of refunds.
  * - `platform:revenue:markup`      our margin: charged - upstream cost (a debit when we absorb cost).
- * - `platform:cost:provider:<p>`   what we owe provider <p> for the tokens it served (upstream cost).
+ * - `platform:cost:provider:<p>`   what we owe provider <p> for the tokens it served (upstream cost),
+ *                                  failed attempts included.
+ * - `platform:expense:failed_attempts` (expense) the upstream cost of attempts that did not serve
+ *   the generation (failed, superseded, timed out): we owe the provider, the tenant pays nothing.
  */
 export type AccountKind =
   | 'tenant_credit'
@@ -22,10 +25,17 @@ export type AccountKind =
   | 'adjustments'
   | 'refunds'
   | 'revenue_markup'
-  | 'provider_cost';
+  | 'provider_cost'
+  | 'attempt_loss';
 
 export type EntryKind =
-  'credit_grant' | 'usage_charge' | 'markup_revenue' | 'provider_cost' | 'refund' | 'adjustment';
+  | 'credit_grant'
+  | 'usage_charge'
+  | 'markup_revenue'
+  | 'provider_cost'
+  | 'attempt_cost'
+  | 'refund'
+  | 'adjustment';
 
 export type TransactionKind = 'usage' | 'credit_grant' | 'adjustment' | 'refund';
 
@@ -46,12 +56,15 @@ export const accounts = {
   refunds: 'platform:refunds',
   markup: 'platform:revenue:markup',
   providerCost: (provider: string) => `platform:cost:provider:${provider}`,
+  failedAttempts: 'platform:expense:failed_attempts',
 } as const;
 
-/** What the ledger books for one usage event: the charge and the upstream cost. */
+/** What the ledger books for one usage event: the charge and the upstream costs. */
 export interface Billable {
   chargedMicros: Micros;
   upstreamMicros: Micros;
+  /** Upstream cost of the attempts that did not serve the generation, by provider (sorted). */
+  failedAttempts?: Array<{ provider: string; micros: Micros }>;
 }
 
 /**
@@ -62,12 +75,32 @@ export interface Billable {
  * fallback replaced are never in the event's tokens.) Booking the event's amounts, rather than
  * re-pricing with today's rules, is what makes a replay reproduce every balance exactly.
  */
-export function billableOf(e: Pick<UsageEventV1, 'status' | 'tokens' | 'cost'>): Billable {
+export function billableOf(
+  e: Pick<UsageEventV1, 'status' | 'tokens' | 'cost'> & {
+    attempts?: ReadonlyArray<{ provider: string; served?: boolean; upstreamMicros?: number }>;
+  },
+): Billable {
   const free = e.status === 'error' || e.tokens.completion === 0;
-  return { chargedMicros: free ? 0 : e.cost.chargedMicros, upstreamMicros: e.cost.upstreamMicros };
+  const failed = new Map<string, number>();
+  for (const a of e.attempts ?? []) {
+    const m = a.upstreamMicros ?? 0;
+    if (a.served === true || m <= 0) continue;
+    failed.set(a.provider, (failed.get(a.provider) ?? 0) + m);
+  }
+  return {
+    chargedMicros: free ? 0 : e.cost.chargedMicros,
+    upstreamMicros: e.cost.upstreamMicros,
+    failedAttempts: [...failed.entries()]
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([provider, micros]) => ({ provider, micros })),
+  };
 }
 
-/** Usage: debit the tenant's usage, credit the provider's cost and our markup revenue. */
+/**
+ * Usage: debit the tenant's usage, credit the provider's cost and our markup revenue; and for
+ * each provider whose failed attempts cost us something, credit its cost account against the
+ * failed-attempts expense (one balanced transaction per generation in all).
+ */
 export function usagePostings(tenantId: string, provider: string | null, b: Billable): Posting[] {
   const p = provider ?? 'unknown';
   const markup = b.chargedMicros - b.upstreamMicros;
@@ -101,6 +134,27 @@ export function usagePostings(tenantId: string, provider: string | null, b: Bill
       kind: 'markup_revenue',
       amount: -markup,
     });
+  }
+  for (const f of b.failedAttempts ?? []) {
+    if (f.micros === 0) continue;
+    out.push(
+      {
+        account: accounts.failedAttempts,
+        accountKind: 'attempt_loss',
+        tenantId: null,
+        provider: null,
+        kind: 'attempt_cost',
+        amount: f.micros,
+      },
+      {
+        account: accounts.providerCost(f.provider),
+        accountKind: 'provider_cost',
+        tenantId: null,
+        provider: f.provider,
+        kind: 'attempt_cost',
+        amount: -f.micros,
+      },
+    );
   }
   return out;
 }

@@ -3,19 +3,6 @@ import { applyMarkup, type Markup } from './markup.js';
 
 const MILLION = 1_000_000n;
 
-/**
- * An upper estimate of a request's prompt tokens, without a tokenizer: one token per three
- * UTF-8 bytes of the JSON of its messages and tools. Real tokenizers give about one token per
- * four characters of English; three bytes also covers scripts whose characters are one token
- * each (CJK: three bytes per character).
- */
-export function estimatePromptTokens(body: Record<string, unknown>): number {
-  const parts: unknown[] = [body['messages'] ?? []];
-  if (body['tools'] !== undefined) parts.push(body['tools']);
-  if (body['response_format'] !== undefined) parts.push(body['response_format']);
-  return Math.ceil(Buffer.byteLength(JSON.stringify(parts)) / 3);
-}
-
 /** The most output tokens a request may produce on an endpoint (all choices). */
 export function maxOutputTokens(
   body: Record<string, unknown>,
@@ -48,12 +35,15 @@ export function worstCaseUpstreamMicros(
   return Number((numerator + MILLION - 1n) / MILLION + BigInt(price.perRequest));
 }
 
-/** The most the tenant can be charged for a request on an endpoint, markup included. */
+/**
+ * The most the tenant can be charged for a request on an endpoint, markup included.
+ * `promptTokens` is a high estimate of the prompt (`estimatePrompt(body).high`, libs/providers).
+ */
 export function worstCaseChargeMicros(
   body: Record<string, unknown>,
   endpoint: { pricing: EndpointPricing; maxOutputTokens: number | null; contextLength: number },
   markup: Markup,
-  promptTokens: number = estimatePromptTokens(body),
+  promptTokens: number,
 ): Micros {
   return applyMarkup(
     worstCaseUpstreamMicros(promptTokens, maxOutputTokens(body, endpoint), endpoint.pricing),

@@ -17,7 +17,7 @@ import {
   type RouteRequest,
   type RoutingContext,
 } from './rank.js';
-import { estimatePromptTokens, requestParameters, routeRequestOf } from './request.js';
+import { requestParameters, routeRequestOf } from './request.js';
 
 const NOW = 1_800_000_000_000;
 
@@ -593,19 +593,10 @@ describe('request helpers', () => {
       ['response_format', 'structured_outputs', 'temperature'],
     );
   });
-  test('estimatePromptTokens: four characters per token of message text', () => {
-    assert.equal(
-      estimatePromptTokens([
-        { role: 'user', content: 'x'.repeat(400) },
-        { role: 'user', content: [{ type: 'text', text: 'y'.repeat(40) }] },
-      ]),
-      110,
-    );
-    assert.equal(estimatePromptTokens(undefined), 0);
-  });
   test('routeRequestOf: model first, then models, without duplicates', () => {
-    const r = routeRequestOf({ model: 'a/b', models: ['a/b', 'c/d'], messages: [] });
+    const r = routeRequestOf({ model: 'a/b', models: ['a/b', 'c/d'], messages: [] }, 42);
     assert.deepEqual(r.models, ['a/b', 'c/d']);
+    assert.equal(r.estimatedPromptTokens, 42);
     assert.equal(r.provider, null);
   });
 });

@@ -51,38 +51,25 @@ export function requestParameters(body: Record<string, unknown>): string[] {
 }
 
 /**
- * A rough, deliberately low count of prompt tokens (four characters per token over the text
- * of the messages): endpoints are left out only when the prompt clearly cannot fit. An upstream
- * that still answers `context_length_exceeded` triggers a fallback to a larger window.
+ * Builds the routing request from a validated chat request. `estimatedPromptTokens` is a
+ * deliberately low count of its prompt (`estimatePrompt(body).low`, libs/providers): endpoints
+ * are left out only when the prompt clearly cannot fit; an upstream that still answers
+ * `context_length_exceeded` triggers a fallback to a larger window.
  */
-export function estimatePromptTokens(messages: unknown): number {
-  if (!Array.isArray(messages)) return 0;
-  let chars = 0;
-  for (const m of messages) {
-    const content = (m as { content?: unknown } | null)?.content;
-    if (typeof content === 'string') chars += content.length;
-    else if (Array.isArray(content)) {
-      for (const part of content) {
-        const text = (part as { text?: unknown } | null)?.text;
-        if (typeof text === 'string') chars += text.length;
-      }
-    }
-  }
-  return Math.floor(chars / 4);
-}
-
-/** Builds the routing request from a validated chat request. */
-export function routeRequestOf(body: {
-  model: string;
-  models?: readonly string[] | undefined;
-  messages: unknown;
-  provider?: RoutingPreferences | null | undefined;
-}): RouteRequest {
+export function routeRequestOf(
+  body: {
+    model: string;
+    models?: readonly string[] | undefined;
+    messages: unknown;
+    provider?: RoutingPreferences | null | undefined;
+  },
+  estimatedPromptTokens: number,
+): RouteRequest {
   const models = [body.model, ...(body.models ?? [])].filter((m, i, all) => all.indexOf(m) === i);
   return {
     models,
     parameters: requestParameters(body as Record<string, unknown>),
-    estimatedPromptTokens: estimatePromptTokens(body.messages),
+    estimatedPromptTokens,
     provider: body.provider ?? null,
   };
 }

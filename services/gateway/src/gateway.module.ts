@@ -46,6 +46,9 @@ class Drain implements BeforeApplicationShutdown {
     while (this.completions.inFlightCount > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
     }
+    // Usage events still waiting for a late token count go out now, with the gateway's estimates.
+    this.completions.settleAll();
+    await new Promise((r) => setImmediate(r));
   }
 }
 

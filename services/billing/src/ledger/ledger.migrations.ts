@@ -158,5 +158,27 @@ export function ledgerMigrations(schema: string): Array<new () => MigrationInter
     }
   }
 
-  return [CreateLedger1732406400200];
+  /**
+   * The upstream cost of failed, superseded and timed-out attempts: an expense account kind
+   * (`platform:expense:failed_attempts`) and an entry kind for its postings.
+   */
+  class FailedAttemptCosts1764669600000 implements MigrationInterface {
+    name = 'FailedAttemptCosts1764669600000';
+
+    async up(q: QueryRunner): Promise<void> {
+      await q.query(`ALTER TABLE ${s}.accounts DROP CONSTRAINT IF EXISTS accounts_kind_check,
+        ADD CONSTRAINT accounts_kind_check CHECK (kind IN ('tenant_credit','tenant_usage','funding','adjustments','refunds','revenue_markup','provider_cost','attempt_loss'))`);
+      await q.query(`ALTER TABLE ${s}.entries DROP CONSTRAINT IF EXISTS entries_kind_check,
+        ADD CONSTRAINT entries_kind_check CHECK (kind IN ('credit_grant','usage_charge','markup_revenue','provider_cost','attempt_cost','refund','adjustment'))`);
+    }
+
+    async down(q: QueryRunner): Promise<void> {
+      await q.query(`ALTER TABLE ${s}.entries DROP CONSTRAINT IF EXISTS entries_kind_check,
+        ADD CONSTRAINT entries_kind_check CHECK (kind IN ('credit_grant','usage_charge','markup_revenue','provider_cost','refund','adjustment'))`);
+      await q.query(`ALTER TABLE ${s}.accounts DROP CONSTRAINT IF EXISTS accounts_kind_check,
+        ADD CONSTRAINT accounts_kind_check CHECK (kind IN ('tenant_credit','tenant_usage','funding','adjustments','refunds','revenue_markup','provider_cost'))`);
+    }
+  }
+
+  return [CreateLedger1732406400200, FailedAttemptCosts1764669600000];
 }

@@ -15,9 +15,8 @@ import {
   callUpstream,
   connectionFailure,
   createUpstreamAgent,
-  estimateTokens,
-  outputChars,
-  promptChars,
+  estimateUsage,
+  OutputTally,
   UpstreamAborted,
   UpstreamError,
 } from '@turnpike/providers';
@@ -107,7 +106,8 @@ export class GenerationRunner implements OnApplicationShutdown {
     let upstreamStart = performance.now();
     let firstOutputAt: number | null = null;
     let chunksSent = 0;
-    let producedChars = 0;
+    // Everything the upstream generated, for an estimate when it reports no usage.
+    const output = new OutputTally();
     let tokens: NativeTokens = zeroTokens();
     let outcome: AttemptOutcome = 'success';
     let upstreamStatus: number | null = null;
@@ -159,18 +159,21 @@ export class GenerationRunner implements OnApplicationShutdown {
       })) {
         if (ev.type === 'completion') {
           firstOutputAt = performance.now();
-          tokens = ev.parsed.tokens;
+          // A silent upstream (no `usage`) is billed on our own count of prompt and answer.
+          if (!ev.parsed.usageReported) output.addCompletion(ev.parsed.completion);
+          tokens = ev.parsed.usageReported ? ev.parsed.tokens : estimateUsage(req.body, output);
           reply({
             type: 'completion',
             completion: ev.parsed.completion,
             tokens,
+            usageReported: ev.parsed.usageReported,
             finishReason: ev.parsed.finishReason,
             nativeFinishReason: ev.parsed.nativeFinishReason,
             timing: timing(),
           });
           chunksSent = 1;
         } else if (ev.type === 'chunk') {
-          producedChars += outputChars(ev.chunk);
+          output.addChunk(ev.chunk);
           if (firstOutputAt === null && !ev.hasOutput) {
             held.push(ev.chunk);
             continue;
@@ -191,7 +194,8 @@ export class GenerationRunner implements OnApplicationShutdown {
             reply({ type: 'chunk', chunk: c });
             chunksSent++;
           }
-          tokens = ev.tokens ?? zeroTokens();
+          // A silent upstream (no usage chunk) is billed on our own count of prompt and output.
+          tokens = ev.tokens ?? estimateUsage(req.body, output);
           reply({
             type: 'end',
             tokens,
@@ -211,12 +215,9 @@ export class GenerationRunner implements OnApplicationShutdown {
         outcome = slow ? 'timeout' : 'cancelled';
         if (slow) errorCode = 'timeout';
         upstreamSpan.addEvent('cancelled');
-        // The client is gone, but what was produced is still billed: report an estimate.
-        tokens = {
-          ...zeroTokens(),
-          prompt: estimateTokens(promptChars(req.body)),
-          completion: estimateTokens(producedChars),
-        };
+        // The client is gone, but what was produced is still billed: report an estimate. The
+        // upstream had the prompt (it was cancelled while working on it): that is billed too.
+        tokens = estimateUsage(req.body, output);
         reply({
           type: 'end',
           tokens,
@@ -235,6 +236,10 @@ export class GenerationRunner implements OnApplicationShutdown {
         errorCode = err.code;
         retryAfterSec = err.retryAfterSec;
         failSpan(upstreamSpan, e);
+        // What this failed attempt cost us. An upstream that fails before any output charges
+        // nothing (OpenAI, Anthropic: no charge for 4xx/5xx/429). After output began, the prompt
+        // and what was produced are billed: count them (docs/architecture.md, "Money").
+        tokens = output.chars > 0 ? estimateUsage(req.body, output) : zeroTokens();
         reply({ type: 'error', error: err, chunksSent, tokens, timing: timing() });
       }
     } finally {

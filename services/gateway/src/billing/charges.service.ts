@@ -1,8 +1,9 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { NativeTokens, UsageEventV1 } from '@turnpike/contracts';
+import type { EndpointPricing, Micros, NativeTokens, UsageEventV1 } from '@turnpike/contracts';
 import { ApiError } from '@turnpike/openai-api';
+import { estimatePrompt } from '@turnpike/providers';
 import {
-  estimatePromptTokens,
+  attemptCostMicros,
   formatMicros,
   maxOutputTokens,
   priceGeneration,
@@ -61,7 +62,9 @@ export class ChargesService implements OnModuleInit, OnModuleDestroy {
 
   /** Throws the 402 to answer when the worst case cannot be covered; otherwise holds it. */
   admit(auth: AuthContext, candidates: Candidate[], body: Record<string, unknown>): Reservation {
-    const promptTokens = estimatePromptTokens(body);
+    // A high figure from the one token estimator (exact for prompts up to 32 K characters,
+    // extrapolated with a margin above: docs/architecture.md, "Token estimates").
+    const promptTokens = estimatePrompt(body).high;
     let worst = 0;
     let outputTokens = 0;
     for (const c of candidates) {
@@ -123,6 +126,11 @@ export class ChargesService implements OnModuleInit, OnModuleDestroy {
       currency: 'USD',
       ...priceGeneration(tokens, candidate.endpoint.pricing, markup, chargeable),
     };
+  }
+
+  /** What one attempt cost us upstream (nothing when it consumed nothing). */
+  attemptCost(tokens: NativeTokens, pricing: EndpointPricing): Micros {
+    return attemptCostMicros(tokens, pricing);
   }
 }
 

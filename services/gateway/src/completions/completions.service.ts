@@ -22,6 +22,7 @@ import {
   timeout,
   type ChatCompletionRequest,
 } from '@turnpike/openai-api';
+import { estimateUsage, OutputTally } from '@turnpike/providers';
 import { ProducerService } from '@turnpike/service-kit';
 import {
   context,
@@ -55,8 +56,13 @@ import { ReplyQueue, type QueueResult } from './reply-queue.js';
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** How long a cancelled attempt waits for the connector's final token count. */
-const CANCEL_SETTLE_MS = 1500;
+/**
+ * How long the gateway keeps listening, after it cancelled an attempt (client gone, attempt
+ * superseded or timed out), for the connector's final token count of it. The usage event of the
+ * generation is published when every such count is in, or at this cap with the gateway's own
+ * estimate (the prompt, and what it relayed) for a count that never came.
+ */
+export const LATE_COUNT_MAX_MS = 30_000;
 
 /**
  * An attempt whose replies cannot arrive (the broker unreachable: sends failing, or the reply
@@ -88,6 +94,14 @@ class Generation {
   status: UsageEventV1['status'] = 'success';
   error: ApiError | null = null;
   heldUsage: Json | null = null;
+  /** The output relayed to the client, for an estimate when the connector's count never comes. */
+  readonly relayed = new OutputTally();
+  /** Final token counts of cancelled attempts still awaited; each settles by LATE_COUNT_MAX_MS. */
+  readonly pending: Promise<void>[] = [];
+  /** Cuts those waits short (shutdown): the gateway's estimates stand in. */
+  readonly settleNow = new AbortController();
+  /** When the HTTP exchange ended (the usage event's latency; its publication may be later). */
+  endedAt: number | null = null;
 
   constructor(
     readonly id: string,
@@ -107,6 +121,10 @@ class Generation {
 export class CompletionsService {
   private readonly log = new Logger(CompletionsService.name);
   private inFlight = 0;
+  /** Generations whose HTTP exchange is over but whose usage event waits for late counts. */
+  private readonly settling = new Set<Generation>();
+  /** Late counts: arrived after a cancel, or never (the gateway's estimate was booked). */
+  readonly lateCounts = { arrived: 0, estimated: 0 };
 
   constructor(
     private readonly config: GatewayConfig,
@@ -117,8 +135,14 @@ export class CompletionsService {
     private readonly charges: ChargesService,
   ) {}
 
+  /** Requests being served, and generations whose usage event is not published yet. */
   get inFlightCount(): number {
-    return this.inFlight;
+    return this.inFlight + this.settling.size;
+  }
+
+  /** Publishes every usage event still waiting for a late count, with the gateway's estimates. */
+  settleAll(): void {
+    for (const gen of this.settling) gen.settleNow.abort();
   }
 
   async handle(req: FastifyRequest, reply: FastifyReply, auth: AuthContext): Promise<void> {
@@ -215,9 +239,34 @@ export class CompletionsService {
     } finally {
       this.inFlight--;
       reply.raw.off('close', onClose);
+      gen.endedAt = performance.now();
+      const httpStatus = reply.raw.statusCode;
+      if (gen.pending.length === 0) this.settle(gen, reservation, req, httpStatus);
+      else {
+        // A cancelled attempt's final count comes from the connector after the client left:
+        // the usage event waits for it (bounded), so what was produced is billed.
+        this.settling.add(gen);
+        void Promise.allSettled(gen.pending).then(() => {
+          this.settling.delete(gen);
+          this.settle(gen, reservation, req, httpStatus);
+        });
+      }
+    }
+  }
+
+  private settle(
+    gen: Generation,
+    reservation: Reservation,
+    req: FastifyRequest,
+    httpStatus: number,
+  ): void {
+    try {
       // The hold shrinks to the actual charge until billing's balance update includes it.
       reservation.settle(gen.id, this.costs(gen).chargedMicros);
-      this.finish(gen, req, reply.raw.statusCode);
+      this.finish(gen, req, httpStatus);
+    } catch (e) {
+      reservation.release();
+      this.log.error(`generation ${gen.id} not settled: ${(e as Error).stack ?? String(e)}`);
     }
   }
 
@@ -249,7 +298,7 @@ export class CompletionsService {
         gen.served = {
           candidate,
           tokens: r.tokens,
-          usageReported: true,
+          usageReported: r.usageReported,
           finishReason: r.finishReason,
           nativeFinishReason: r.nativeFinishReason,
           timing: r.timing,
@@ -445,16 +494,33 @@ export class CompletionsService {
       ? Date.now() + this.attemptBudgetMs(gen, deadlineAt)
       : deadlineAt;
     let producing = false;
-    let keepInbox = false;
+    // Set when a late count is awaited (a cancelled or lost attempt): the inbox registration stays.
+    let handedOff = false;
     const started = performance.now();
-    const record = (a: Omit<UsageAttempt, 'attempt' | 'endpointId' | 'provider' | 'model'>) =>
-      gen.attempts.push({
+    const record = (
+      a: Pick<UsageAttempt, 'outcome' | 'upstreamStatus' | 'errorCode' | 'ttftMs' | 'latencyMs'>,
+      tokens?: { tokens: NativeTokens; usageReported: boolean },
+    ): UsageAttempt => {
+      const entry: UsageAttempt = {
         attempt,
         endpointId: endpoint.id,
         provider: endpoint.provider,
         model: candidate.model.id,
         ...a,
-      });
+        tokens: zeroTokens(),
+        usageReported: false,
+        upstreamMicros: 0,
+        served: false,
+      };
+      if (tokens) this.countAttempt(entry, candidate, tokens.tokens, tokens.usageReported);
+      gen.attempts.push(entry);
+      return entry;
+    };
+    // After a cancel: keep listening for the connector's final count of this attempt.
+    const awaitCount = (entry: UsageAttempt, fallback: () => NativeTokens) => {
+      handedOff = true;
+      this.awaitLateCount(gen, queue, unregister, entry, candidate, fallback);
+    };
     try {
       const message: LlmGenerateV1 = {
         v: 1,
@@ -533,7 +599,7 @@ export class CompletionsService {
             ttftMs: null,
             latencyMs: round(performance.now() - started),
           });
-          keepInbox = true;
+          handedOff = true;
           const late = this.settleLate(queue, deadlineAt).finally(unregister);
           return {
             kind: 'lost',
@@ -550,13 +616,15 @@ export class CompletionsService {
           // This attempt's share of the deadline is spent: cancel it and try the next candidate.
           await this.cancel(gen, attempt, 'superseded');
           const waited = round(performance.now() - started);
-          record({
+          const entry = record({
             outcome: 'timeout',
             upstreamStatus: null,
             errorCode: 'attempt_timeout',
             ttftMs: null,
             latencyMs: waited,
           });
+          // The upstream had the prompt when we gave up on it: that is what it costs us.
+          awaitCount(entry, () => estimateUsage(gen.body as Json, null));
           this.log.warn(
             `generation ${gen.id} attempt ${attempt} on ${endpoint.id} gave no output in ${waited} ms; falling back`,
           );
@@ -567,38 +635,45 @@ export class CompletionsService {
         }
         if (r === 'aborted' || r === 'timeout') {
           await this.cancel(gen, attempt, r === 'aborted' ? 'client_disconnected' : 'timeout');
-          const settle = r === 'aborted' ? await this.settleCancelled(queue) : null;
-          if (r === 'aborted' && settle) {
-            gen.served = {
-              candidate,
-              tokens: settle.tokens,
-              usageReported: false,
-              finishReason: null,
-              nativeFinishReason: null,
-              timing: settle.timing,
-              roundTripMs: performance.now() - started,
-            };
-          }
-          record({
+          const entry = record({
             outcome: r === 'aborted' ? 'cancelled' : 'timeout',
             upstreamStatus: null,
             errorCode: r === 'timeout' ? 'timeout' : null,
             ttftMs: null,
             latencyMs: round(performance.now() - started),
           });
+          if (r === 'aborted') {
+            // The client left: it pays for what was produced, as the connector counts it when
+            // its final reply arrives (or, if it never does, the prompt and what we relayed).
+            entry.served = true;
+            gen.served = {
+              candidate,
+              tokens: zeroTokens(),
+              usageReported: false,
+              finishReason: null,
+              nativeFinishReason: null,
+              timing: null,
+              roundTripMs: performance.now() - started,
+            };
+          }
+          awaitCount(entry, () => estimateUsage(gen.body as Json, gen.relayed));
           gen.status = r === 'aborted' ? 'cancelled' : 'error';
           return r === 'aborted' ? { kind: 'cancelled' } : { kind: 'timeout' };
         }
         if (r.type === 'chunk' || r.type === 'completion') producing = true;
         if (r.type === 'error') {
           this.planner.observeFailure(candidate, r.error);
-          record({
-            outcome: r.error.status === 504 ? 'timeout' : 'error',
-            upstreamStatus: r.error.upstreamStatus,
-            errorCode: r.error.code,
-            ttftMs: r.timing.upstreamTtftMs,
-            latencyMs: r.timing.upstreamMs,
-          });
+          // The connector's count of what the failed attempt cost (zero before any output).
+          record(
+            {
+              outcome: r.error.status === 504 ? 'timeout' : 'error',
+              upstreamStatus: r.error.upstreamStatus,
+              errorCode: r.error.code,
+              ttftMs: r.timing.upstreamTtftMs,
+              latencyMs: r.timing.upstreamMs,
+            },
+            { tokens: r.tokens, usageReported: false },
+          );
           if (canFallBack && r.chunksSent === 0 && r.error.retryable && !committed()) {
             this.log.warn(
               `generation ${gen.id} attempt ${attempt} on ${endpoint.id} failed (${r.error.code}); falling back`,
@@ -611,21 +686,86 @@ export class CompletionsService {
           gen.firstTokenAt = performance.now();
           gen.span.addEvent('first_token');
         }
+        if (r.type === 'chunk') gen.relayed.addChunk(r.chunk);
         if (onReply(r) === 'done') {
-          const timing = r.type === 'end' || r.type === 'completion' ? r.timing : null;
-          record({
-            outcome: 'success',
-            upstreamStatus: 200,
-            errorCode: null,
-            ttftMs: timing?.upstreamTtftMs ?? null,
-            latencyMs: timing?.upstreamMs ?? round(performance.now() - started),
-          });
+          const final = r.type === 'end' || r.type === 'completion' ? r : null;
+          const entry = record(
+            {
+              outcome: 'success',
+              upstreamStatus: 200,
+              errorCode: null,
+              ttftMs: final?.timing.upstreamTtftMs ?? null,
+              latencyMs: final?.timing.upstreamMs ?? round(performance.now() - started),
+            },
+            final ? { tokens: final.tokens, usageReported: final.usageReported } : undefined,
+          );
+          entry.served = true;
           return { kind: 'done', reply: r, roundTripMs: performance.now() - started };
         }
       }
     } finally {
-      if (!keepInbox) unregister();
+      if (!handedOff) unregister();
     }
+  }
+
+  /** Sets an attempt's tokens and what they cost us upstream. */
+  private countAttempt(
+    entry: UsageAttempt,
+    candidate: Candidate,
+    tokens: NativeTokens,
+    usageReported: boolean,
+  ): void {
+    entry.tokens = tokens;
+    entry.usageReported = usageReported;
+    entry.upstreamMicros = this.charges.attemptCost(tokens, candidate.endpoint.pricing);
+  }
+
+  /**
+   * After a cancel, the connector reports what the upstream consumed until then: waits for that
+   * final reply (up to LATE_COUNT_MAX_MS, or until shutdown) in the background, then books it on
+   * the attempt, and on the generation when the attempt served it. A count that never comes is
+   * replaced by `fallback`, the gateway's own estimate.
+   */
+  private awaitLateCount(
+    gen: Generation,
+    queue: ReplyQueue,
+    unregister: () => void,
+    entry: UsageAttempt,
+    candidate: Candidate,
+    fallback: () => NativeTokens,
+  ): void {
+    const wait = async (): Promise<{ tokens: NativeTokens; usageReported: boolean } | null> => {
+      const until = Date.now() + LATE_COUNT_MAX_MS;
+      for (;;) {
+        const r = await queue.next(until - Date.now(), gen.settleNow.signal);
+        if (r === 'timeout' || r === 'aborted') return null;
+        if (r.type === 'end' || r.type === 'completion')
+          return { tokens: r.tokens, usageReported: r.usageReported };
+        if (r.type === 'error') return { tokens: r.tokens, usageReported: false };
+      }
+    };
+    const counted = wait()
+      .catch((e: unknown) => {
+        this.log.warn(`late count of ${gen.id}: ${(e as Error).message}`);
+        return null;
+      })
+      .then((count) => {
+        unregister();
+        if (count) this.lateCounts.arrived++;
+        else {
+          this.lateCounts.estimated++;
+          this.log.warn(
+            `generation ${gen.id} attempt ${entry.attempt}: no final count from the connector; billing the gateway's estimate`,
+          );
+        }
+        const c = count ?? { tokens: fallback(), usageReported: false };
+        this.countAttempt(entry, candidate, c.tokens, c.usageReported);
+        if (entry.served && gen.served) {
+          gen.served.tokens = c.tokens;
+          gen.served.usageReported = c.usageReported;
+        }
+      });
+    gen.pending.push(counted);
   }
 
   /**
@@ -720,18 +860,6 @@ export class CompletionsService {
       );
   }
 
-  /** After a cancel, the connector reports what the upstream produced until then. */
-  private async settleCancelled(
-    queue: ReplyQueue,
-  ): Promise<{ tokens: NativeTokens; timing: AttemptTiming } | null> {
-    const until = Date.now() + CANCEL_SETTLE_MS;
-    for (;;) {
-      const r = await queue.next(until - Date.now());
-      if (r === 'timeout' || r === 'aborted') return null;
-      if (r.type === 'end' || r.type === 'error') return { tokens: r.tokens, timing: r.timing };
-    }
-  }
-
   private chunkBase(gen: Generation, candidate: Candidate): Json {
     return {
       id: gen.id,
@@ -774,12 +902,11 @@ export class CompletionsService {
   /** OpenAI usage plus OpenRouter's `cost` and `cost_details` (see completion.presenter.ts). */
   private presentUsage(gen: Generation, upstream: Json | null): Json {
     const served = gen.served!;
-    return presentUsage(
-      served.tokens,
-      upstream,
-      this.costs(gen),
-      served.candidate.endpoint.pricing,
-    );
+    return {
+      ...presentUsage(served.tokens, upstream, this.costs(gen), served.candidate.endpoint.pricing),
+      // The upstream reported no usage: these counts are our tokenizer's (and billed as such).
+      ...(served.usageReported ? {} : { estimated: true }),
+    };
   }
 
   private costs(gen: Generation): UsageEventV1['cost'] {
@@ -789,8 +916,12 @@ export class CompletionsService {
   }
 
   private finish(gen: Generation, req: FastifyRequest, httpStatus: number): void {
-    const latencyMs = round(performance.now() - gen.t0);
+    const latencyMs = round((gen.endedAt ?? performance.now()) - gen.t0);
     const served = gen.served;
+    const cost = this.costs(gen);
+    // The serving attempt's cost is the event's; every other attempt's is ours (the ledger's
+    // failed-attempts expense).
+    for (const a of gen.attempts) if (a.served) a.upstreamMicros = cost.upstreamMicros;
     const event: UsageEventV1 = {
       v: 1,
       generationId: gen.id,
@@ -811,7 +942,7 @@ export class CompletionsService {
       nativeFinishReason: served?.nativeFinishReason ?? null,
       tokens: served?.tokens ?? zeroTokens(),
       usageReported: served?.usageReported ?? false,
-      cost: this.costs(gen),
+      cost,
       ttftMs: gen.firstTokenAt === null ? null : round(gen.firstTokenAt - gen.t0),
       latencyMs,
       attempts: gen.attempts,

@@ -7,6 +7,7 @@ import {
   serviceUnavailable,
   type ChatCompletionRequest,
 } from '@turnpike/openai-api';
+import { estimatePrompt } from '@turnpike/providers';
 import { rankCandidates, routeRequestOf, type Tier } from '@turnpike/routing';
 import { RoutingTableService } from '../catalog/routing-table.service.js';
 import { GatewayConfig } from '../gateway.config.js';
@@ -38,7 +39,7 @@ export class RoutePlanner {
   ) {}
 
   plan(body: ChatCompletionRequest, random: () => number = Math.random): Candidate[] {
-    const request = routeRequestOf(body);
+    const request = routeRequestOf(body, estimatePrompt(body).low);
     const result = rankCandidates(request, {
       lookup: (id) => this.table.get(id),
       now: Date.now(),

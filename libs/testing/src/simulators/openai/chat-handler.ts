@@ -187,9 +187,17 @@ function generate(
     outcome.dropped = 'cut';
     dropConnection(ex.res.socket);
   };
+  const silent = knobs.usage === 'none';
   const sink = req.stream
-    ? streamSink(ex, plans, meta, req, promptTokens, drop)
-    : bufferedSink(ex, plans, meta, promptTokens, drop);
+    ? streamSink(
+        ex,
+        plans,
+        meta,
+        silent ? { ...req, includeUsage: false } : req,
+        promptTokens,
+        drop,
+      )
+    : bufferedSink(ex, plans, meta, promptTokens, drop, silent);
   const generation = new Generation(plans, knobs, sink, (n) => outcome.tokens(n));
   outcome.generation = generation;
   ctx.active.add(generation);
@@ -240,8 +248,13 @@ function bufferedSink(
   meta: CompletionMeta,
   promptTokens: number,
   drop: () => void,
+  silent = false,
 ): GenerationSink {
-  const body = () => chatCompletion(meta, plans, promptTokens);
+  const body = () => {
+    const c: Partial<ReturnType<typeof chatCompletion>> = chatCompletion(meta, plans, promptTokens);
+    if (silent) delete c.usage;
+    return c;
+  };
   let begun = false;
   return {
     begin: () => {

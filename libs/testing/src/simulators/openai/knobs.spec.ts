@@ -31,6 +31,12 @@ describe('sim knobs', () => {
     );
   });
 
+  it('usage=none makes a silent upstream; include clears it; anything else is refused', () => {
+    assert.deepEqual(parseDirectiveBody(' usage=none'), { usage: 'none' });
+    assert.deepEqual(parseDirectiveBody(' usage=include'), { usage: undefined });
+    assert.throws(() => parseDirectiveBody(' usage=some'), KnobError);
+  });
+
   it('accepts quoted values, lists, booleans and none', () => {
     assert.deepEqual(parseDirectiveBody(' tool_call="a,b" reset=false cut=none status=none'), {
       toolCall: ['a', 'b'],

@@ -103,6 +103,15 @@ const SPECS: Record<string, KnobSpec> = {
       return { text: s satisfies TextMode };
     },
   },
+  usage: {
+    knob: 'usage',
+    parse(raw, key) {
+      const s = text(raw, key).toLowerCase();
+      if (s === 'none') return { usage: 'none' };
+      if (s === 'include' || s === 'default') return { usage: undefined };
+      throw new KnobError(`sim knob '${key}' must be none | include, got '${s}'`);
+    },
+  },
   tool_call: {
     knob: 'toolCall',
     parse(raw, key) {

@@ -316,6 +316,26 @@ describe('OpenAI simulator', () => {
   });
 
   describe('streaming', () => {
+    it('usage=none: a silent upstream sends no usage, streamed or not', async () => {
+      const messages = user('quiet please [[sim tokens=5 usage=none]]');
+      const data = await client.chat.completions.create({ model: 'sim-gpt-small', messages });
+      assert.equal(data.usage, undefined);
+      assert.ok((data.choices[0]?.message.content ?? '').length > 0);
+      const stream = await client.chat.completions.create({
+        model: 'sim-gpt-small',
+        messages,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      const chunks: ChatCompletionChunk[] = [];
+      for await (const c of stream) chunks.push(c);
+      assert.ok(chunks.length >= 3);
+      for (const c of chunks) {
+        assert.equal('usage' in c, false);
+        assert.ok(c.choices.length > 0, 'no usage-only chunk');
+      }
+    });
+
     it('streams spec-valid chunks over time, usage last, deltas = non-stream content', async () => {
       const messages = user('stream me please [[sim ttft_ms=80 tps=50 tokens=8]]');
       const t0 = performance.now();

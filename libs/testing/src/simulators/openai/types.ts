@@ -29,6 +29,8 @@ export interface Knobs {
   toolCall?: string | string[];
   /** What a text answer says: the prompt's words echoed (default), or `prose` that reads like a reply (the demo). */
   text?: TextMode;
+  /** `none`: a silent upstream, sending no `usage` (no usage chunk, no `usage` in a completion). */
+  usage?: 'none';
 }
 
 export type TextMode = 'echo' | 'prose';
