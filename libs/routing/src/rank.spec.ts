@@ -457,7 +457,7 @@ describe('rankCandidates: models fallback and errors', () => {
 
   test('models only (OpenRouter’s fallback example): the first entry is the primary', () => {
     // The parsed request carries models[0] as its model; routeRequestOf dedupes it.
-    const route = routeRequestOf({ model: 't/other', models: ['t/other', MULTI], messages: [] });
+    const route = routeRequestOf({ model: 't/other', models: ['t/other', MULTI], messages: [] }, 0);
     assert.deepEqual(route.models, ['t/other', MULTI]);
     const r = rankCandidates(
       { ...route, provider: { sort: 'price' } },

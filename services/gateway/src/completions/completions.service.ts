@@ -390,11 +390,14 @@ export class CompletionsService {
         if (out.headersSent) {
           gen.status = 'error';
           gen.error = outcome.error;
-          out.fail(this.chunkBase(gen, candidate), {
-            message: outcome.error.message,
-            code: outcome.error.code,
-            type: outcome.error.type,
-          });
+          out.fail(
+            streamErrorChunk(this.chunkBase(gen, candidate), {
+              status: outcome.error.status,
+              message: outcome.error.message,
+              code: outcome.error.code,
+              type: outcome.error.type,
+            }),
+          );
         } else this.respondError(gen, reply, headers, outcome);
         await this.recordLost(gen, candidate, outcome);
         return;
@@ -793,7 +796,7 @@ export class CompletionsService {
     deadlineAt: number,
   ): Promise<{ tokens: NativeTokens; usageReported: boolean; timing: AttemptTiming } | null> {
     for (;;) {
-      const r = await queue.next(deadlineAt + CANCEL_SETTLE_MS - Date.now());
+      const r = await queue.next(deadlineAt + LATE_COUNT_MAX_MS - Date.now());
       if (r === 'timeout' || r === 'aborted') return null;
       if (r.type === 'end')
         return { tokens: r.tokens, usageReported: r.usageReported, timing: r.timing };
