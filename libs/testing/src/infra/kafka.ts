@@ -546,6 +546,11 @@ export async function startKafka(opts: StartKafkaOptions): Promise<KafkaHandle> 
   await fs.mkdir(path.dirname(logFile), { recursive: true });
   await fs.writeFile(serverProps, serverProperties({ port, controllerPort, logDirs }));
   await fs.writeFile(log4jProps, log4j2Properties(logFile));
+  // log4j creates its file with the JVM's umask (world-readable); the log can quote requests,
+  // so create it owner-only first (log4j appends to it and keeps the mode).
+  await fs.mkdir(path.dirname(logFile), { recursive: true });
+  await fs.appendFile(logFile, '', { mode: 0o600 });
+  await fs.chmod(logFile, 0o600);
   const logStart = fileSize(logFile);
 
   const jvmArgs = [

@@ -268,7 +268,8 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
   const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   await fs.mkdir(path.dirname(logFile), { recursive: true });
-  await (await fs.open(logFile, 'a')).close();
+  await (await fs.open(logFile, 'a', 0o600)).close();
+  await fs.chmod(logFile, 0o600); // owner only (Postgres' user, after the chown below): it can quote queries
 
   let ids: Ids | undefined;
   if (isRoot()) {
