@@ -10,3 +10,5 @@ export * from './schemas.js';
 export * from './rpc.js';
 export * from './catalog-admin.js';
 export * from './billing.js';
+export * from './provider-connection.js';
+export * from './parameters.js';

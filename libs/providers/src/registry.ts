@@ -1,11 +1,15 @@
+import type { ProviderAdapter } from './core/adapter.js';
 import { openaiProvider } from './openai/openai.provider.js';
-import type { ProviderAdapter } from './provider.js';
 
-/** Provider adapters by kind. A configured provider account names one of these kinds. */
+/**
+ * Provider adapters by kind. A catalog provider names one of these kinds; the connector's
+ * accounts hold the credentials. Core code never imports a provider folder: only this registry
+ * does.
+ */
 export const PROVIDER_ADAPTERS: Readonly<Record<string, ProviderAdapter>> = {
   openai: openaiProvider,
 };
 
 export function adapterFor(kind: string): ProviderAdapter | undefined {
-  return PROVIDER_ADAPTERS[kind];
+  return Object.hasOwn(PROVIDER_ADAPTERS, kind) ? PROVIDER_ADAPTERS[kind] : undefined;
 }

@@ -1,17 +1,37 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ProviderCredentials, type ProviderConnection } from '@turnpike/contracts';
 import { baseServiceEnv, env, readEnv, type Env } from '@turnpike/config';
 import { BaseServiceConfig } from '@turnpike/service-kit';
 
-/** One provider account: which protocol it speaks, where, and with which key. */
-const ProviderAccount = z.object({
-  kind: z.string().min(1),
-  baseUrl: z.url(),
-  apiKey: z.string().min(1),
-  headers: z.record(z.string(), z.string()).optional(),
-});
-export type ProviderAccount = z.infer<typeof ProviderAccount>;
-const ProviderAccounts = z.record(z.string().min(1), ProviderAccount);
+/**
+ * One provider account: which protocol it speaks, where, and how it authenticates. Either
+ * `credentials` (the typed union: api_key, azure, aws, vertex) or, the short form, `apiKey`.
+ */
+const ProviderAccountInput = z
+  .object({
+    kind: z.string().min(1),
+    baseUrl: z.url(),
+    apiKey: z.string().min(1).optional(),
+    credentials: ProviderCredentials.optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+  })
+  .refine((a) => (a.apiKey === undefined) !== (a.credentials === undefined), {
+    message: 'give either apiKey or credentials',
+  })
+  .transform((a): ProviderAccount => ({
+    kind: a.kind,
+    connection: {
+      baseUrl: a.baseUrl,
+      credentials: a.credentials ?? { type: 'api_key', apiKey: a.apiKey! },
+      ...(a.headers ? { headers: a.headers } : {}),
+    },
+  }));
+export interface ProviderAccount {
+  kind: string;
+  connection: ProviderConnection;
+}
+const ProviderAccounts = z.record(z.string().min(1), ProviderAccountInput);
 
 const schema = z.object({
   ...baseServiceEnv,

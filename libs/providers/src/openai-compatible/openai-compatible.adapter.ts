@@ -1,19 +1,32 @@
-import type { NativeTokens, ReplyError } from '@turnpike/contracts';
-import { parseRetryAfter, upstreamFailure } from '../errors.js';
+import type { ProviderConnection, ReplyError } from '@turnpike/contracts';
+import { ROUTED_PARAMETERS } from '@turnpike/contracts';
 import type {
-  ParsedChunk,
+  GenerationCall,
   ParsedCompletion,
+  PreparedRequest,
+  PrepareOptions,
   ProviderAdapter,
-  ProviderCapabilities,
-  ProviderCredentials,
-  UpstreamHttpRequest,
-} from '../provider.js';
+} from '../core/adapter.js';
+import type { ProviderCapabilities } from '../core/capabilities.js';
+import type { DecodedEvent, StreamDecoder } from '../core/decoder.js';
+import { parseRetryAfter, upstreamFailure } from '../core/errors.js';
+import { isObj, type Json } from '../core/json.js';
+import { normaliseFinish, type FinishReason } from '../core/output.js';
+import {
+  applyParameters,
+  parametersOf,
+  RequestMappingError,
+  type ParamMap,
+} from '../core/param-map.js';
+import { readChatRequest } from '../core/request-model.js';
+import { fromOpenAIUsage } from '../core/usage.js';
+import { normaliseReasoningField, OpenAIStreamDecoder } from './openai-compatible.decoder.js';
 
 /**
  * Request fields that only the gateway understands (OpenRouter's routing controls), and
- * OpenRouter fields it accepts but does not implement yet (ignored, never sent upstream).
+ * OpenRouter fields it accepts but does not implement yet: never sent upstream.
  */
-const GATEWAY_ONLY_FIELDS = [
+export const GATEWAY_ONLY_FIELDS: readonly string[] = [
   'models',
   'provider',
   'route',
@@ -29,64 +42,87 @@ const GATEWAY_ONLY_FIELDS = [
 
 export interface OpenAICompatibleOptions {
   kind: string;
-  capabilities: ProviderCapabilities;
+  /** The provider's public API base URL (with its version path, e.g. `https://api.groq.com/openai/v1`). */
+  defaultBaseUrl: string;
+  capabilities: Omit<ProviderCapabilities, 'parameters'>;
+  /** Which OpenAI parameters the provider takes, and how (renames, ranges, defaults). */
+  params: ParamMap;
   /** Path of the chat endpoint under the base URL. */
   chatPath?: string;
-  /** Extra request fields this provider rejects and that must be dropped. */
-  dropFields?: readonly string[];
-  /** Maps a provider-specific finish reason to OpenAI's. */
-  finishReasons?: Record<string, string>;
+  /** Maps provider-specific finish reasons to OpenAI's. */
+  finishReasons?: Readonly<Record<string, FinishReason>>;
+  /**
+   * Whether the provider takes `stream_options: {include_usage: true}` (otherwise usage comes
+   * unasked, or not at all and the connector estimates it).
+   */
+  streamOptions?: boolean;
+  /** Last provider-specific touches to the body (after the parameter map). */
+  finishBody?: (payload: Json, call: GenerationCall) => void;
+  /** The request URL; default: base URL + chat path. */
+  url?: (connection: ProviderConnection, call: GenerationCall) => string;
+  /** Authentication headers; default: `Authorization: Bearer <api key>`. */
+  auth?: (connection: ProviderConnection) => Record<string, string>;
+  credentialTypes?: readonly string[];
 }
 
-const OPENAI_FINISH = new Set(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']);
-
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const int = (v: unknown): number =>
-  typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v) : 0;
-
-/** Native token counts of an OpenAI `usage` object. */
-export function tokensFromOpenAIUsage(usage: Json): NativeTokens {
-  const prompt = isObj(usage['prompt_tokens_details']) ? usage['prompt_tokens_details'] : {};
-  const completion = isObj(usage['completion_tokens_details'])
-    ? usage['completion_tokens_details']
-    : {};
-  return {
-    prompt: int(usage['prompt_tokens']),
-    completion: int(usage['completion_tokens']),
-    cachedRead: int(prompt['cached_tokens']),
-    cacheWrite: int(prompt['cache_write_tokens']),
-    reasoning: int(completion['reasoning_tokens']),
-  };
-}
+/** The OpenAI parameter entry that passes a field through unchanged. */
+export const passThrough = (...names: string[]): ParamMap =>
+  names.map((name) => ({ name, to: name }));
 
 /**
- * The shared base of every provider that speaks OpenAI's chat completions protocol. A concrete
- * provider is a small composition of options over this class.
+ * The shared base of every provider that speaks OpenAI's chat completions protocol; a concrete
+ * provider is a small composition of options over it. Unknown request fields pass through (the
+ * upstream may know them); parameters in the `supported_parameters` vocabulary that the provider
+ * does not take are dropped (or refused under `provider.require_parameters`).
  */
 export class OpenAICompatibleAdapter implements ProviderAdapter {
   readonly kind: string;
+  readonly protocol: string = 'openai';
   readonly capabilities: ProviderCapabilities;
-  private readonly chatPath: string;
-  private readonly drop: readonly string[];
-  private readonly finishMap: Record<string, string>;
+  readonly credentialTypes: readonly string[];
+  readonly defaultBaseUrl: string;
 
-  constructor(opts: OpenAICompatibleOptions) {
+  constructor(protected readonly opts: OpenAICompatibleOptions) {
     this.kind = opts.kind;
-    this.capabilities = opts.capabilities;
-    this.chatPath = opts.chatPath ?? '/chat/completions';
-    this.drop = [...GATEWAY_ONLY_FIELDS, ...(opts.dropFields ?? [])];
-    this.finishMap = opts.finishReasons ?? {};
+    this.defaultBaseUrl = opts.defaultBaseUrl;
+    this.credentialTypes = opts.credentialTypes ?? ['api_key'];
+    this.capabilities = { ...opts.capabilities, parameters: parametersOf(opts.params) };
   }
 
-  buildRequest(
-    body: Json,
-    upstreamModel: string,
-    stream: boolean,
-    credentials: ProviderCredentials,
-  ): UpstreamHttpRequest {
-    const payload: Json = { ...body, model: upstreamModel, stream };
-    for (const f of this.drop) delete payload[f];
+  async prepareRequest(
+    call: GenerationCall,
+    connection: ProviderConnection,
+    opts: PrepareOptions,
+  ): Promise<PreparedRequest> {
+    if (!this.credentialTypes.includes(connection.credentials.type)) {
+      throw new RequestMappingError(
+        upstreamFailure({
+          upstreamStatus: null,
+          message: `Provider '${this.kind}' cannot use '${connection.credentials.type}' credentials.`,
+          code: 'provider_misconfigured',
+        }),
+      );
+    }
+    const payload: Json = {};
+    for (const [k, v] of Object.entries(call.body)) {
+      if (ROUTED_PARAMETERS.has(k) || GATEWAY_ONLY_FIELDS.includes(k)) continue;
+      payload[k] = v;
+    }
+    payload['model'] = call.upstreamModel;
+    payload['stream'] = call.stream;
+    delete payload['stream_options'];
+    const { dropped } = applyParameters(
+      this.opts.params,
+      payload,
+      {
+        body: call.body,
+        request: readChatRequest(call.body),
+        upstreamModel: call.upstreamModel,
+        stream: call.stream,
+        maxOutputTokens: call.maxOutputTokens,
+      },
+      { requireParameters: opts.requireParameters, provider: this.kind },
+    );
     // OpenRouter's server tools (`openrouter:web_search`, ...) are accepted and ignored.
     if (Array.isArray(payload['tools'])) {
       const tools = payload['tools'].filter(
@@ -99,92 +135,37 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
         delete payload['parallel_tool_calls'];
       }
     }
-    if (stream) {
+    if (call.stream && this.opts.streamOptions !== false) {
       // Always ask for usage: it is what we bill. The gateway drops the usage chunk when the
       // client did not ask for it.
-      const so = isObj(body['stream_options']) ? body['stream_options'] : {};
+      const so = isObj(call.body['stream_options']) ? call.body['stream_options'] : {};
       payload['stream_options'] = { ...so, include_usage: true };
-    } else {
-      delete payload['stream_options'];
     }
+    this.opts.finishBody?.(payload, call);
     return {
-      url: credentials.baseUrl.replace(/\/+$/, '') + this.chatPath,
+      method: 'POST',
+      url: this.opts.url
+        ? this.opts.url(connection, call)
+        : connection.baseUrl.replace(/\/+$/, '') + (this.opts.chatPath ?? '/chat/completions'),
       headers: {
         'content-type': 'application/json',
-        accept: stream ? 'text/event-stream' : 'application/json',
-        authorization: `Bearer ${credentials.apiKey}`,
-        ...credentials.headers,
+        accept: call.stream ? 'text/event-stream' : 'application/json',
+        ...(this.opts.auth ? this.opts.auth(connection) : bearer(connection)),
+        ...connection.headers,
       },
       body: JSON.stringify(payload),
+      droppedParameters: dropped,
     };
   }
 
-  normaliseFinish(native: unknown): string | null {
-    if (typeof native !== 'string' || native === '') return null;
-    const mapped = this.finishMap[native] ?? native;
-    return OPENAI_FINISH.has(mapped) ? mapped : 'stop';
+  openStream(): StreamDecoder {
+    return new OpenAIStreamDecoder({
+      ...(this.opts.finishReasons ? { finishReasons: this.opts.finishReasons } : {}),
+      streamError: (err) => ({ type: 'error', error: this.errorFromBody(err, 502) }),
+    });
   }
 
-  parseStreamEvent(event: { event: string; data: string }): ParsedChunk | null {
-    const data = event.data.trim();
-    if (data === '[DONE]') return null;
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch {
-      return {
-        chunk: null,
-        tokens: null,
-        finishReason: null,
-        nativeFinishReason: null,
-        hasOutput: false,
-        error: upstreamFailure({
-          upstreamStatus: null,
-          message: 'The upstream sent a malformed stream event.',
-          code: 'upstream_bad_stream',
-        }),
-      };
-    }
-    if (!isObj(json)) return this.parseStreamEvent({ event: event.event, data: '{}' });
-    if (event.event === 'error' || isObj(json['error'])) {
-      return {
-        chunk: null,
-        tokens: null,
-        finishReason: null,
-        nativeFinishReason: null,
-        hasOutput: false,
-        error: this.errorFromBody(isObj(json['error']) ? json['error'] : json, 502),
-      };
-    }
-    const choices = Array.isArray(json['choices']) ? (json['choices'] as unknown[]) : [];
-    let hasOutput = false;
-    let nativeFinish: string | null = null;
-    for (const c of choices) {
-      if (!isObj(c)) continue;
-      const delta = isObj(c['delta']) ? c['delta'] : {};
-      if (
-        (typeof delta['content'] === 'string' && delta['content'] !== '') ||
-        (Array.isArray(delta['tool_calls']) && delta['tool_calls'].length > 0) ||
-        (typeof delta['refusal'] === 'string' && delta['refusal'] !== '') ||
-        isObj(delta['function_call']) ||
-        isObj(delta['audio'])
-      )
-        hasOutput = true;
-      if (nativeFinish === null && typeof c['finish_reason'] === 'string')
-        nativeFinish = c['finish_reason'];
-    }
-    const tokens = isObj(json['usage']) ? tokensFromOpenAIUsage(json['usage']) : null;
-    return {
-      chunk: json,
-      tokens,
-      finishReason: this.normaliseFinish(nativeFinish),
-      nativeFinishReason: nativeFinish,
-      hasOutput,
-      error: null,
-    };
-  }
-
-  parseCompletion(json: unknown): ParsedCompletion {
+  parseCompletion(json: unknown, _call?: GenerationCall): ParsedCompletion {
     if (!isObj(json) || !Array.isArray(json['choices'])) {
       throw upstreamFailure({
         upstreamStatus: null,
@@ -192,17 +173,31 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
         code: 'upstream_bad_response',
       });
     }
-    const first = json['choices'][0];
-    const native =
-      isObj(first) && typeof first['finish_reason'] === 'string' ? first['finish_reason'] : null;
+    let native: string | null = null;
+    let finish: string | null = null;
+    for (const c of json['choices']) {
+      if (!isObj(c)) continue;
+      if (isObj(c['message'])) normaliseReasoningField(c['message']);
+      if (typeof c['finish_reason'] === 'string') {
+        const f = normaliseFinish(c['finish_reason'], this.opts.finishReasons);
+        if (native === null) {
+          native = c['finish_reason'];
+          finish = f;
+        }
+        if (f !== c['finish_reason']) {
+          c['native_finish_reason'] = c['finish_reason'];
+          c['finish_reason'] = f;
+        }
+      }
+    }
     const usage = isObj(json['usage']) ? json['usage'] : null;
     return {
       completion: json,
       tokens: usage
-        ? tokensFromOpenAIUsage(usage)
+        ? fromOpenAIUsage(usage)
         : { prompt: 0, completion: 0, cachedRead: 0, cacheWrite: 0, reasoning: 0 },
       usageReported: usage !== null,
-      finishReason: this.normaliseFinish(native),
+      finishReason: finish,
       nativeFinishReason: native,
     };
   }
@@ -222,7 +217,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     return this.errorFromBody(err, status, parseRetryAfter(headers['retry-after']), body);
   }
 
-  private errorFromBody(
+  protected errorFromBody(
     err: Json,
     status: number,
     retryAfterSec: number | null = null,
@@ -248,3 +243,11 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     });
   }
 }
+
+/** `Authorization: Bearer <key>` from api-key credentials. */
+export function bearer(connection: ProviderConnection): Record<string, string> {
+  const c = connection.credentials;
+  return c.type === 'api_key' || c.type === 'azure' ? { authorization: `Bearer ${c.apiKey}` } : {};
+}
+
+export type { DecodedEvent };

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { adapterFor, type ProviderAdapter, type ProviderCredentials } from '@turnpike/providers';
+import type { ProviderConnection } from '@turnpike/contracts';
+import { adapterFor, type ProviderAdapter } from '@turnpike/providers';
 import { ConnectorConfig } from '../connector.config.js';
 
 export interface ResolvedProvider {
   adapter: ProviderAdapter;
-  credentials: ProviderCredentials;
+  connection: ProviderConnection;
 }
 
 /** The connector owns provider credentials; this resolves a catalog provider id to them. */
@@ -16,14 +17,12 @@ export class ProviderAccountsService {
     for (const [id, account] of Object.entries(config.providers)) {
       const adapter = adapterFor(account.kind);
       if (!adapter) throw new Error(`provider ${id}: unknown kind '${account.kind}'`);
-      this.resolved.set(id, {
-        adapter,
-        credentials: {
-          baseUrl: account.baseUrl,
-          apiKey: account.apiKey,
-          ...(account.headers ? { headers: account.headers } : {}),
-        },
-      });
+      if (!adapter.credentialTypes.includes(account.connection.credentials.type)) {
+        throw new Error(
+          `provider ${id}: kind '${account.kind}' takes ${adapter.credentialTypes.join(' or ')} credentials, not '${account.connection.credentials.type}'`,
+        );
+      }
+      this.resolved.set(id, { adapter, connection: account.connection });
     }
   }
 

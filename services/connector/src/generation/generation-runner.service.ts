@@ -148,10 +148,14 @@ export class GenerationRunner implements OnApplicationShutdown {
       const held: Record<string, unknown>[] = [];
       for await (const ev of callUpstream({
         adapter: provider.adapter,
-        credentials: provider.credentials,
-        body: req.body,
-        upstreamModel: req.endpoint.upstreamModel,
-        stream: req.stream,
+        connection: provider.connection,
+        call: {
+          body: req.body,
+          upstreamModel: req.endpoint.upstreamModel,
+          stream: req.stream,
+          maxOutputTokens: req.endpoint.maxOutputTokens || undefined,
+        },
+        requireParameters: requireParametersOf(req.body),
         signal,
         deadlineAt: req.deadlineAt,
         dispatcher: this.agent,
@@ -282,3 +286,13 @@ export class GenerationRunner implements OnApplicationShutdown {
 }
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+/** `provider.require_parameters` of an OpenRouter-style request. */
+function requireParametersOf(body: Record<string, unknown>): boolean {
+  const p = body['provider'];
+  return (
+    typeof p === 'object' &&
+    p !== null &&
+    (p as Record<string, unknown>)['require_parameters'] === true
+  );
+}

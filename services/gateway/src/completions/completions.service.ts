@@ -540,6 +540,7 @@ export class CompletionsService {
           provider: endpoint.provider,
           upstreamModel: endpoint.upstreamModel,
           pricing: endpoint.pricing,
+          maxOutputTokens: endpoint.maxOutputTokens,
         },
         stream: gen.body.stream === true,
         body: gen.body as Json,

@@ -1,8 +1,9 @@
 import { Agent, request } from 'undici';
 import type { NativeTokens, ReplyError } from '@turnpike/contracts';
 import { connectionFailure, timeoutFailure, upstreamFailure } from './errors.js';
-import type { ParsedCompletion, ProviderAdapter, ProviderCredentials } from './provider.js';
-import { SseParser } from './sse.js';
+import type { ProviderConnection } from '@turnpike/contracts';
+import type { GenerationCall, ParsedCompletion, ProviderAdapter } from './adapter.js';
+import { RequestMappingError } from './param-map.js';
 
 export type UpstreamEvent =
   | { type: 'chunk'; chunk: Record<string, unknown>; hasOutput: boolean }
@@ -32,10 +33,10 @@ export class UpstreamAborted extends Error {
 
 export interface UpstreamCallOptions {
   adapter: ProviderAdapter;
-  credentials: ProviderCredentials;
-  body: Record<string, unknown>;
-  upstreamModel: string;
-  stream: boolean;
+  connection: ProviderConnection;
+  call: GenerationCall;
+  /** `provider.require_parameters` of the request. */
+  requireParameters: boolean;
   /** Aborts the call (client disconnected). */
   signal: AbortSignal;
   /** Epoch ms by which the whole call must be over. */
@@ -63,8 +64,17 @@ const MAX_ERROR_BODY = 64 * 1024;
  * timeout) and `UpstreamAborted` when `signal` fired. Aborting closes the upstream socket.
  */
 export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<UpstreamEvent> {
-  const { adapter } = opts;
-  const req = adapter.buildRequest(opts.body, opts.upstreamModel, opts.stream, opts.credentials);
+  const { adapter, call } = opts;
+  let req;
+  try {
+    req = await adapter.prepareRequest(call, opts.connection, {
+      requireParameters: opts.requireParameters,
+      now: new Date(),
+    });
+  } catch (e) {
+    if (e instanceof RequestMappingError) throw new UpstreamError(e.reply);
+    throw e;
+  }
   const remaining = opts.deadlineAt - Date.now();
   if (remaining <= 0)
     throw new UpstreamError(timeoutFailure('The request timed out before the upstream call.'));
@@ -84,7 +94,7 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
   let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(req.url, {
-      method: 'POST',
+      method: req.method,
       headers: req.headers,
       body: req.body,
       signal,
@@ -101,7 +111,7 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
       const text = await readLimited(res.body, MAX_ERROR_BODY);
       throw new UpstreamError(adapter.mapError(res.statusCode, text, res.headers));
     }
-    if (!opts.stream) {
+    if (!call.stream) {
       const text = await res.body.text();
       let json: unknown;
       try {
@@ -116,7 +126,7 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
         );
       }
       try {
-        yield { type: 'completion', parsed: adapter.parseCompletion(json) };
+        yield { type: 'completion', parsed: adapter.parseCompletion(json, call) };
       } catch (e) {
         if (e && typeof e === 'object' && 'retryable' in e)
           throw new UpstreamError(e as ReplyError);
@@ -125,29 +135,21 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
       return;
     }
 
-    const parser = new SseParser();
-    let tokens: NativeTokens | null = null;
-    let finishReason: string | null = null;
-    let nativeFinishReason: string | null = null;
+    const decoder = adapter.openStream(call);
     let done = false;
     for await (const bytes of res.body) {
-      for (const ev of parser.push(bytes as Buffer)) {
-        const parsed = adapter.parseStreamEvent(ev);
-        if (parsed === null) {
+      for (const ev of decoder.push(bytes as Buffer)) {
+        if (ev.type === 'done') {
           done = true;
           break;
         }
-        if (parsed.error) throw new UpstreamError(parsed.error);
-        if (parsed.tokens) tokens = parsed.tokens;
-        if (parsed.finishReason) {
-          finishReason = parsed.finishReason;
-          nativeFinishReason = parsed.nativeFinishReason;
-        }
-        if (parsed.chunk) yield { type: 'chunk', chunk: parsed.chunk, hasOutput: parsed.hasOutput };
+        if (ev.type === 'error') throw new UpstreamError(ev.error);
+        yield { type: 'chunk', chunk: ev.chunk, hasOutput: ev.hasOutput };
       }
       if (done) break;
     }
-    if (!done && finishReason === null) {
+    const summary = decoder.end();
+    if (!summary.complete) {
       throw new UpstreamError(
         upstreamFailure({
           upstreamStatus: null,
@@ -156,6 +158,7 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
         }),
       );
     }
+    const { tokens, finishReason, nativeFinishReason } = summary;
     yield { type: 'end', tokens, finishReason, nativeFinishReason };
   } catch (e) {
     throw failure(e);

@@ -1,0 +1,111 @@
+import type { NativeTokens } from '@turnpike/contracts';
+import type { DecodedEvent, StreamDecoder, StreamSummary } from '../core/decoder.js';
+import { SseParser } from '../core/framing/sse.js';
+import { isObj, tryParse, type Json } from '../core/json.js';
+import { normaliseFinish, type FinishReason } from '../core/output.js';
+import { fromOpenAIUsage } from '../core/usage.js';
+import { streamFailure } from '../core/stream-errors.js';
+
+export interface OpenAIStreamOptions {
+  finishReasons?: Readonly<Record<string, FinishReason>>;
+  /** Reads an in-stream error object into the gateway's error. */
+  streamError: (err: Json) => DecodedEvent & { type: 'error' };
+}
+
+/**
+ * Whether a delta carries generated output (the first token): text, a tool call, a refusal,
+ * reasoning or audio.
+ */
+export function deltaHasOutput(delta: Json): boolean {
+  return (
+    (typeof delta['content'] === 'string' && delta['content'] !== '') ||
+    (Array.isArray(delta['tool_calls']) && delta['tool_calls'].length > 0) ||
+    (typeof delta['refusal'] === 'string' && delta['refusal'] !== '') ||
+    (typeof delta['reasoning'] === 'string' && delta['reasoning'] !== '') ||
+    (Array.isArray(delta['reasoning_details']) && delta['reasoning_details'].length > 0) ||
+    isObj(delta['function_call']) ||
+    isObj(delta['audio'])
+  );
+}
+
+/**
+ * Normalises a compatible server's reasoning field: DeepSeek, vLLM and others stream
+ * `reasoning_content`; OpenRouter's (and our) field is `reasoning`.
+ */
+export function normaliseReasoningField(m: Json): void {
+  if (typeof m['reasoning_content'] === 'string') {
+    if (typeof m['reasoning'] !== 'string') m['reasoning'] = m['reasoning_content'];
+    delete m['reasoning_content'];
+  }
+}
+
+/** The stream decoder of OpenAI's chat completions SSE (and every compatible server's). */
+export class OpenAIStreamDecoder implements StreamDecoder {
+  private readonly sse = new SseParser();
+  private tokens: NativeTokens | null = null;
+  private finish: string | null = null;
+  private nativeFinish: string | null = null;
+  private done = false;
+  private malformed = 0;
+
+  constructor(private readonly opts: OpenAIStreamOptions) {}
+
+  push(bytes: Uint8Array): DecodedEvent[] {
+    const out: DecodedEvent[] = [];
+    if (this.done) return out;
+    for (const ev of this.sse.push(bytes)) {
+      const data = ev.data.trim();
+      if (data === '[DONE]') {
+        this.done = true;
+        out.push({ type: 'done' });
+        break;
+      }
+      const json = tryParse(data);
+      if (!isObj(json)) {
+        this.malformed++;
+        out.push(streamFailure('The upstream sent a malformed stream event.'));
+        continue;
+      }
+      if (ev.event === 'error' || isObj(json['error'])) {
+        out.push(this.opts.streamError(isObj(json['error']) ? json['error'] : json));
+        continue;
+      }
+      out.push(this.chunk(json));
+    }
+    return out;
+  }
+
+  private chunk(json: Json): DecodedEvent {
+    const choices = Array.isArray(json['choices']) ? (json['choices'] as unknown[]) : [];
+    let hasOutput = false;
+    for (const c of choices) {
+      if (!isObj(c)) continue;
+      if (isObj(c['delta'])) {
+        normaliseReasoningField(c['delta']);
+        if (deltaHasOutput(c['delta'])) hasOutput = true;
+      }
+      const native = c['finish_reason'];
+      if (typeof native === 'string' && native !== '' && this.nativeFinish === null) {
+        this.nativeFinish = native;
+        this.finish = normaliseFinish(native, this.opts.finishReasons);
+        if (this.finish !== native) {
+          c['finish_reason'] = this.finish;
+          c['native_finish_reason'] = native;
+        }
+      }
+    }
+    if (isObj(json['usage'])) this.tokens = fromOpenAIUsage(json['usage']);
+    return { type: 'chunk', chunk: json, hasOutput };
+  }
+
+  end(): StreamSummary {
+    return {
+      tokens: this.tokens,
+      finishReason: this.finish,
+      nativeFinishReason: this.nativeFinish,
+      // Some compatible servers omit `[DONE]`; a finish reason also ends an answer.
+      complete: this.done || this.finish !== null,
+      malformedEvents: this.malformed,
+    };
+  }
+}
