@@ -8,9 +8,9 @@
  * Prints one JSON line `{"url":...,"port":...,"name":...}` once listening; closes on SIGTERM/SIGINT.
  */
 import { parseArgs } from 'node:util';
-import { DIRECTIVE_KEYS, KnobError, parseKnob } from './knobs.js';
+import { DIRECTIVE_KEYS, KnobError, parseKnob } from '../core/knobs.js';
+import type { Knobs, SimModel, SimulatorOptions } from '../core/types.js';
 import { startOpenAISimulator } from './openai-simulator.js';
-import type { Knobs, SimModel, SimulatorOptions } from './types.js';
 
 const knobFlags = Object.fromEntries(
   DIRECTIVE_KEYS.map((k) => [k.replace(/_/g, '-'), { type: 'string' as const }]),

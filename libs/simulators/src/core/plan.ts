@@ -1,5 +1,5 @@
 /** Decides what each choice will say: text tokens or tool-call argument fragments. */
-import type { ChatRequest } from './chat-request.js';
+import type { SimChatRequest as ChatRequest } from './protocol.js';
 import {
   instanceFromSchema,
   promptWords,
@@ -22,9 +22,15 @@ export interface ToolCallPlan {
   arguments: string;
 }
 
-/** One token: a piece of content, or a fragment of a tool call's arguments. */
+/** One token: a piece of reasoning, of content, or a fragment of a tool call's arguments. */
 export type Step =
-  { kind: 'content'; text: string } | { kind: 'tool'; call: number; text: string; first: boolean };
+  | { kind: 'reasoning'; text: string }
+  | { kind: 'content'; text: string }
+  | { kind: 'tool'; call: number; text: string; first: boolean };
+
+/** What the simulator "thinks" when thinking is asked for (before its answer). */
+export const REASONING_WORDS: readonly string[] =
+  'Let me think about this carefully before I answer the question.'.split(' ');
 
 export interface ChoicePlan {
   index: number;
@@ -89,12 +95,22 @@ function toolSteps(
   return { calls, steps };
 }
 
+/** Reasoning tokens first when thinking was asked for: the words above, within the budget. */
+function reasoningSteps(req: ChatRequest): Step[] {
+  if (!req.reasoning) return [];
+  const n = Math.min(REASONING_WORDS.length, req.reasoning.budgetTokens ?? REASONING_WORDS.length);
+  return textTokens(REASONING_WORDS, n).map((text) => ({ kind: 'reasoning', text }));
+}
+
 export function planCompletion(req: ChatRequest, knobs: Knobs): ChoicePlan[] {
   const words = knobs.text === 'prose' ? [...PROSE_WORDS] : promptWords(req.lastUserText);
   const toolNames = chooseToolCalls(req, knobs);
   return Array.from({ length: req.n }, (_, index): ChoicePlan => {
     const tool = toolNames.length > 0 ? toolSteps(req, knobs, words, toolNames, index) : undefined;
-    const all = tool ? tool.steps : contentSteps(req, knobs, words, index);
+    const all = [
+      ...reasoningSteps(req),
+      ...(tool ? tool.steps : contentSteps(req, knobs, words, index)),
+    ];
     const clipped = req.maxTokens !== undefined && all.length > req.maxTokens;
     const steps = clipped ? all.slice(0, req.maxTokens) : all;
     const toolCalls = tool
@@ -114,9 +130,18 @@ export function planCompletion(req: ChatRequest, knobs: Knobs): ChoicePlan[] {
 export function assembleChoice(plan: ChoicePlan): {
   content: string | null;
   toolCalls: ToolCallPlan[];
+  reasoning: string;
 } {
+  const reasoning = plan.steps
+    .filter((s) => s.kind === 'reasoning')
+    .map((s) => s.text)
+    .join('');
   if (plan.mode === 'text') {
-    return { content: plan.steps.map((s) => s.text).join(''), toolCalls: [] };
+    const content = plan.steps
+      .filter((s) => s.kind === 'content')
+      .map((s) => s.text)
+      .join('');
+    return { content, toolCalls: [], reasoning };
   }
   const toolCalls = plan.toolCalls.map((c, i) => ({
     ...c,
@@ -125,5 +150,5 @@ export function assembleChoice(plan: ChoicePlan): {
       .map((s) => s.text)
       .join(''),
   }));
-  return { content: null, toolCalls };
+  return { content: null, toolCalls, reasoning };
 }

@@ -7,8 +7,9 @@
  * Faults and timing are driven by knobs: simulator defaults, `x-sim-<key>` request headers, and
  * `[[sim key=value ...]]` directives in the last user message (see knobs.ts).
  */
-import { SimulatorServer } from './server.js';
-import type { OpenAISimulator, SimulatorOptions } from './types.js';
+import { SimulatorServer } from '../core/server.js';
+import type { OpenAISimulator, SimulatorOptions } from '../core/types.js';
+import { openaiProtocol } from './protocol.js';
 
 export type {
   CutMode,
@@ -18,12 +19,12 @@ export type {
   SimOutcome,
   SimRequestRecord,
   SimulatorOptions,
-} from './types.js';
-export { DEFAULT_MODELS } from './server.js';
-export { BASE_KNOBS, DIRECTIVE_KEYS, extractDirectives, KnobError } from './knobs.js';
-export { expectedContent, FALLBACK_WORDS, promptWords } from './content.js';
+} from '../core/types.js';
+export { DEFAULT_MODELS } from '../core/server.js';
+export { BASE_KNOBS, DIRECTIVE_KEYS, extractDirectives, KnobError } from '../core/knobs.js';
+export { expectedContent, FALLBACK_WORDS, promptWords } from '../core/content.js';
 export { countPromptTokens } from './chat-request.js';
 
 export async function startOpenAISimulator(opts: SimulatorOptions = {}): Promise<OpenAISimulator> {
-  return new SimulatorServer(opts).listen();
+  return new SimulatorServer(openaiProtocol(opts.name ?? 'openai-sim'), opts).listen();
 }

@@ -1,4 +1,4 @@
-/** Public types of the OpenAI-wire upstream simulator. */
+/** Public types of the upstream simulators (every protocol). */
 
 export type CutMode = 'before_first' | 'after_first';
 
@@ -85,14 +85,16 @@ export interface SimRequestRecord {
   endedAt?: number;
 }
 
-export interface OpenAISimulator {
-  /** `http://127.0.0.1:<port>/v1` */
+export interface Simulator {
+  /** The base URL an SDK of the protocol takes (`http://127.0.0.1:<port>/v1` for OpenAI). */
   url: string;
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
   port: number;
   name: string;
   /** Stops listening and destroys all open sockets. */
   close(): Promise<void>;
-  /** Snapshot of the chat-completion requests received so far. */
+  /** Snapshot of the chat requests received so far. */
   requests(): SimRequestRecord[];
   /** Forget the records and restore the defaults given at start. */
   reset(): void;
@@ -106,3 +108,6 @@ export interface OpenAISimulator {
     opts?: { timeoutMs?: number },
   ): Promise<SimRequestRecord>;
 }
+
+/** The OpenAI-wire simulator (the first protocol; kept as a name). */
+export type OpenAISimulator = Simulator;

@@ -1,2 +1,1 @@
 export * from './openai-simulator.js';
-export * from './openai-spec.js';

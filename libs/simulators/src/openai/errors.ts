@@ -1,5 +1,8 @@
 /** OpenAI error bodies (`ErrorResponse`) and the statuses they go with. */
 import { STATUS_CODES } from 'node:http';
+import { redactKey, retryAfterHeaders, SimHttpError } from '../core/sim-error.js';
+
+export { redactKey, retryAfterHeaders, SimHttpError };
 
 export interface OpenAIErrorObject {
   message: string;
@@ -12,18 +15,6 @@ export interface OpenAIErrorBody {
   error: OpenAIErrorObject;
 }
 
-/** An error answered with `status` and an OpenAI error body. */
-export class SimHttpError extends Error {
-  override readonly name = 'SimHttpError';
-  constructor(
-    readonly status: number,
-    readonly body: OpenAIErrorBody,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(body.error.message);
-  }
-}
-
 const err = (
   status: number,
   message: string,
@@ -31,7 +22,8 @@ const err = (
   param: string | null = null,
   code: string | null = null,
   headers: Record<string, string> = {},
-): SimHttpError => new SimHttpError(status, { error: { message, type, param, code } }, headers);
+): SimHttpError =>
+  new SimHttpError(status, { error: { message, type, param, code } }, headers, message);
 
 const invalid = (
   status: number,
@@ -40,23 +32,8 @@ const invalid = (
   code: string | null = null,
 ) => err(status, message, 'invalid_request_error', param, code);
 
-/** `sk-abc...wxyz` → `sk-abc*************wxyz`, like OpenAI's 401 message. */
-export function redactKey(key: string): string {
-  if (key.length <= 8) return '*'.repeat(key.length);
-  return `${key.slice(0, 3)}${'*'.repeat(Math.max(4, key.length - 7))}${key.slice(-4)}`;
-}
-
 function formatWait(sec: number): string {
   return sec < 1 ? `${Math.round(sec * 1000)}ms` : `${Number(sec.toFixed(3))}s`;
-}
-
-/** `retry-after` (whole seconds, RFC 9110) plus `retry-after-ms` (honoured by the OpenAI SDKs). */
-export function retryAfterHeaders(sec: number | undefined): Record<string, string> {
-  if (sec === undefined) return {};
-  return {
-    'retry-after': String(Math.ceil(sec)),
-    'retry-after-ms': String(Math.round(sec * 1000)),
-  };
 }
 
 export const RATE_LIMIT_REQUESTS = 10_000;

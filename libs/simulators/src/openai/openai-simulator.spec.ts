@@ -27,7 +27,7 @@ import {
   startOpenAISimulator,
   type OpenAISimulator,
 } from './openai-simulator.js';
-import { loadOpenAISpecValidators } from './openai-spec.js';
+import { loadOpenAISpecValidators } from '@turnpike/openai-api/spec';
 
 const KEY = 'sk-sim-test-0123456789';
 const spec = loadOpenAISpecValidators();

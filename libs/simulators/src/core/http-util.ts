@@ -2,12 +2,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { errors, type SimHttpError } from './errors.js';
 import { requestId } from './ids.js';
+import { SimHttpError } from './sim-error.js';
 
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
-/** Per-request response context: the id and timing behind the common OpenAI headers. */
+/** Per-request response context: the id and timing behind the protocol's common headers. */
 export class Exchange {
   readonly id = requestId();
   readonly receivedAt = Date.now();
@@ -17,7 +17,13 @@ export class Exchange {
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     private readonly simName: string,
+    private readonly baseHeaders: (ex: Exchange) => Record<string, string> = () => ({}),
   ) {}
+
+  /** Milliseconds since the request arrived. */
+  get elapsedMs(): number {
+    return Math.round(performance.now() - this.t0);
+  }
 
   get method(): string {
     return this.req.method ?? 'GET';
@@ -25,14 +31,7 @@ export class Exchange {
 
   /** Headers sent with every response. */
   headers(extra: Record<string, string> = {}): Record<string, string> {
-    return {
-      'x-request-id': this.id,
-      'openai-processing-ms': String(Math.round(performance.now() - this.t0)),
-      'openai-version': '2020-10-01',
-      'openai-organization': 'org-sim',
-      'x-sim-name': this.simName,
-      ...extra,
-    };
+    return { ...this.baseHeaders(this), 'x-sim-name': this.simName, ...extra };
   }
 
   json(status: number, body: unknown, extra: Record<string, string> = {}): void {
@@ -51,7 +50,14 @@ export class Exchange {
 }
 
 /** Reads the whole body; rejects with a 413 {@link SimHttpError} above `limit`. */
-export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+export function readBody(
+  req: IncomingMessage,
+  limit = MAX_BODY_BYTES,
+  tooLarge: (limit: number) => SimHttpError = (l) =>
+    new SimHttpError(413, {
+      error: { message: `Request body too large: the limit is ${l} bytes.` },
+    }),
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -60,7 +66,7 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
       if (size > limit) {
         req.removeAllListeners('data');
         req.resume();
-        reject(errors.bodyTooLarge(limit));
+        reject(tooLarge(limit));
         return;
       }
       chunks.push(c);

@@ -1,23 +1,16 @@
 /** The node:http server: routing, lifecycle, state. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { authorize, handleChatCompletion, type ChatContext } from './chat-handler.js';
 import { CONTROL_PREFIX, handleControl } from './control.js';
-import { errors, SimHttpError } from './errors.js';
 import type { Generation } from './generation.js';
 import { Exchange } from './http-util.js';
-import { systemFingerprint } from './ids.js';
 import { BASE_KNOBS, mergeKnobs } from './knobs.js';
+import type { SimContext, SimProtocol } from './protocol.js';
 import { RecordStore } from './records.js';
-import { modelList, modelObject } from './responses.js';
-import type {
-  Knobs,
-  OpenAISimulator,
-  SimModel,
-  SimRequestRecord,
-  SimulatorOptions,
-} from './types.js';
+import { SimHttpError } from './sim-error.js';
+import type { Knobs, SimModel, SimRequestRecord, Simulator, SimulatorOptions } from './types.js';
 
+/** The models a simulator serves unless told otherwise (their ids are the protocol's). */
 export const DEFAULT_MODELS: readonly SimModel[] = [
   { id: 'sim-gpt-small', contextLength: 8192 },
   { id: 'sim-gpt-large', contextLength: 128_000 },
@@ -28,9 +21,11 @@ export const DEFAULT_MODELS: readonly SimModel[] = [
 export const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 export const HEADERS_TIMEOUT_MS = 60_000;
 
-export class SimulatorServer implements OpenAISimulator {
+/** One simulator: a node:http server speaking one protocol, with the control API beside it. */
+export class SimulatorServer implements Simulator {
   readonly name: string;
   url = '';
+  origin = '';
   port = 0;
   private readonly server: Server;
   private readonly records = new RecordStore();
@@ -38,17 +33,20 @@ export class SimulatorServer implements OpenAISimulator {
   private readonly initialDefaults: Knobs;
   private currentDefaults: Knobs;
   private readonly models: ReadonlyMap<string, SimModel>;
-  private readonly chat: ChatContext;
+  private readonly ctx: SimContext;
 
-  constructor(private readonly opts: SimulatorOptions = {}) {
-    this.name = opts.name ?? 'openai-sim';
+  constructor(
+    readonly protocol: SimProtocol,
+    private readonly opts: SimulatorOptions = {},
+  ) {
+    this.name = opts.name ?? `${protocol.name}-sim`;
     this.initialDefaults = mergeKnobs(BASE_KNOBS, opts.defaults);
     this.currentDefaults = { ...this.initialDefaults };
     this.models = new Map((opts.models ?? DEFAULT_MODELS).map((m) => [m.id, m]));
-    this.chat = {
+    this.ctx = {
+      name: this.name,
       ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
       models: this.models,
-      systemFingerprint: systemFingerprint(this.name),
       defaults: () => ({ ...this.currentDefaults }),
       records: this.records,
       active: this.active,
@@ -78,7 +76,8 @@ export class SimulatorServer implements OpenAISimulator {
     });
     this.port = (this.server.address() as AddressInfo).port;
     const urlHost = host.includes(':') ? `[${host}]` : host;
-    this.url = `http://${urlHost}:${this.port}/v1`;
+    this.origin = `http://${urlHost}:${this.port}`;
+    this.url = `${this.origin}${this.protocol.basePath}`;
     return this;
   }
 
@@ -113,39 +112,22 @@ export class SimulatorServer implements OpenAISimulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ex = new Exchange(req, res, this.name);
-    const path = new URL(req.url ?? '/', 'http://sim').pathname.replace(/\/+$/, '') || '/';
+    const ex = new Exchange(req, res, this.name, (x) => this.protocol.responseHeaders(x));
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
     try {
       if (path.startsWith(CONTROL_PREFIX))
         return await handleControl(this.controlTarget(), ex, path);
-      await this.route(ex, path);
+      if (!(await this.protocol.route(this.ctx, ex, path, url)))
+        throw this.protocol.notFound(ex.method, path);
     } catch (e) {
       if (res.headersSent || res.destroyed) {
         res.destroy();
         return;
       }
       if (e instanceof SimHttpError) ex.error(e);
-      else ex.error(errors.serverError());
+      else ex.error(this.protocol.internalError());
     }
-  }
-
-  private async route(ex: Exchange, path: string): Promise<void> {
-    const method = ex.method;
-    if (method === 'POST' && path === '/v1/chat/completions')
-      return handleChatCompletion(this.chat, ex);
-    if (method === 'GET' && path === '/v1/models') {
-      authorize(this.chat, ex);
-      return ex.json(200, modelList([...this.models.values()]));
-    }
-    const modelPath = /^\/v1\/models\/(.+)$/.exec(path);
-    if (method === 'GET' && modelPath?.[1]) {
-      authorize(this.chat, ex);
-      const id = decodeURIComponent(modelPath[1]);
-      const model = this.models.get(id);
-      if (!model) throw errors.modelNotFound(id);
-      return ex.json(200, modelObject(model));
-    }
-    throw errors.invalidUrl(method, path);
   }
 
   private controlTarget() {

@@ -1,5 +1,14 @@
 /** Validation and normalisation of a `POST /v1/chat/completions` body, OpenAI-style. */
+import {
+  countTextTokens,
+  type FunctionTool,
+  type ResponseFormat,
+  type SimChatRequest,
+  type ToolChoice,
+} from '../core/protocol.js';
 import { errors } from './errors.js';
+
+export type { FunctionTool, ResponseFormat, ToolChoice };
 
 export const MESSAGE_ROLES = [
   'system',
@@ -10,16 +19,6 @@ export const MESSAGE_ROLES = [
   'developer',
 ] as const;
 
-export interface FunctionTool {
-  name: string;
-  parameters: unknown;
-}
-
-export type ToolChoice = 'none' | 'auto' | 'required' | { name: string } | undefined;
-
-export type ResponseFormat =
-  { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; schema: unknown };
-
 export interface ChatMessage {
   role: string;
   content?: unknown;
@@ -27,21 +26,11 @@ export interface ChatMessage {
   [k: string]: unknown;
 }
 
-export interface ChatRequest {
-  model: string;
+export interface ChatRequest extends SimChatRequest {
   messages: ChatMessage[];
-  stream: boolean;
   includeUsage: boolean;
   includeObfuscation: boolean;
-  n: number;
-  /** `max_completion_tokens ?? max_tokens`. */
-  maxTokens?: number;
-  tools: FunctionTool[];
-  toolChoice: ToolChoice;
-  responseFormat: ResponseFormat;
   serviceTier?: string;
-  /** Text of the last user message (directives included). */
-  lastUserText: string;
 }
 
 type Obj = Record<string, unknown>;
@@ -82,20 +71,26 @@ export interface MessageLike {
   tool_calls?: unknown;
 }
 
-function characters(m: MessageLike): number {
-  let chars = messageText(m.content).length;
+/** The text a message contributes to the prompt: its content and its tool calls. */
+function promptText(m: MessageLike): string {
+  let text = messageText(m.content);
   if (Array.isArray(m.tool_calls)) {
     for (const tc of m.tool_calls) {
       const fn = isObj(tc) && isObj(tc['function']) ? tc['function'] : {};
-      chars += String(fn['name'] ?? '').length + String(fn['arguments'] ?? '').length;
+      text += String(fn['name'] ?? '') + String(fn['arguments'] ?? '');
     }
   }
-  return chars;
+  return text;
 }
 
 /** Prompt tokens: the sum over messages of `ceil(chars / 4) + 3`. */
 export function countPromptTokens(messages: readonly MessageLike[]): number {
-  return messages.reduce((sum, m) => sum + Math.ceil(characters(m) / 4) + 3, 0);
+  return countTextTokens(messages.map(promptText));
+}
+
+function stopOf(v: unknown): string[] {
+  if (typeof v === 'string') return [v];
+  return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
 }
 
 function positiveInt(body: Obj, param: string, max?: number): number | undefined {
@@ -213,5 +208,7 @@ export function parseChatRequest(body: unknown): ChatRequest {
     responseFormat: parseResponseFormat(body['response_format']),
     ...(serviceTier !== undefined ? { serviceTier } : {}),
     lastUserText: lastUser ? messageText(lastUser.content) : '',
+    promptTexts: messages.map(promptText),
+    stop: stopOf(body['stop']),
   };
 }

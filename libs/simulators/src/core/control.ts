@@ -1,6 +1,6 @@
 /** The control API, outside `/v1`: `/__sim/requests`, `/__sim/reset`, `/__sim/config`, `/__sim/health`. */
-import { errors, type SimHttpError } from './errors.js';
 import { parseJson, readBody, type Exchange } from './http-util.js';
+import { SimHttpError } from './sim-error.js';
 import { KnobError, knobsFromObject } from './knobs.js';
 import type { Knobs, SimModel, SimRequestRecord } from './types.js';
 
@@ -15,6 +15,15 @@ export interface ControlTarget {
   defaults(): Knobs;
   inFlight(): number;
 }
+
+/** Errors of the control API (our own API: a plain `{error: {message, code}}`). */
+const controlError = (status: number, message: string, code: string | null = null) =>
+  new SimHttpError(
+    status,
+    { error: { message, type: 'invalid_request_error', param: null, code } },
+    {},
+    message,
+  );
 
 export async function handleControl(
   target: ControlTarget,
@@ -38,16 +47,17 @@ export async function handleControl(
       return ex.json(200, { ok: true, defaults: target.defaults() });
     case 'POST /__sim/config': {
       const body = parseJson(await readBody(ex.req));
-      if (body === undefined) return ex.error(errors.invalidJson());
+      if (body === undefined) return ex.error(controlError(400, 'The body is not valid JSON.'));
       try {
         target.setDefaults(knobsFromObject(body));
       } catch (e) {
-        if (e instanceof KnobError) return ex.error(errors.badKnob(e.message));
+        if (e instanceof KnobError)
+          return ex.error(controlError(400, e.message, 'sim_invalid_knob'));
         throw e;
       }
       return ex.json(200, { ok: true, defaults: target.defaults() });
     }
     default:
-      throw errors.invalidUrl(ex.method, path) satisfies SimHttpError;
+      throw controlError(404, `Invalid URL (${ex.method} ${path})`);
   }
 }

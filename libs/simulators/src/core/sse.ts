@@ -19,9 +19,14 @@ export class SseWriter {
     this.res.flushHeaders();
   }
 
-  /** Queues `data: <json>\n\n` until the next {@link flush}. */
-  event(payload: unknown): void {
-    this.pending += `data: ${JSON.stringify(payload)}\n\n`;
+  /** Queues `[event: <name>\n]data: <json>\n\n` until the next {@link flush}. */
+  event(payload: unknown, name?: string): void {
+    this.pending += `${name ? `event: ${name}\n` : ''}data: ${JSON.stringify(payload)}\n\n`;
+  }
+
+  /** Queues raw text (a comment, a keep-alive). */
+  raw(text: string): void {
+    this.pending += text;
   }
 
   /** Writes what is queued; returns false when the socket buffer is full (wait for drain). */
@@ -32,10 +37,15 @@ export class SseWriter {
     return this.res.write(chunk);
   }
 
-  /** Writes what is queued, then `data: [DONE]` and ends the response. */
+  /** Writes what is queued, then OpenAI's `data: [DONE]`, and ends the response. */
   done(): void {
-    const tail = `${this.pending}data: [DONE]\n\n`;
+    this.end('data: [DONE]\n\n');
+  }
+
+  /** Writes what is queued and `tail`, and ends the response. */
+  end(tail = ''): void {
+    const text = `${this.pending}${tail}`;
     this.pending = '';
-    this.res.end(tail);
+    this.res.end(text);
   }
 }

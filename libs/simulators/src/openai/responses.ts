@@ -1,7 +1,7 @@
 /** Builders for OpenAI response objects: chat.completion, chat.completion.chunk, usage, models. */
-import { obfuscation } from './ids.js';
-import { assembleChoice, type ChoicePlan, type Step, type ToolCallPlan } from './plan.js';
-import type { SimModel } from './types.js';
+import { obfuscation } from '../core/ids.js';
+import { assembleChoice, type ChoicePlan, type Step, type ToolCallPlan } from '../core/plan.js';
+import type { SimModel } from '../core/types.js';
 
 /** Fixed `created` of the simulated models (2023-11-14). */
 export const MODEL_CREATED = 1_700_000_000;
@@ -68,7 +68,7 @@ export function chatCompletion(
     created: meta.created,
     model: meta.model,
     choices: plans.map((p) => {
-      const { content, toolCalls } = assembleChoice(p);
+      const { content, toolCalls, reasoning } = assembleChoice(p);
       return {
         index: p.index,
         message: {
@@ -76,6 +76,7 @@ export function chatCompletion(
           content,
           refusal: null,
           ...(toolCalls.length > 0 ? { tool_calls: toolCalls.map(toolCallJson) } : {}),
+          ...(reasoning ? { reasoning_content: reasoning } : {}),
           annotations: [],
         },
         logprobs: null,
@@ -143,6 +144,9 @@ export class ChunkFactory {
   /** The chunks carrying one step (a later tool call's start chunk precedes its first fragment). */
   step(plan: ChoicePlan, step: Step) {
     if (step.kind === 'content') return [this.choice(plan.index, { content: step.text })];
+    // DeepSeek-style reasoning (OpenAI's own API does not stream reasoning).
+    if (step.kind === 'reasoning')
+      return [this.choice(plan.index, { reasoning_content: step.text })];
     const out = [];
     if (step.first && step.call > 0)
       out.push(this.choice(plan.index, { tool_calls: [this.toolStart(plan, step.call)] }));

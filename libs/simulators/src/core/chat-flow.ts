@@ -1,0 +1,172 @@
+/**
+ * One chat request, whatever the protocol: record it, parse and authorise it, resolve the knobs,
+ * apply the faults (reset, error status, context window), plan the answer and run the token
+ * clock into the protocol's streamed or buffered sink.
+ */
+import { performance } from 'node:perf_hooks';
+import { Generation } from './generation.js';
+import {
+  dropConnection,
+  parseJson,
+  readBody,
+  recordHeaders,
+  resetConnection,
+  type Exchange,
+} from './http-util.js';
+import { extractDirectives, KnobError, knobsFromHeaders, mergeKnobs } from './knobs.js';
+import { planCompletion } from './plan.js';
+import {
+  countTextTokens,
+  type ChatDialect,
+  type SimChatRequest,
+  type SimContext,
+  type SinkArgs,
+} from './protocol.js';
+import { SimHttpError } from './sim-error.js';
+import { MAX_TOKEN_TIMES, type Knobs, type SimOutcome, type SimRequestRecord } from './types.js';
+
+function resolveKnobs<R extends SimChatRequest>(
+  ctx: SimContext,
+  ex: Exchange,
+  req: R,
+  dialect: ChatDialect<R>,
+): Knobs {
+  try {
+    return mergeKnobs(
+      ctx.defaults(),
+      knobsFromHeaders(ex.req.headers),
+      extractDirectives(req.lastUserText).knobs,
+    );
+  } catch (e) {
+    if (e instanceof KnobError) throw dialect.badKnob(e.message);
+    throw e;
+  }
+}
+
+/** Tracks how the exchange ends and records it. */
+class Outcome {
+  /** What a normally finished response means (completed, or error for a 4xx/5xx). */
+  intended: SimOutcome = 'completed';
+  /** Set when the simulator itself dropped the connection. */
+  dropped: SimOutcome | undefined;
+  generation: Generation | undefined;
+
+  constructor(
+    private readonly ctx: SimContext,
+    private readonly ex: Exchange,
+    readonly record: SimRequestRecord,
+  ) {
+    ex.res.on('close', () => this.closed());
+  }
+
+  private closed(): void {
+    const { res } = this.ex;
+    if (this.generation) {
+      this.generation.cancel();
+      this.ctx.active.delete(this.generation);
+    }
+    const outcome = this.dropped ?? (res.writableFinished ? this.intended : 'aborted');
+    this.ctx.records.update(this.record, {
+      outcome,
+      status: res.headersSent ? res.statusCode : null,
+      endedAt: Date.now(),
+    });
+  }
+
+  tokens(count: number): void {
+    const patch: Partial<SimRequestRecord> = { tokensSent: this.record.tokensSent + count };
+    if (this.record.firstTokenAt === undefined && count > 0) patch.firstTokenAt = Date.now();
+    if (count > 0 && this.record.tokenTimes.length < MAX_TOKEN_TIMES)
+      this.record.tokenTimes.push(performance.timeOrigin + performance.now());
+    this.ctx.records.update(this.record, patch);
+  }
+}
+
+export async function runChat<R extends SimChatRequest>(
+  ctx: SimContext,
+  ex: Exchange,
+  url: URL,
+  dialect: ChatDialect<R>,
+): Promise<void> {
+  const record: SimRequestRecord = {
+    id: ex.id,
+    receivedAt: ex.receivedAt,
+    model: null,
+    stream: false,
+    messagesCount: 0,
+    headers: recordHeaders(ex.req),
+    body: undefined,
+    knobs: ctx.defaults(),
+    outcome: 'in_progress',
+    status: null,
+    tokensSent: 0,
+    tokenTimes: [],
+  };
+  ctx.records.add(record);
+  const outcome = new Outcome(ctx, ex, record);
+
+  try {
+    const body = parseJson(await readBody(ex.req));
+    ctx.records.update(record, { body });
+    dialect.authorize(ctx, ex);
+    if (body === undefined) throw dialect.invalidJson();
+    const req = dialect.parse(body, ex, url);
+    ctx.records.update(record, {
+      model: req.model,
+      stream: req.stream,
+      messagesCount: req.promptTexts.length,
+    });
+    const model = ctx.models.get(req.model);
+    if (!model) throw dialect.modelNotFound(req.model);
+    const knobs = resolveKnobs(ctx, ex, req, dialect);
+    ctx.records.update(record, { knobs });
+
+    if (knobs.reset) {
+      outcome.dropped = 'reset';
+      resetConnection(ex.req.socket);
+      return;
+    }
+    if (knobs.status !== undefined) {
+      throw dialect.errorForStatus(knobs.status, {
+        model: req.model,
+        apiKey: dialect.credentialOf(ex),
+        ...(knobs.retryAfterSec !== undefined ? { retryAfterSec: knobs.retryAfterSec } : {}),
+      });
+    }
+    const promptTokens = countTextTokens(req.promptTexts);
+    if (model.contextLength !== undefined && promptTokens > model.contextLength) {
+      throw dialect.contextLengthExceeded(model.contextLength, promptTokens);
+    }
+    const args: SinkArgs<R> = {
+      ex,
+      plans: planCompletion(req, knobs),
+      req,
+      meta: {
+        id: dialect.completionId(),
+        created: Math.floor(Date.now() / 1000),
+        model: req.model,
+      },
+      promptTokens,
+      knobs,
+      drop: () => {
+        outcome.dropped = 'cut';
+        dropConnection(ex.res.socket);
+      },
+      silent: knobs.usage === 'none',
+    };
+    const sink = req.stream ? dialect.streamSink(args) : dialect.bufferedSink(args);
+    const generation = new Generation(args.plans, knobs, sink, (n) => outcome.tokens(n));
+    outcome.generation = generation;
+    ctx.active.add(generation);
+    generation.start();
+  } catch (e) {
+    if (!(e instanceof SimHttpError)) throw e;
+    outcome.intended = 'error';
+    if (!ex.res.headersSent && !ex.res.destroyed) ex.error(e);
+  }
+}
+
+/** Waits for the response's drain (the generation's back-pressure). */
+export function onDrain(ex: Exchange) {
+  return (resume: () => void) => ex.res.once('drain', resume);
+}
