@@ -3,3 +3,4 @@ export * from './core/protocol.js';
 export { SimulatorServer } from './core/server.js';
 export { SimHttpError, redactKey } from './core/sim-error.js';
 export type { Simulator } from './core/types.js';
+export * from './registry.js';

@@ -1022,7 +1022,7 @@ describe('OpenAI simulator lifecycle', () => {
   });
 
   it('runs as a CLI that prints its URL and exits on SIGTERM', async () => {
-    const main = fileURLToPath(new URL('./main.js', import.meta.url));
+    const main = fileURLToPath(new URL('../main.js', import.meta.url));
     const child = spawn(
       process.execPath,
       [

@@ -186,7 +186,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
         name: `simulator-${sim.id}`,
         command: node,
         args: [
-          path.join(opts.rootDir, 'libs/simulators/dist/openai/main.js'),
+          path.join(opts.rootDir, 'libs/simulators/dist/main.js'),
           '--port',
           String(port),
           '--api-key',

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * CLI: node libs/testing/dist/simulators/openai/main.js --port 0 --api-key sk-sim --name sim-a
+ * CLI: node libs/simulators/dist/main.js [--protocol openai] --port 0 --api-key sk-sim --name sim-a
  *        [--host 127.0.0.1] [--models sim-gpt-small:8192,sim-gpt-large:128000]
  *        [--ttft-ms 50 --tps 200 --tokens 24 --status 503 --retry-after 1 --cut after_first
  *         --reset --stall-ms 500 --stall-after 3 --tool-call get_weather]
@@ -8,19 +8,20 @@
  * Prints one JSON line `{"url":...,"port":...,"name":...}` once listening; closes on SIGTERM/SIGINT.
  */
 import { parseArgs } from 'node:util';
-import { DIRECTIVE_KEYS, KnobError, parseKnob } from '../core/knobs.js';
-import type { Knobs, SimModel, SimulatorOptions } from '../core/types.js';
-import { startOpenAISimulator } from './openai-simulator.js';
+import { DIRECTIVE_KEYS, KnobError, parseKnob } from './core/knobs.js';
+import type { Knobs, SimModel, SimulatorOptions } from './core/types.js';
+import { SIM_PROTOCOLS, startSimulator } from './registry.js';
 
 const knobFlags = Object.fromEntries(
   DIRECTIVE_KEYS.map((k) => [k.replace(/_/g, '-'), { type: 'string' as const }]),
 );
 
-function parseCli(argv: string[]): SimulatorOptions {
+function parseCli(argv: string[]): SimulatorOptions & { protocol: string } {
   const { values } = parseArgs({
     args: argv,
     strict: true,
     options: {
+      protocol: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
       'api-key': { type: 'string' },
@@ -35,7 +36,12 @@ function parseCli(argv: string[]): SimulatorOptions {
     const v = values[key.replace(/_/g, '-') as keyof typeof values];
     if (v !== undefined) Object.assign(defaults, parseKnob(key, v === true ? true : String(v)));
   }
-  const opts: SimulatorOptions = { defaults };
+  const protocol = values.protocol ?? 'openai';
+  if (!Object.hasOwn(SIM_PROTOCOLS, protocol))
+    throw new KnobError(
+      `unknown --protocol '${protocol}' (one of ${Object.keys(SIM_PROTOCOLS).join(', ')})`,
+    );
+  const opts: SimulatorOptions & { protocol: string } = { defaults, protocol };
   if (values.port !== undefined) {
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -66,16 +72,18 @@ function parseModels(spec: string): SimModel[] {
 }
 
 async function main(): Promise<void> {
-  let opts: SimulatorOptions;
+  let opts: SimulatorOptions & { protocol: string };
   try {
     opts = parseCli(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`openai-sim: ${(e as Error).message}\n`);
+    process.stderr.write(`sim: ${(e as Error).message}\n`);
     process.exitCode = 2;
     return;
   }
-  const sim = await startOpenAISimulator(opts);
-  process.stdout.write(`${JSON.stringify({ url: sim.url, port: sim.port, name: sim.name })}\n`);
+  const sim = await startSimulator(opts.protocol, opts);
+  process.stdout.write(
+    `${JSON.stringify({ url: sim.url, origin: sim.origin, port: sim.port, name: sim.name, protocol: opts.protocol })}\n`,
+  );
   let closing = false;
   const shutdown = () => {
     if (closing) return;
@@ -83,7 +91,7 @@ async function main(): Promise<void> {
     sim.close().then(
       () => process.exit(0),
       (e: unknown) => {
-        process.stderr.write(`openai-sim: close failed: ${String(e)}\n`);
+        process.stderr.write(`sim: close failed: ${String(e)}\n`);
         process.exit(1);
       },
     );
