@@ -17,6 +17,7 @@ import { extractDirectives, KnobError, knobsFromHeaders, mergeKnobs } from './kn
 import { planCompletion } from './plan.js';
 import {
   countTextTokens,
+  summarise,
   type ChatDialect,
   type SimChatRequest,
   type SimContext,
@@ -115,6 +116,7 @@ export async function runChat<R extends SimChatRequest>(
       model: req.model,
       stream: req.stream,
       messagesCount: req.promptTexts.length,
+      parsed: summarise(req),
     });
     const model = ctx.models.get(req.model);
     if (!model) throw dialect.modelNotFound(req.model);

@@ -18,6 +18,8 @@ export interface GenerationSink {
   end(): void;
   /** The `cut` knob fired: flush what is pending, then drop the connection. */
   cut(): void;
+  /** The `stream_error` knob fired: send the protocol's in-stream error and end the response. */
+  streamError?(): void;
   /** Writes what this tick produced; false = wait for {@link onDrain} before going on. */
   flush(): boolean;
   onDrain(resume: () => void): void;
@@ -111,6 +113,12 @@ export class Generation {
     }
     this.onTokens(emitted);
     if (i === 0 && this.knobs.cut === 'after_first') return this.doCut();
+    if (i === 0 && this.knobs.streamError === 'after_first') {
+      this.stop();
+      if (this.sink.streamError) this.sink.streamError();
+      else this.sink.cut();
+      return;
+    }
     for (const p of this.plans) if (i === p.steps.length - 1) this.sink.finishChoice(p);
     if (this.next >= this.totalSteps) this.finish();
   }

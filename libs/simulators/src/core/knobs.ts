@@ -112,6 +112,18 @@ const SPECS: Record<string, KnobSpec> = {
       throw new KnobError(`sim knob '${key}' must be none | include, got '${s}'`);
     },
   },
+  cached_tokens: numeric('cachedTokens', true, true),
+  cache_write_tokens: numeric('cacheWriteTokens', true, true),
+  stream_error: {
+    knob: 'streamError',
+    parse(raw, key) {
+      const s = text(raw, key).toLowerCase();
+      if (NONE.has(s)) return { streamError: undefined };
+      if (s !== 'after_first')
+        throw new KnobError(`sim knob '${key}' must be after_first | none, got '${s}'`);
+      return { streamError: 'after_first' };
+    },
+  },
   tool_call: {
     knob: 'toolCall',
     parse(raw, key) {

@@ -10,7 +10,7 @@ import type { ChoicePlan } from './plan.js';
 import type { RecordStore } from './records.js';
 import type { SimHttpError } from './sim-error.js';
 import type { Generation } from './generation.js';
-import type { Knobs, SimModel } from './types.js';
+import type { Knobs, SimModel, SimRequestSummary } from './types.js';
 
 export type ToolChoice = 'none' | 'auto' | 'required' | { name: string } | undefined;
 
@@ -36,6 +36,10 @@ export interface SimChatRequest {
   lastUserText: string;
   /** The text of every message (system included), for the prompt token count. */
   promptTexts: string[];
+  /** The system prompt as the protocol carries it ('' when none). */
+  systemText: string;
+  /** Image parts in the conversation. */
+  imageCount: number;
   /** Thinking was asked for (Anthropic `thinking`, Gemini `thinkingConfig`, ...). */
   reasoning?: { budgetTokens?: number };
   /** A trailing assistant message the model must continue (prefill), when the protocol has it. */
@@ -112,4 +116,19 @@ export interface SimProtocol {
   route(ctx: SimContext, ex: Exchange, path: string, url: URL): Promise<boolean>;
   notFound(method: string, path: string): SimHttpError;
   internalError(): SimHttpError;
+}
+
+/** The record's summary of a parsed request. */
+export function summarise(req: SimChatRequest): SimRequestSummary {
+  return {
+    system: req.systemText,
+    messages: req.promptTexts,
+    imageCount: req.imageCount,
+    tools: req.tools.map((t) => t.name),
+    stop: req.stop,
+    ...(req.maxTokens !== undefined ? { maxTokens: req.maxTokens } : {}),
+    reasoning: req.reasoning !== undefined,
+    ...(req.prefill !== undefined ? { prefill: req.prefill } : {}),
+    responseFormat: req.responseFormat.type,
+  };
 }

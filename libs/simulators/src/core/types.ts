@@ -31,6 +31,30 @@ export interface Knobs {
   text?: TextMode;
   /** `none`: a silent upstream, sending no `usage` (no usage chunk, no `usage` in a completion). */
   usage?: 'none';
+  /** Report this many prompt tokens as read from the provider's prompt cache. */
+  cachedTokens?: number;
+  /** Report this many prompt tokens as written to the provider's prompt cache. */
+  cacheWriteTokens?: number;
+  /**
+   * `after_first`: after the first token, the stream carries the protocol's in-stream error
+   * event (OpenAI `data: {"error":...}`, Anthropic `event: error`, ...) and ends.
+   */
+  streamError?: 'after_first';
+}
+
+/** What the simulator understood of a chat request, whatever its wire (for tests). */
+export interface SimRequestSummary {
+  /** The system prompt, as the protocol carries it. */
+  system: string;
+  /** Text of every message, in order. */
+  messages: string[];
+  imageCount: number;
+  tools: string[];
+  stop: string[];
+  maxTokens?: number;
+  reasoning: boolean;
+  prefill?: string;
+  responseFormat: string;
 }
 
 export type TextMode = 'echo' | 'prose';
@@ -68,6 +92,8 @@ export interface SimRequestRecord {
   body: unknown;
   /** The effective knobs (defaults + headers + directive). */
   knobs: Knobs;
+  /** The request as the simulator understood it (set once it parsed). */
+  parsed?: SimRequestSummary;
   outcome: SimOutcome;
   /** HTTP status sent, null when none was sent (reset, or aborted before headers). */
   status: number | null;

@@ -209,6 +209,22 @@ export function parseChatRequest(body: unknown): ChatRequest {
     ...(serviceTier !== undefined ? { serviceTier } : {}),
     lastUserText: lastUser ? messageText(lastUser.content) : '',
     promptTexts: messages.map(promptText),
+    systemText: messages
+      .filter((m) => m.role === 'system' || m.role === 'developer')
+      .map((m) => messageText(m.content))
+      .join('\n'),
+    imageCount: messages.reduce(
+      (n, m) =>
+        n +
+        (Array.isArray(m.content)
+          ? m.content.filter((p) => isObj(p) && p['type'] === 'image_url').length
+          : 0),
+      0,
+    ),
     stop: stopOf(body['stop']),
+    // o-series models think when asked for an effort: hidden, counted in usage.
+    ...(typeof body['reasoning_effort'] === 'string' && body['reasoning_effort'] !== 'none'
+      ? { reasoning: {} }
+      : {}),
   };
 }

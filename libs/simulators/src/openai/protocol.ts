@@ -12,7 +12,7 @@ import {
   modelList,
   modelObject,
   servedTier,
-  usage,
+  usageOf,
 } from './responses.js';
 import { SseWriter } from '../core/sse.js';
 
@@ -38,11 +38,19 @@ function streamSink(a: SinkArgs<ChatRequest>, fingerprint: string): GenerationSi
     step: (p, s) => chunks.step(p, s).forEach((c) => sse.event(c)),
     finishChoice: (p) => sse.event(chunks.finish(p)),
     end() {
-      if (includeUsage) {
-        const completionTokens = plans.reduce((sum, p) => sum + p.steps.length, 0);
-        sse.event(chunks.usage(usage(promptTokens, completionTokens)));
-      }
+      if (includeUsage) sse.event(chunks.usage(usageOf(plans, promptTokens, a.knobs.cachedTokens)));
       sse.done();
+    },
+    streamError() {
+      sse.event({
+        error: {
+          message: 'The server had an error while processing your request. Sorry about that!',
+          type: 'server_error',
+          param: null,
+          code: 'server_error',
+        },
+      });
+      sse.end();
     },
     cut() {
       sse.flush();
@@ -60,6 +68,7 @@ function bufferedSink(a: SinkArgs<ChatRequest>, fingerprint: string): Generation
       { ...a.meta, systemFingerprint: fingerprint, serviceTier: servedTier(a.req.serviceTier) },
       plans,
       a.promptTokens,
+      { ...(a.knobs.cachedTokens !== undefined ? { cached: a.knobs.cachedTokens } : {}) },
     );
     if (a.silent) delete c.usage;
     return c;

@@ -34,14 +34,21 @@ export function servedTier(requested: string | undefined): string {
   return 'default';
 }
 
-export function usage(promptTokens: number, completionTokens: number): Usage {
+export function usage(
+  promptTokens: number,
+  completionTokens: number,
+  details: { cached?: number; reasoning?: number } = {},
+): Usage {
   return {
     prompt_tokens: promptTokens,
     completion_tokens: completionTokens,
     total_tokens: promptTokens + completionTokens,
-    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    prompt_tokens_details: {
+      cached_tokens: Math.min(promptTokens, details.cached ?? 0),
+      audio_tokens: 0,
+    },
     completion_tokens_details: {
-      reasoning_tokens: 0,
+      reasoning_tokens: details.reasoning ?? 0,
       audio_tokens: 0,
       accepted_prediction_tokens: 0,
       rejected_prediction_tokens: 0,
@@ -55,13 +62,23 @@ const toolCallJson = (c: ToolCallPlan) => ({
   function: { name: c.name, arguments: c.arguments },
 });
 
+/** Usage of a whole answer: every step is a token; reasoning steps are thinking tokens. */
+export function usageOf(plans: readonly ChoicePlan[], promptTokens: number, cached = 0): Usage {
+  const completion = plans.reduce((sum, p) => sum + p.steps.length, 0);
+  const reasoning = plans.reduce(
+    (sum, p) => sum + p.steps.filter((s) => s.kind === 'reasoning').length,
+    0,
+  );
+  return usage(promptTokens, completion, { cached, reasoning });
+}
+
 /** A non-streaming `chat.completion`. */
 export function chatCompletion(
   meta: CompletionMeta,
   plans: readonly ChoicePlan[],
   promptTokens: number,
+  opts: { cached?: number; reasoningField?: string } = {},
 ) {
-  const completionTokens = plans.reduce((sum, p) => sum + p.steps.length, 0);
   return {
     id: meta.id,
     object: 'chat.completion' as const,
@@ -76,14 +93,14 @@ export function chatCompletion(
           content,
           refusal: null,
           ...(toolCalls.length > 0 ? { tool_calls: toolCalls.map(toolCallJson) } : {}),
-          ...(reasoning ? { reasoning_content: reasoning } : {}),
+          ...(reasoning && opts.reasoningField ? { [opts.reasoningField]: reasoning } : {}),
           annotations: [],
         },
         logprobs: null,
         finish_reason: p.finishReason,
       };
     }),
-    usage: usage(promptTokens, completionTokens),
+    usage: usageOf(plans, promptTokens, opts.cached),
     service_tier: meta.serviceTier,
     system_fingerprint: meta.systemFingerprint,
   };
@@ -94,6 +111,11 @@ export interface ChunkOptions {
   includeUsage: boolean;
   /** `stream_options.include_obfuscation` (default true). */
   includeObfuscation: boolean;
+  /**
+   * Where reasoning is streamed (`reasoning_content`, DeepSeek-style); OpenAI itself never
+   * shows it: its reasoning tokens only appear in usage.
+   */
+  reasoningField?: string;
 }
 
 type Delta = Record<string, unknown>;
@@ -144,9 +166,10 @@ export class ChunkFactory {
   /** The chunks carrying one step (a later tool call's start chunk precedes its first fragment). */
   step(plan: ChoicePlan, step: Step) {
     if (step.kind === 'content') return [this.choice(plan.index, { content: step.text })];
-    // DeepSeek-style reasoning (OpenAI's own API does not stream reasoning).
     if (step.kind === 'reasoning')
-      return [this.choice(plan.index, { reasoning_content: step.text })];
+      return this.opts.reasoningField
+        ? [this.choice(plan.index, { [this.opts.reasoningField]: step.text })]
+        : [];
     const out = [];
     if (step.first && step.call > 0)
       out.push(this.choice(plan.index, { tool_calls: [this.toolStart(plan, step.call)] }));
