@@ -26,6 +26,7 @@ function attempt(over: Partial<LlmAttemptV1> = {}): LlmAttemptV1 {
     outcome: 'success',
     upstreamStatus: 200,
     errorCode: null,
+    providerCode: null,
     retryAfterSec: null,
     ttftMs: 100,
     latencyMs: 1100,
