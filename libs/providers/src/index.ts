@@ -1,5 +1,5 @@
 export * from './provider.js';
-export * from './errors.js';
+export * from './errors/index.js';
 export * from './sse.js';
 export * from './openai-compatible/openai-compatible.adapter.js';
 export * from './openai/openai.provider.js';

@@ -1,4 +1,5 @@
-import type { NativeTokens, ReplyError } from '@turnpike/contracts';
+import type { NativeTokens } from '@turnpike/contracts';
+import type { UpstreamError } from './errors/index.js';
 
 /** What a provider can do; the conformance suite and routing read it. */
 export interface ProviderCapabilities {
@@ -38,8 +39,8 @@ export interface ParsedChunk {
   nativeFinishReason: string | null;
   /** Whether the chunk carries generated output (text, tool call, refusal): the first token. */
   hasOutput: boolean;
-  /** An error the upstream sent inside the stream. */
-  error: ReplyError | null;
+  /** An error the upstream sent inside the stream, through the error policy. */
+  error: UpstreamError | null;
 }
 
 export interface ParsedCompletion {
@@ -53,6 +54,8 @@ export interface ParsedCompletion {
 /**
  * One provider's wire protocol: request mapping, response and stream-chunk mapping, usage
  * extraction and error mapping. Everything here is pure; the HTTP call is done by `callUpstream`.
+ * Errors go through the one error policy (`errors/policy.ts`): a provider only supplies the
+ * `ErrorDialect` that reads its error bodies.
  */
 export interface ProviderAdapter {
   readonly kind: string;
@@ -65,10 +68,12 @@ export interface ProviderAdapter {
   ): UpstreamHttpRequest;
   /** Parses one SSE event of the stream; null when the event ends the stream (`[DONE]`). */
   parseStreamEvent(event: { event: string; data: string }): ParsedChunk | null;
+  /** Throws an `UpstreamError` when the body is not a completion. */
   parseCompletion(json: unknown): ParsedCompletion;
+  /** An HTTP error answer (status, body text, headers) through the error policy. */
   mapError(
     status: number,
     body: string,
     headers: Record<string, string | string[] | undefined>,
-  ): ReplyError;
+  ): UpstreamError;
 }

@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
-import type { NativeTokens, ReplyError } from '@turnpike/contracts';
-import { connectionFailure, timeoutFailure, upstreamFailure } from './errors.js';
+import type { NativeTokens } from '@turnpike/contracts';
+import { deadlineError, protocolError, transportError, UpstreamError } from './errors/index.js';
 import type { ParsedCompletion, ProviderAdapter, ProviderCredentials } from './provider.js';
 import { SseParser } from './sse.js';
 
@@ -13,14 +13,6 @@ export type UpstreamEvent =
       finishReason: string | null;
       nativeFinishReason: string | null;
     };
-
-/** An attempt that failed, with the error mapped for the gateway. */
-export class UpstreamError extends Error {
-  constructor(readonly reply: ReplyError) {
-    super(reply.message);
-    this.name = 'UpstreamError';
-  }
-}
 
 /** Raised when the caller's signal aborted the call (client gone, superseded). */
 export class UpstreamAborted extends Error {
@@ -60,25 +52,20 @@ const MAX_ERROR_BODY = 64 * 1024;
 /**
  * Calls one upstream and yields its output as events: a `completion`, or `chunk`s then `end`.
  * Throws `UpstreamError` for anything that went wrong upstream (HTTP error, reset, stream cut,
- * timeout) and `UpstreamAborted` when `signal` fired. Aborting closes the upstream socket.
+ * timeout), always through the error policy and with the provider key removed from both of its
+ * views, and `UpstreamAborted` when `signal` fired. Aborting closes the upstream socket.
  */
 export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<UpstreamEvent> {
   const { adapter } = opts;
   const req = adapter.buildRequest(opts.body, opts.upstreamModel, opts.stream, opts.credentials);
   const remaining = opts.deadlineAt - Date.now();
-  if (remaining <= 0)
-    throw new UpstreamError(timeoutFailure('The request timed out before the upstream call.'));
+  if (remaining <= 0) throw deadlineError(true);
   const deadline = AbortSignal.timeout(remaining);
   const signal = AbortSignal.any([opts.signal, deadline]);
   const failure = (e: unknown): Error => {
     if (opts.signal.aborted) return new UpstreamAborted();
-    if (deadline.aborted || isUndiciTimeout(e)) {
-      return new UpstreamError(timeoutFailure('The upstream did not answer in time.'));
-    }
-    if (e instanceof UpstreamError) return e;
-    return new UpstreamError(
-      connectionFailure(`Upstream connection failed: ${(e as Error).message}`),
-    );
+    if (deadline.aborted) return deadlineError();
+    return (e instanceof UpstreamError ? e : transportError(e)).without(opts.credentials.apiKey);
   };
 
   let res: Awaited<ReturnType<typeof request>>;
@@ -99,7 +86,7 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
   try {
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await readLimited(res.body, MAX_ERROR_BODY);
-      throw new UpstreamError(adapter.mapError(res.statusCode, text, res.headers));
+      throw adapter.mapError(res.statusCode, text, res.headers);
     }
     if (!opts.stream) {
       const text = await res.body.text();
@@ -107,21 +94,9 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
       try {
         json = JSON.parse(text);
       } catch {
-        throw new UpstreamError(
-          upstreamFailure({
-            upstreamStatus: res.statusCode,
-            message: 'The upstream returned invalid JSON.',
-            code: 'upstream_bad_response',
-          }),
-        );
+        throw protocolError('bad_response', res.statusCode);
       }
-      try {
-        yield { type: 'completion', parsed: adapter.parseCompletion(json) };
-      } catch (e) {
-        if (e && typeof e === 'object' && 'retryable' in e)
-          throw new UpstreamError(e as ReplyError);
-        throw e;
-      }
+      yield { type: 'completion', parsed: adapter.parseCompletion(json) };
       return;
     }
 
@@ -137,7 +112,7 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
           done = true;
           break;
         }
-        if (parsed.error) throw new UpstreamError(parsed.error);
+        if (parsed.error) throw parsed.error;
         if (parsed.tokens) tokens = parsed.tokens;
         if (parsed.finishReason) {
           finishReason = parsed.finishReason;
@@ -148,13 +123,7 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
       if (done) break;
     }
     if (!done && finishReason === null) {
-      throw new UpstreamError(
-        upstreamFailure({
-          upstreamStatus: null,
-          message: 'The upstream stream ended unexpectedly.',
-          code: 'upstream_stream_cut',
-        }),
-      );
+      throw protocolError('stream_cut');
     }
     yield { type: 'end', tokens, finishReason, nativeFinishReason };
   } catch (e) {
@@ -163,15 +132,6 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
     // Closes the socket if we stop early (abort, error, consumer gone).
     if (!res.body.destroyed) res.body.destroy();
   }
-}
-
-function isUndiciTimeout(e: unknown): boolean {
-  const code = (e as { code?: string } | null)?.code;
-  return (
-    code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    code === 'UND_ERR_BODY_TIMEOUT' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT'
-  );
 }
 
 async function readLimited(

@@ -1,5 +1,12 @@
-import type { NativeTokens, ReplyError } from '@turnpike/contracts';
-import { parseRetryAfter, upstreamFailure } from '../errors.js';
+import type { NativeTokens } from '@turnpike/contracts';
+import {
+  OPENAI_ERROR_DIALECT,
+  protocolError,
+  upstreamHttpError,
+  upstreamStreamError,
+  type ErrorDialect,
+  type UpstreamError,
+} from '../errors/index.js';
 import type {
   ParsedChunk,
   ParsedCompletion,
@@ -36,6 +43,8 @@ export interface OpenAICompatibleOptions {
   dropFields?: readonly string[];
   /** Maps a provider-specific finish reason to OpenAI's. */
   finishReasons?: Record<string, string>;
+  /** How this provider writes its errors (default: OpenAI's shapes). */
+  errors?: ErrorDialect;
 }
 
 const OPENAI_FINISH = new Set(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']);
@@ -70,6 +79,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   private readonly chatPath: string;
   private readonly drop: readonly string[];
   private readonly finishMap: Record<string, string>;
+  private readonly errors: ErrorDialect;
 
   constructor(opts: OpenAICompatibleOptions) {
     this.kind = opts.kind;
@@ -77,6 +87,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     this.chatPath = opts.chatPath ?? '/chat/completions';
     this.drop = [...GATEWAY_ONLY_FIELDS, ...(opts.dropFields ?? [])];
     this.finishMap = opts.finishReasons ?? {};
+    this.errors = opts.errors ?? OPENAI_ERROR_DIALECT;
   }
 
   buildRequest(
@@ -138,22 +149,18 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
         finishReason: null,
         nativeFinishReason: null,
         hasOutput: false,
-        error: upstreamFailure({
-          upstreamStatus: null,
-          message: 'The upstream sent a malformed stream event.',
-          code: 'upstream_bad_stream',
-        }),
+        error: protocolError('bad_stream'),
       };
     }
     if (!isObj(json)) return this.parseStreamEvent({ event: event.event, data: '{}' });
-    if (event.event === 'error' || isObj(json['error'])) {
+    if (event.event === 'error' || (json['error'] !== undefined && json['error'] !== null)) {
       return {
         chunk: null,
         tokens: null,
         finishReason: null,
         nativeFinishReason: null,
         hasOutput: false,
-        error: this.errorFromBody(isObj(json['error']) ? json['error'] : json, 502),
+        error: upstreamStreamError(json, this.errors),
       };
     }
     const choices = Array.isArray(json['choices']) ? (json['choices'] as unknown[]) : [];
@@ -186,11 +193,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
 
   parseCompletion(json: unknown): ParsedCompletion {
     if (!isObj(json) || !Array.isArray(json['choices'])) {
-      throw upstreamFailure({
-        upstreamStatus: null,
-        message: 'The upstream returned a malformed completion.',
-        code: 'upstream_bad_response',
-      });
+      throw protocolError('bad_response');
     }
     const first = json['choices'][0];
     const native =
@@ -211,40 +214,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     status: number,
     body: string,
     headers: Record<string, string | string[] | undefined>,
-  ): ReplyError {
-    let parsed: unknown = null;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      /* not JSON: keep the status */
-    }
-    const err = isObj(parsed) && isObj(parsed['error']) ? parsed['error'] : {};
-    return this.errorFromBody(err, status, parseRetryAfter(headers['retry-after']), body);
-  }
-
-  private errorFromBody(
-    err: Json,
-    status: number,
-    retryAfterSec: number | null = null,
-    raw = '',
-  ): ReplyError {
-    const message =
-      typeof err['message'] === 'string' && err['message'] !== ''
-        ? err['message']
-        : `Upstream returned HTTP ${status}${raw ? `: ${raw.slice(0, 200)}` : ''}`;
-    const code =
-      typeof err['code'] === 'string'
-        ? err['code']
-        : typeof err['code'] === 'number'
-          ? String(err['code'])
-          : null;
-    const upstreamStatus = typeof err['code'] === 'number' && status === 502 ? err['code'] : status;
-    return upstreamFailure({
-      upstreamStatus,
-      message,
-      code,
-      param: typeof err['param'] === 'string' ? err['param'] : null,
-      retryAfterSec,
-    });
+  ): UpstreamError {
+    return upstreamHttpError(status, body, headers, this.errors);
   }
 }

@@ -144,7 +144,10 @@ export async function handleChatCompletion(ctx: ChatContext, ex: Exchange): Prom
       throw errorForStatus(knobs.status, {
         model: req.model,
         apiKey: bearerToken(ex.req),
+        server: `${ex.req.socket.localAddress ?? '127.0.0.1'}:${ex.req.socket.localPort ?? 80}`,
         ...(knobs.retryAfterSec !== undefined ? { retryAfterSec: knobs.retryAfterSec } : {}),
+        ...(knobs.errorBody !== undefined ? { body: knobs.errorBody } : {}),
+        ...(knobs.errorMessage !== undefined ? { message: knobs.errorMessage } : {}),
       });
     }
     const promptTokens = countPromptTokens(req.messages);

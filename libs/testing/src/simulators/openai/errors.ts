@@ -1,5 +1,6 @@
 /** OpenAI error bodies (`ErrorResponse`) and the statuses they go with. */
 import { STATUS_CODES } from 'node:http';
+import type { ErrorBodyMode } from './types.js';
 
 export interface OpenAIErrorObject {
   message: string;
@@ -12,13 +13,20 @@ export interface OpenAIErrorBody {
   error: OpenAIErrorObject;
 }
 
-/** An error answered with `status` and an OpenAI error body. */
+/** A body that is not OpenAI's JSON: what a proxy in front of the upstream sends. */
+export interface RawErrorBody {
+  contentType: string;
+  text: string;
+}
+
+/** An error answered with `status` and an OpenAI error body (or, from a proxy, `raw`). */
 export class SimHttpError extends Error {
   override readonly name = 'SimHttpError';
   constructor(
     readonly status: number,
     readonly body: OpenAIErrorBody,
     readonly headers: Record<string, string> = {},
+    readonly raw?: RawErrorBody,
   ) {
     super(body.error.message);
   }
@@ -40,10 +48,13 @@ const invalid = (
   code: string | null = null,
 ) => err(status, message, 'invalid_request_error', param, code);
 
-/** `sk-abc...wxyz` → `sk-abc*************wxyz`, like OpenAI's 401 message. */
+/**
+ * `sk-abc...wxyz` → `sk-abc*************wxyz`, like OpenAI's 401 message: the first six and the
+ * last four characters of the key the client sent.
+ */
 export function redactKey(key: string): string {
-  if (key.length <= 8) return '*'.repeat(key.length);
-  return `${key.slice(0, 3)}${'*'.repeat(Math.max(4, key.length - 7))}${key.slice(-4)}`;
+  if (key.length <= 12) return '*'.repeat(key.length);
+  return `${key.slice(0, 6)}${'*'.repeat(Math.max(4, key.length - 10))}${key.slice(-4)}`;
 }
 
 function formatWait(sec: number): string {
@@ -193,10 +204,59 @@ export interface StatusContext {
   /** The API key the client sent, if any (echoed redacted in 401s). */
   apiKey?: string;
   retryAfterSec?: number;
+  /** A proxy's body instead of OpenAI's JSON (the `body` knob). */
+  body?: ErrorBodyMode;
+  /** The JSON body's message instead of OpenAI's (the `message` knob). */
+  message?: string;
+  /** `host:port` the request reached, which an HTML error page names like Apache's. */
+  server?: string;
 }
 
-/** The error OpenAI answers with for `status` (the `status` knob). */
+/** What a proxy in front of the upstream answers with `status`: Apache's page, or Envoy's text. */
+export function proxyErrorBody(
+  status: number,
+  mode: ErrorBodyMode,
+  server = '127.0.0.1:80',
+): RawErrorBody {
+  const reason = STATUS_CODES[status] ?? 'Error';
+  if (mode === 'text')
+    return {
+      contentType: 'text/plain',
+      text: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
+    };
+  const colon = server.lastIndexOf(':');
+  const [host, port] =
+    colon < 0 ? [server, '80'] : [server.slice(0, colon), server.slice(colon + 1)];
+  return {
+    contentType: 'text/html; charset=iso-8859-1',
+    text:
+      `<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>${status} ${reason}</title>\n` +
+      `</head><body>\n<h1>${reason}</h1>\n<p>The proxy server received an invalid\r\nresponse from an upstream server.<br />\n</p>\n` +
+      `<hr>\n<address>Apache/2.4.58 (Ubuntu) Server at ${host} Port ${port}</address>\n</body></html>\n`,
+  };
+}
+
+/** The error answered for the `status` knob: OpenAI's, or a proxy's (`body`), or with `message`. */
 export function errorForStatus(status: number, ctx: StatusContext): SimHttpError {
+  const e = openAIErrorForStatus(status, ctx);
+  if (ctx.body !== undefined)
+    return new SimHttpError(
+      e.status,
+      e.body,
+      e.headers,
+      proxyErrorBody(status, ctx.body, ctx.server),
+    );
+  if (ctx.message !== undefined)
+    return new SimHttpError(
+      e.status,
+      { error: { ...e.body.error, message: ctx.message } },
+      e.headers,
+    );
+  return e;
+}
+
+/** The error OpenAI answers with for `status`. */
+function openAIErrorForStatus(status: number, ctx: StatusContext): SimHttpError {
   switch (status) {
     case 400:
       return invalid(400, 'Invalid request: the request body was rejected by the upstream model.');
