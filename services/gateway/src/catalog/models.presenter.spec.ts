@@ -24,6 +24,7 @@ import {
   type ModelListOptions,
 } from './models.presenter.js';
 
+type Json = Record<string, unknown>;
 const NOW = 1_800_000_000_000;
 const model: CatalogModel = {
   id: 't/m',
@@ -232,6 +233,11 @@ describe('models API presenter: @openrouter/sdk and openai accept it', () => {
     assert.equal(first!.status, 0);
     assert.equal(second!.status, -1);
     assert.equal(first!.supportsVoiceCloning, false);
+    // Required by PyPI `openrouter` 1.3.84 (the npm SDK's schema strips them).
+    const raw = (presentEndpoints(entry({ endpoints: [e] }), NOW)['endpoints'] as Json[])[0]!;
+    assert.deepEqual(raw['native_tools'], {});
+    assert.equal(raw['service_tier'], null);
+    assert.equal(raw['supports_diarization'], false);
     // `tools` without `tool_choice`: auto only.
     assert.deepEqual(first!.supportsToolChoice, {
       auto: true,

@@ -123,6 +123,11 @@ export function presentEndpoint(
     supports_implicit_caching: false,
     supports_tool_choice: toolChoiceSupport(e.supportedParameters),
     supports_voice_cloning: false,
+    // Required by PyPI `openrouter` (1.3.84): no provider-native server tools, a standard
+    // (untiered) endpoint, no speech-to-text diarization.
+    native_tools: {},
+    service_tier: null,
+    supports_diarization: false,
     latency_last_30m: h.ttftMs,
     throughput_last_30m: h.tokensPerSecond,
     health: {
