@@ -933,7 +933,8 @@ export class CompletionsService {
       keyId: gen.auth.keyId,
       app: {
         referer: header(req, 'http-referer') ?? header(req, 'referer'),
-        title: header(req, 'x-title'),
+        // `X-Title`, or `X-OpenRouter-Title` as `@openrouter/sdk` sends its `appTitle`.
+        title: header(req, 'x-title') ?? header(req, 'x-openrouter-title'),
       },
       requestedModel: gen.body.model,
       model: served?.candidate.model.id ?? null,
