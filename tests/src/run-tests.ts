@@ -7,13 +7,14 @@
  * Prints node's test summaries and a final "N passed, N failed" line; exits non-zero on failure.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seedTenant, startPlatform, stopPlatform, writeSecretFile } from '@turnpike/testing';
 import { startOtlpCollector } from './support/otlp-collector.js';
-import type { TestContext } from './support/context.js';
+import { DOWN_PROVIDER, type TestContext } from './support/context.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cacheDir = process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache/turnpike');
@@ -53,6 +54,9 @@ async function integration(filter?: string): Promise<RunResult> {
   writeFileSync(spansFile, '');
   const collector = await startOtlpCollector(spansFile);
   const started = Date.now();
+  // Port 1 (tcpmux): privileged and unused, so no test platform's free port can take it, and a
+  // connection is refused at once.
+  const downUrl = 'http://127.0.0.1:1/v1';
   try {
     const state = await startPlatform({
       rootDir: root,
@@ -60,6 +64,14 @@ async function integration(filter?: string): Promise<RunResult> {
       cacheDir,
       detached: false,
       simulators: [{ id: 'sim' }, { id: 'sim-b' }, { id: 'sim-c' }],
+      // An account whose upstream refuses every connection: errors.e2e.
+      providers: {
+        [DOWN_PROVIDER]: {
+          kind: 'openai',
+          baseUrl: downUrl,
+          apiKey: `sk-down-${randomBytes(8).toString('hex')}`,
+        },
+      },
       gatewayReplicas: 2,
       catalogFile: path.join(root, 'tests/fixtures/test.catalog.json'),
       env: {
@@ -89,6 +101,7 @@ async function integration(filter?: string): Promise<RunResult> {
       adminToken: state.adminToken,
       tenants,
       simulators: state.simulators.map((s) => ({ id: s.id, url: s.url, apiKey: s.apiKey })),
+      downUpstream: { provider: DOWN_PROVIDER, url: downUrl },
       services: state.services.map((s) => ({ name: s.name, url: s.url, pid: s.pid })),
       kafkaBrokers: state.kafka.brokers,
       databaseUrl: state.postgres.url,

@@ -14,6 +14,11 @@ export const AttemptTiming = z.object({
 });
 export type AttemptTiming = z.infer<typeof AttemptTiming>;
 
+/**
+ * An attempt's failure as the client may see it: the connector's error policy
+ * (`libs/providers/src/errors`) has already chosen every field, and nothing in it is the
+ * upstream's text except a scrubbed message of a request the upstream refused as invalid.
+ */
 export const ReplyError = z.object({
   /** HTTP status the gateway should answer with if nothing else can serve the request. */
   status: z.number().int().min(400).max(599),
@@ -27,6 +32,11 @@ export const ReplyError = z.object({
   upstreamStatus: z.number().int().nullable(),
   /** Seconds the upstream asked us to wait (Retry-After), when given. */
   retryAfterSec: z.number().nonnegative().nullable(),
+  /**
+   * The provider's own error code, set only when the client may see it (the request's own fault:
+   * 400/413/422); the gateway shows it as `error.metadata.provider_code`.
+   */
+  providerCode: z.string().nullable().optional(),
 });
 export type ReplyError = z.infer<typeof ReplyError>;
 

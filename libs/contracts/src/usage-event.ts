@@ -44,7 +44,7 @@ export const UsageEventV1 = z.object({
   createdAt: z.iso.datetime(),
   tenantId: z.string().min(1),
   keyId: z.string().min(1),
-  /** App attribution, from the `HTTP-Referer` and `X-Title` request headers. */
+  /** App attribution, from the `HTTP-Referer` and `X-Title` (or `X-OpenRouter-Title`) request headers. */
   app: z.object({
     referer: z.string().nullable(),
     title: z.string().nullable(),

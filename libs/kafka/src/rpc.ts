@@ -10,7 +10,7 @@ import {
   type RpcRequestV1,
   type RpcService,
 } from '@turnpike/contracts';
-import type { BatchingProducer } from './batching-producer.js';
+import { MessageTooLargeError, type BatchingProducer } from './batching-producer.js';
 import type { KafkaClient } from './client.js';
 import { decode, encode } from './codec.js';
 import { startConsumer, type ConsumerHandle } from './consumer.js';
@@ -120,6 +120,13 @@ export class RpcClient {
       clearTimeout(timer);
       this.waiting.delete(id);
       this.log.warn(`${service}.${method} not sent: ${(e as Error).message}`);
+      // Too large for the topic: the caller's request is at fault, and retrying cannot help.
+      if (e instanceof MessageTooLargeError)
+        throw RpcFailure.of(
+          413,
+          `The request is too large to pass to ${service} (${e.bytes} bytes; at most ${e.limit}).`,
+          'request_too_large',
+        );
       throw RpcFailure.of(
         503,
         `${service} cannot be reached right now; try again shortly.`,

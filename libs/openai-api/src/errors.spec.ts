@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   ApiError,
-  fromUpstreamStatus,
+  fromReplyError,
   forbidden,
   incorrectApiKeyMessage,
   insufficientCredits,
@@ -13,7 +13,6 @@ import {
   MISSING_API_KEY_MESSAGE,
   modelNotFound,
   notFound,
-  parseUpstreamErrorBody,
   payloadTooLarge,
   rateLimited,
   routeNotFound,
@@ -24,6 +23,7 @@ import {
   upstreamError,
 } from './errors.js';
 import { loadSpec } from './spec-support.js';
+import type { ReplyError } from '@turnpike/contracts';
 
 interface Expect {
   status: number;
@@ -286,161 +286,94 @@ describe('error factories', () => {
   });
 });
 
-describe('parseUpstreamErrorBody', () => {
-  test('OpenAI shape, as object, JSON string and bytes', () => {
-    const body = {
-      error: {
-        message: 'This model has a maximum context length of 8192 tokens.',
-        type: 'invalid_request_error',
-        param: 'messages',
-        code: 'context_length_exceeded',
-      },
-    };
-    const expected = {
-      message: 'This model has a maximum context length of 8192 tokens.',
-      type: 'invalid_request_error',
-      param: 'messages',
-      code: 'context_length_exceeded',
-    };
-    assert.deepEqual(parseUpstreamErrorBody(body), expected);
-    assert.deepEqual(parseUpstreamErrorBody(JSON.stringify(body)), expected);
-    assert.deepEqual(
-      parseUpstreamErrorBody(new TextEncoder().encode(JSON.stringify(body))),
-      expected,
-    );
-  });
-
-  test('other shapes', () => {
-    assert.deepEqual(parseUpstreamErrorBody({ error: 'quota exceeded' }), {
-      message: 'quota exceeded',
-    });
-    assert.deepEqual(
-      parseUpstreamErrorBody({
-        object: 'error',
-        message: 'bad',
-        type: 'BadRequestError',
-        param: null,
-        code: 400,
-      }),
-      {
-        message: 'bad',
-        type: 'BadRequestError',
-        code: '400',
-      },
-    );
-    assert.deepEqual(parseUpstreamErrorBody({ detail: 'Not Found' }), { message: 'Not Found' });
-    assert.equal(parseUpstreamErrorBody('<html>502 Bad Gateway</html>'), undefined);
-    assert.equal(parseUpstreamErrorBody('{not json'), undefined);
-    assert.equal(parseUpstreamErrorBody(undefined), undefined);
-    assert.equal(parseUpstreamErrorBody({}), undefined);
-    assert.equal(parseUpstreamErrorBody([1, 2]), undefined);
-  });
+/** A `ReplyError` as the connector's error policy makes them (libs/providers/src/errors). */
+const reply = (over: Partial<ReplyError> = {}): ReplyError => ({
+  status: 502,
+  type: 'server_error',
+  message: 'The upstream provider returned an error (HTTP 500).',
+  code: 'upstream_error',
+  param: null,
+  retryable: true,
+  upstreamStatus: 500,
+  retryAfterSec: null,
+  ...over,
 });
 
-describe('fromUpstreamStatus', () => {
-  const openaiBody = (
-    message: string,
-    code: string | null = null,
-    param: string | null = null,
-  ) => ({
-    error: { message, type: 'invalid_request_error', param, code },
-  });
+/** One of each kind of failure the policy reports. */
+const replies: [string, ReplyError][] = [
+  ['5xx', reply()],
+  [
+    'auth',
+    reply({
+      code: 'upstream_auth_failed',
+      upstreamStatus: 401,
+      message: "The upstream provider rejected the gateway's credentials (HTTP 401).",
+    }),
+  ],
+  [
+    'rate limited',
+    reply({ status: 503, code: 'upstream_rate_limited', upstreamStatus: 429, retryAfterSec: 7 }),
+  ],
+  ['timeout', reply({ status: 504, code: 'timeout', upstreamStatus: null })],
+  [
+    'invalid request',
+    reply({
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'invalid_value',
+      param: 'messages[0].role',
+      retryable: false,
+      upstreamStatus: 400,
+      providerCode: 'invalid_value',
+      message: "Invalid value: 'robot'.",
+    }),
+  ],
+  [
+    'context length',
+    reply({
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'context_length_exceeded',
+      upstreamStatus: 400,
+      providerCode: null,
+    }),
+  ],
+  ['connection', reply({ code: 'upstream_connection_error', upstreamStatus: null })],
+];
 
-  test('400 passes the upstream message, param and code through', () => {
-    const err = fromUpstreamStatus(
-      400,
-      openaiBody(
-        "This model's maximum context length is 8192 tokens.",
-        'context_length_exceeded',
-        'messages',
-      ),
-    );
-    assert.equal(err.status, 400);
-    assert.equal(err.type, 'invalid_request_error');
-    assert.equal(err.code, 'context_length_exceeded');
-    assert.equal(err.param, 'messages');
-    assert.equal(err.message, "This model's maximum context length is 8192 tokens.");
-    assert.equal(err.retryable, false);
-    assert.equal(err.upstreamStatus, 400);
-    assert.deepEqual(err.toBody().error.metadata, { upstream_status: 400 });
-  });
-
-  test('400 without a code: context-length errors are recognised from the message', () => {
-    const err = fromUpstreamStatus(
-      400,
-      JSON.stringify({ message: 'prompt is too long: 210000 tokens > 200000 maximum' }),
-    );
-    assert.equal(err.status, 400);
-    assert.equal(err.code, 'context_length_exceeded');
-    const other = fromUpstreamStatus(400, { error: { message: 'temperature must be <= 1' } });
-    assert.equal(other.code, null);
-    assert.equal(other.message, 'temperature must be <= 1');
-  });
-
-  test('400 with an unreadable body still gets a message', () => {
-    const err = fromUpstreamStatus(400, '<html>Bad Request</html>');
-    assert.equal(err.status, 400);
-    assert.match(err.message, /HTTP 400/);
-    assert.ok(!err.message.includes('<html>'));
-  });
-
-  test('422 is a 400, 413 stays a 413', () => {
-    assert.equal(fromUpstreamStatus(422, { detail: 'bad field' }).status, 400);
-    const big = fromUpstreamStatus(413, 'Request Entity Too Large');
-    assert.equal(big.status, 413);
-    assert.equal(big.code, 'request_too_large');
-    assert.equal(big.retryable, false);
-  });
-
-  const table: [number, number, string, boolean][] = [
-    [401, 502, 'upstream_auth_failed', true],
-    [403, 502, 'upstream_auth_failed', true],
-    [402, 502, 'upstream_payment_required', true],
-    [404, 502, 'upstream_model_not_found', true],
-    [405, 502, 'upstream_error', true],
-    [409, 502, 'upstream_error', true],
-    [408, 504, 'upstream_timeout', true],
-    [504, 504, 'upstream_timeout', true],
-    [524, 504, 'upstream_timeout', true],
-    [429, 503, 'upstream_rate_limited', true],
-    [503, 503, 'upstream_overloaded', true],
-    [529, 503, 'upstream_overloaded', true],
-    [500, 502, 'upstream_error', true],
-    [502, 502, 'upstream_error', true],
-    [599, 502, 'upstream_error', true],
-    [200, 502, 'upstream_error', true],
-  ];
-  for (const [upstream, status, code, retryable] of table) {
-    test(`${upstream} → ${status} ${code}`, () => {
-      const err = fromUpstreamStatus(upstream, openaiBody('secret upstream detail sk-live-abcdef'));
-      assert.equal(err.status, status);
-      assert.equal(err.type, 'server_error');
-      assert.equal(err.code, code);
-      assert.equal(err.retryable, retryable);
-      assert.equal(err.upstreamStatus, upstream);
-      assert.equal(err.toBody().error.metadata?.['upstream_status'], upstream);
-      // Upstream text never reaches the tenant for these.
-      assert.ok(!err.message.includes('sk-live'), err.message);
+describe('fromReplyError', () => {
+  test('keeps every field the policy chose and adds the upstream status as metadata', () => {
+    const e = fromReplyError(replies[2]![1]);
+    assert.equal(e.status, 503);
+    assert.equal(e.code, 'upstream_rate_limited');
+    assert.equal(e.retryable, true);
+    assert.equal(e.upstreamStatus, 429);
+    assert.deepEqual(e.headers(), { 'retry-after': '7' });
+    assert.deepEqual(e.toBody(), {
+      error: {
+        message: replies[2]![1].message,
+        type: 'server_error',
+        param: null,
+        code: 'upstream_rate_limited',
+        metadata: { upstream_status: 429 },
+      },
     });
-  }
-
-  test('401 from upstream is not blamed on the tenant', () => {
-    const err = fromUpstreamStatus(
-      401,
-      openaiBody('Incorrect API key provided: sk-abc***xyz.', 'invalid_api_key'),
-    );
-    assert.equal(err.status, 502);
-    assert.notEqual(err.code, 'invalid_api_key');
-    assert.match(err.message, /not a problem with your API key/);
   });
 
-  test('Retry-After and provider name are carried', () => {
-    const err = fromUpstreamStatus(429, undefined, { retryAfterSec: 12, provider: 'openai' });
-    assert.deepEqual(err.headers(), { 'retry-after': '12' });
-    assert.deepEqual(err.metadata, { upstream_status: 429, provider_name: 'openai' });
-    assert.deepEqual(fromUpstreamStatus(500, undefined, { retryAfterSec: 3 }).headers(), {
-      'retry-after': '3',
+  test("the provider's own code is metadata only when the policy let the client see it", () => {
+    const invalid = fromReplyError(replies[4]![1]).toBody().error;
+    assert.deepEqual(invalid.metadata, { upstream_status: 400, provider_code: 'invalid_value' });
+    assert.equal(invalid.param, 'messages[0].role');
+    assert.deepEqual(fromReplyError(replies[1]![1]).toBody().error.metadata, {
+      upstream_status: 401,
     });
+  });
+
+  test('no upstream status, no metadata', () => {
+    const e = fromReplyError(replies[6]![1]);
+    assert.equal('metadata' in e.toBody().error, false);
+    assert.equal(e.upstreamStatus, undefined);
+    assert.deepEqual(e.headers(), {});
   });
 });
 
@@ -448,16 +381,10 @@ describe('error bodies match the OpenAI spec (ErrorResponse)', () => {
   const spec = loadSpec('openai-openapi.yaml');
   const all: [string, ApiError][] = [
     ...factories.map(([name, err]): [string, ApiError] => [name, err]),
-    ...[400, 401, 402, 403, 404, 408, 413, 422, 429, 500, 502, 503, 504, 529].map(
-      (s): [string, ApiError] => [
-        `fromUpstreamStatus(${s})`,
-        fromUpstreamStatus(
-          s,
-          { error: { message: 'x', type: 'y', code: 'z', param: null } },
-          { provider: 'p' },
-        ),
-      ],
-    ),
+    ...replies.map(([name, r]): [string, ApiError] => [
+      `fromReplyError(${name})`,
+      fromReplyError(r),
+    ]),
   ];
 
   test('the spec requires what we think it requires', () => {

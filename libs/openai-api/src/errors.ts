@@ -33,6 +33,8 @@
  * tenant's own rate limit): trying another provider cannot fix those.
  */
 
+import type { ReplyError } from '@turnpike/contracts';
+
 export interface OpenAIErrorObject {
   message: string;
   type: string;
@@ -379,190 +381,29 @@ function mergeMetadata(
 }
 
 // ---------------------------------------------------------------------------
-// Upstream error mapping
+// Upstream failures
 // ---------------------------------------------------------------------------
 
-/** What we could read out of an upstream error body. */
-export interface UpstreamErrorDetails {
-  message?: string;
-  type?: string;
-  code?: string;
-  param?: string;
-}
-
 /**
- * Reads an OpenAI-style error body (`{error:{message,type,code,param}}`), also
- * `{error:"text"}` and the flat `{message,type,code,param}` / `{detail:"..."}`
- * shapes of vLLM, TGI & co. `body` may be a parsed value, a JSON string or a
- * Uint8Array/Buffer. Returns undefined when nothing usable is found (e.g. an
- * HTML page from a proxy: we never echo raw non-JSON bodies).
+ * The client's error for an upstream failure that the connector reported. Every field of a
+ * `ReplyError` was chosen by the one upstream-error policy (`libs/providers/src/errors`), which
+ * already decided what the tenant may read; this only puts it in the public shape, with the
+ * upstream's status as `metadata.upstream_status` and, for a request the upstream refused as
+ * invalid, its own code as `metadata.provider_code` (OpenRouter-style metadata).
  */
-export function parseUpstreamErrorBody(body: unknown): UpstreamErrorDetails | undefined {
-  let value = body;
-  if (value instanceof Uint8Array) value = new TextDecoder().decode(value);
-  if (typeof value === 'string') {
-    const text = value.trim();
-    if (!text.startsWith('{')) return undefined;
-    try {
-      value = JSON.parse(text) as unknown;
-    } catch {
-      return undefined;
-    }
-  }
-  if (!isRecord(value)) return undefined;
-  const inner = value['error'];
-  const source = isRecord(inner) ? inner : value;
-  const details: UpstreamErrorDetails = {};
-  const message =
-    typeof inner === 'string'
-      ? inner
-      : (pickString(source['message']) ?? pickString(source['detail']));
-  if (message !== undefined) details.message = truncate(message, 2000);
-  const type = pickString(source['type']);
-  if (type !== undefined) details.type = type;
-  const code = source['code'];
-  if (typeof code === 'string' && code !== '') details.code = code;
-  else if (typeof code === 'number' && Number.isFinite(code)) details.code = String(code);
-  const param = pickString(source['param']);
-  if (param !== undefined) details.param = param;
-  return Object.keys(details).length === 0 ? undefined : details;
-}
-
-const CONTEXT_LENGTH_RE =
-  /context[ _-]?(length|window)|maximum context|too many tokens|prompt is too long|input is too long|reduce the length/i;
-
-export interface FromUpstreamOptions {
-  /** Parsed `Retry-After` of the upstream response, in seconds. */
-  retryAfterSec?: number;
-  /** Provider name, added to `metadata.provider_name`. */
-  provider?: string;
-}
-
-/**
- * Maps an upstream HTTP error (status 400..599 + body) to what the gateway
- * returns to its client:
- *
- * - 400 / 422 → 400 `invalid_request_error`, passing the upstream message,
- *   param and code through (the request itself is bad, e.g.
- *   `context_length_exceeded`; detected from the message when the upstream
- *   sends no code). Not retryable — but fallback logic may still choose to try
- *   a bigger-context model when `code === 'context_length_exceeded'`.
- * - 413 → 413 `request_too_large`, upstream message passed through. Not retryable.
- * - 401 / 403 → 502 `upstream_auth_failed`: OUR provider credentials are bad,
- *   not the tenant's fault. Generic message (the upstream text may contain a
- *   fragment of our key). Retryable.
- * - 402 → 502 `upstream_payment_required` (our provider account is out of credit). Retryable.
- * - 404 → 502 `upstream_model_not_found` (our catalog points at a model the provider
- *   does not serve). Retryable.
- * - 408 / 504 / 524 → 504 `upstream_timeout`. Retryable.
- * - 429 → 503 `upstream_rate_limited` (OUR provider account is throttled; a 429
- *   would wrongly tell the tenant that they are). Retryable; keeps Retry-After.
- * - 503 / 529 (overloaded) → 503 `upstream_overloaded`. Retryable; keeps Retry-After.
- * - any other status (500, 502, other 4xx/5xx, or out of range) → 502 `upstream_error`. Retryable.
- *
- * Except for the 400/413/422 pass-through, upstream messages are NOT sent to
- * the client (they can leak provider internals); `metadata.upstream_status`
- * (and `provider_name`) tell what happened.
- */
-export function fromUpstreamStatus(
-  status: number,
-  body?: unknown,
-  opts: FromUpstreamOptions = {},
-): ApiError {
-  const details = parseUpstreamErrorBody(body);
-  const extra = opts.provider === undefined ? undefined : { provider_name: opts.provider };
-  const metadata = mergeMetadata(status, extra);
-  const retryAfter = opts.retryAfterSec === undefined ? {} : { retryAfterSec: opts.retryAfterSec };
-
-  if (status === 400 || status === 422 || status === 413) {
-    let code = details?.code ?? null;
-    if (code === null && status === 413) code = 'request_too_large';
-    if (
-      code === null &&
-      details?.message !== undefined &&
-      CONTEXT_LENGTH_RE.test(details.message)
-    ) {
-      code = 'context_length_exceeded';
-    }
-    return new ApiError({
-      status: status === 413 ? 413 : 400,
-      type: INVALID_REQUEST,
-      message:
-        details?.message ??
-        `The upstream provider rejected the request as invalid (HTTP ${status}).`,
-      param: details?.param ?? null,
-      code,
-      retryable: false,
-      upstreamStatus: status,
-      ...(metadata === undefined ? {} : { metadata }),
-    });
-  }
-
-  switch (status) {
-    case 401:
-    case 403:
-      return upstreamError(
-        `The upstream provider rejected the gateway's credentials (HTTP ${status}). This is not a problem with your API key.`,
-        status,
-        { code: 'upstream_auth_failed', ...(extra === undefined ? {} : { metadata: extra }) },
-      );
-    case 402:
-      return upstreamError(
-        'The upstream provider refused the request for billing reasons (HTTP 402).',
-        status,
-        { code: 'upstream_payment_required', ...(extra === undefined ? {} : { metadata: extra }) },
-      );
-    case 404:
-      return upstreamError(
-        'The upstream provider does not serve the requested model (HTTP 404).',
-        status,
-        { code: 'upstream_model_not_found', ...(extra === undefined ? {} : { metadata: extra }) },
-      );
-    case 408:
-    case 504:
-    case 524:
-      return timeout(`The upstream provider timed out (HTTP ${status}). Please try again later.`, {
-        code: 'upstream_timeout',
-        upstreamStatus: status,
-        ...(extra === undefined ? {} : { metadata: extra }),
-      });
-    case 429:
-      return serviceUnavailable(
-        'The upstream provider is rate limiting the gateway (HTTP 429). Please try again later.',
-        opts.retryAfterSec,
-        {
-          code: 'upstream_rate_limited',
-          upstreamStatus: status,
-          ...(extra === undefined ? {} : { metadata: extra }),
-        },
-      );
-    case 503:
-    case 529:
-      return serviceUnavailable(
-        `The upstream provider is overloaded or unavailable (HTTP ${status}). Please try again later.`,
-        opts.retryAfterSec,
-        {
-          code: 'upstream_overloaded',
-          upstreamStatus: status,
-          ...(extra === undefined ? {} : { metadata: extra }),
-        },
-      );
-    default:
-      return upstreamError(`The upstream provider returned an error (HTTP ${status}).`, status, {
-        ...retryAfter,
-        ...(extra === undefined ? {} : { metadata: extra }),
-      });
-  }
-}
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
-function pickString(x: unknown): string | undefined {
-  return typeof x === 'string' && x !== '' ? x : undefined;
-}
-
-function truncate(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max)}…`;
+export function fromReplyError(e: ReplyError): ApiError {
+  const metadata: Record<string, unknown> = {};
+  if (e.upstreamStatus !== null) metadata['upstream_status'] = e.upstreamStatus;
+  if (typeof e.providerCode === 'string') metadata['provider_code'] = e.providerCode;
+  return new ApiError({
+    status: e.status,
+    type: e.type,
+    message: e.message,
+    code: e.code,
+    param: e.param,
+    retryable: e.retryable,
+    ...(e.retryAfterSec !== null ? { retryAfterSec: e.retryAfterSec } : {}),
+    ...(e.upstreamStatus !== null ? { upstreamStatus: e.upstreamStatus } : {}),
+    ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
+  });
 }

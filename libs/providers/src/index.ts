@@ -1,7 +1,6 @@
 export * from './core/adapter.js';
 export * from './core/capabilities.js';
 export * from './core/decoder.js';
-export * from './core/errors.js';
 export * from './core/framing/sse.js';
 export * from './core/framing/aws-event-stream.js';
 export * from './core/json.js';
@@ -10,6 +9,7 @@ export * from './core/param-map.js';
 export * from './core/request-model.js';
 export * from './core/usage.js';
 export * from './core/upstream-call.js';
+export * from './errors/index.js';
 export * from './openai-compatible/openai-compatible.adapter.js';
 export * from './openai-compatible/openai-compatible.decoder.js';
 export * from './openai/openai.provider.js';

@@ -26,6 +26,7 @@ function attempt(over: Partial<LlmAttemptV1> = {}): LlmAttemptV1 {
     outcome: 'success',
     upstreamStatus: 200,
     errorCode: null,
+    providerCode: null,
     retryAfterSec: null,
     ttftMs: 100,
     latencyMs: 1100,
@@ -63,6 +64,42 @@ describe('classifyAttempt', () => {
       'our credentials',
     );
     assert.equal(classifyAttempt({ outcome: 'error', upstreamStatus: 429 }), 'rate_limited');
+    // Every 4xx that is not the request's own fault is ours upstream: the policy answers 502.
+    for (const s of [402, 405, 409, 410])
+      assert.equal(classifyAttempt({ outcome: 'error', upstreamStatus: s }), 'failure', `${s}`);
+  });
+  test("the error policy's code wins over the bare status", () => {
+    // OpenAI's quota error comes as a 429, but our account cannot pay: not a rate limit.
+    assert.equal(
+      classifyAttempt({
+        outcome: 'error',
+        upstreamStatus: 429,
+        errorCode: 'upstream_payment_required',
+      }),
+      'failure',
+    );
+    // A throttle a provider sends as a 400 is a rate limit, not the request's fault.
+    assert.equal(
+      classifyAttempt({
+        outcome: 'error',
+        upstreamStatus: 400,
+        errorCode: 'upstream_rate_limited',
+      }),
+      'rate_limited',
+    );
+    assert.equal(
+      classifyAttempt({
+        outcome: 'error',
+        upstreamStatus: 502,
+        errorCode: 'context_length_exceeded',
+      }),
+      'ignored',
+    );
+    // A provider's own code on a 400 (passed through) leaves the status to decide.
+    assert.equal(
+      classifyAttempt({ outcome: 'error', upstreamStatus: 400, errorCode: 'invalid_value' }),
+      'ignored',
+    );
   });
   test('the request’s own faults and cancellations say nothing about the endpoint', () => {
     assert.equal(classifyAttempt({ outcome: 'error', upstreamStatus: 400 }), 'ignored');
@@ -173,20 +210,37 @@ describe('EndpointHealthTracker: circuit breaker', () => {
 describe('EndpointHealthTracker: Retry-After', () => {
   test('a 429 with Retry-After sets retryAfterUntil from the attempt’s end', () => {
     const t = new EndpointHealthTracker();
-    const change = t.observe(fail({ upstreamStatus: 429, retryAfterSec: 2, endedAt: T0 }), T0 + 5);
+    const change = t.observe(
+      fail({
+        upstreamStatus: 429,
+        errorCode: 'upstream_rate_limited',
+        retryAfterSec: 2,
+        endedAt: T0,
+      }),
+      T0 + 5,
+    );
     assert.equal(change, 'state');
     assert.equal(t.snapshot(T0 + 5).retryAfterUntil, T0 + 2000);
     assert.equal(t.snapshot(T0 + 2000).retryAfterUntil, null, 'expired');
   });
   test('an absurd Retry-After is capped', () => {
     const t = new EndpointHealthTracker();
-    t.observe(fail({ upstreamStatus: 429, retryAfterSec: 86_400, endedAt: T0 }), T0);
+    t.observe(
+      fail({
+        upstreamStatus: 429,
+        errorCode: 'upstream_rate_limited',
+        retryAfterSec: 86_400,
+        endedAt: T0,
+      }),
+      T0,
+    );
     assert.equal(t.snapshot(T0).retryAfterUntil, T0 + DEFAULT_HEALTH_POLICY.maxRetryAfterMs);
   });
   test('rate limits count for the circuit and error rate, not against uptime', () => {
     const t = new EndpointHealthTracker();
     t.observe(attempt(), T0);
-    for (let i = 0; i < 5; i++) t.observe(fail({ upstreamStatus: 429 }), T0);
+    for (let i = 0; i < 5; i++)
+      t.observe(fail({ upstreamStatus: 429, errorCode: 'upstream_rate_limited' }), T0);
     const h = t.snapshot(T0);
     assert.equal(h.circuit, 'open');
     assert.equal(h.uptime.last5m, 1);

@@ -1,5 +1,5 @@
 import type { CircuitState, EndpointHealth, LlmAttemptV1, Percentiles } from '@turnpike/contracts';
-import { unknownHealth } from '@turnpike/contracts';
+import { UPSTREAM_ERROR_CODES, unknownHealth } from '@turnpike/contracts';
 
 /** How the router turns attempt records into endpoint health. */
 export interface HealthPolicy {
@@ -37,23 +37,42 @@ export const DEFAULT_HEALTH_POLICY: HealthPolicy = {
  * What an attempt says about its endpoint:
  * - `success`;
  * - `failure`: the endpoint (or our access to it) is at fault: connection errors, timeouts, 408,
- *   5xx, 529, and 401/403/404 (our credentials or configuration upstream);
+ *   5xx, 529, and every 4xx that is not the request's own fault (401/402/403/404/410...: our
+ *   credentials, account or configuration upstream);
  * - `rate_limited`: 429; counted for the circuit and the error rate, but not against uptime
  *   (as OpenRouter counts uptime);
  * - `ignored`: says nothing about the endpoint: the client went away, or the request itself was
  *   refused (400, 413, 422, context length).
+ *
+ * The connector's error policy (`libs/providers/src/errors`) names the meaning of a failure in
+ * `errorCode`; where a provider's meaning differs from its status (a quota error sent as a 429,
+ * a throttle sent as a 400), that code decides, so health agrees with what the client was told.
  */
 export type AttemptClass = 'success' | 'failure' | 'rate_limited' | 'ignored';
 
-export function classifyAttempt(a: Pick<LlmAttemptV1, 'outcome' | 'upstreamStatus'>): AttemptClass {
+const CODE_CLASS: Readonly<Record<string, AttemptClass>> = {
+  [UPSTREAM_ERROR_CODES.contextLength]: 'ignored',
+  [UPSTREAM_ERROR_CODES.rateLimited]: 'rate_limited',
+  [UPSTREAM_ERROR_CODES.auth]: 'failure',
+  [UPSTREAM_ERROR_CODES.payment]: 'failure',
+  [UPSTREAM_ERROR_CODES.notFound]: 'failure',
+  [UPSTREAM_ERROR_CODES.overloaded]: 'failure',
+  [UPSTREAM_ERROR_CODES.timeout]: 'failure',
+  [UPSTREAM_ERROR_CODES.error]: 'failure',
+};
+
+export function classifyAttempt(
+  a: Pick<LlmAttemptV1, 'outcome' | 'upstreamStatus'> & { errorCode?: string | null },
+): AttemptClass {
   if (a.outcome === 'success') return 'success';
   if (a.outcome === 'cancelled') return 'ignored';
   if (a.outcome === 'timeout') return 'failure';
+  const byCode = a.errorCode ? CODE_CLASS[a.errorCode] : undefined;
+  if (byCode) return byCode;
   const s = a.upstreamStatus;
   if (s === null) return 'failure';
   if (s === 429) return 'rate_limited';
-  if (s === 401 || s === 403 || s === 404 || s === 408) return 'failure';
-  if (s >= 400 && s < 500) return 'ignored';
+  if (s === 400 || s === 413 || s === 422) return 'ignored';
   return 'failure';
 }
 

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
+import OpenAI from 'openai';
 import {
   describePacing,
   expectedContent,
@@ -48,6 +49,32 @@ describe('chat completions through the gateway', () => {
       (small['top_provider'] as Record<string, unknown>)['max_completion_tokens'],
       4096,
     );
+  });
+
+  test('models.retrieve("author/slug"): sent as %2F, answered with the model', async () => {
+    const urls: string[] = [];
+    const c = new OpenAI({
+      baseURL: `${ctx().gatewayUrl}/v1`,
+      apiKey: ctx().tenants[0]!.key,
+      maxRetries: 0,
+      fetch: (url, init) => {
+        urls.push(String(url));
+        return fetch(url, init);
+      },
+    });
+    const m = await c.models.retrieve('turnpike/sim-large');
+    assert.deepEqual(urls, [`${ctx().gatewayUrl}/v1/models/turnpike%2Fsim-large`]);
+    assert.equal(m.id, 'turnpike/sim-large');
+    assert.equal(m.object, 'model');
+    assert.equal(m.owned_by, 'turnpike');
+    assert.equal(m.created, 1732406400);
+    assert.equal((m as unknown as { context_length: number }).context_length, 128000);
+    const missing = await c.models.retrieve('turnpike/no-such-model').then(
+      () => assert.fail('expected a 404'),
+      (e: unknown) => e,
+    );
+    assert.ok(missing instanceof OpenAI.NotFoundError, String(missing));
+    assert.equal(missing.code, 'model_not_found');
   });
 
   test('a non-streaming completion: body, usage with cost, generation id, trace id, Server-Timing', async () => {

@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { loadOpenAISpecValidators, type OpenAISpecValidators } from '@turnpike/testing';
-import { client, ctx, marker } from '../support/context.js';
+import { catalogAdmin, client, ctx, eventually, marker } from '../support/context.js';
 
 let spec: OpenAISpecValidators;
 before(() => {
@@ -288,5 +288,198 @@ describe('upstream failures', () => {
       const res = await fetch(`${s.url}/health/ready`);
       assert.equal(res.status, 200, `${s.name}: ${await res.text()}`);
     }
+  });
+});
+
+/**
+ * What a tenant may read of an upstream's failure: never a credential (OpenAI's 401 quotes a
+ * fragment of our provider key), never an address, never a proxy's HTML page. Each case first
+ * shows that the upstream does send the leaky text, so the assertion can fail. The models are
+ * this suite's own (added through the admin API), so the failures it causes leave the health of
+ * the shared endpoints alone.
+ */
+describe('upstream failures leak nothing to the tenant', () => {
+  const suffix = Math.random().toString(36).slice(2, 8);
+  /** Served by the simulator `sim`. */
+  const leaky = `turnpike/leaky-${suffix}`;
+  /** Served by `sim-down`: a connector account whose upstream refuses connections. */
+  const refused = `turnpike/refused-${suffix}`;
+  /** Served by a provider in the catalog that has no account in the connector. */
+  const unconfigured = `turnpike/unconfigured-${suffix}`;
+  const orphan = `sim-orphan-${suffix}`;
+
+  const sim = () => ctx().simulators.find((s) => s.id === 'sim')!;
+  const simPort = () => new URL(sim().url).port;
+
+  const admin = async (method: string, path: string, body?: unknown): Promise<number> =>
+    (await catalogAdmin(method, path, body)).status;
+
+  before(async () => {
+    const endpoint = {
+      upstream_model: 'sim-gpt-small',
+      pricing: { prompt: '0.10', completion: '0.40' },
+      context_length: 8192,
+    };
+    assert.equal(await admin('PUT', `providers/${orphan}`, { name: orphan, kind: 'openai' }), 200);
+    const down = ctx().downUpstream.provider;
+    assert.equal(await admin('PUT', `providers/${down}`, { name: down, kind: 'openai' }), 200);
+    for (const [model, provider] of [
+      [leaky, 'sim'],
+      [refused, down],
+      [unconfigured, orphan],
+    ] as const) {
+      assert.equal(
+        await admin('PUT', `models/${model}`, { name: model, context_length: 8192 }),
+        200,
+      );
+      assert.equal(await admin('PUT', `models/${model}/endpoints/${provider}`, endpoint), 200);
+      await eventually(
+        async () =>
+          (await fetch(`${ctx().gatewayUrl}/v1/models/${model}/endpoints`)).status === 200,
+        `${model} in the gateway's routing table`,
+      );
+    }
+  });
+  after(async () => {
+    for (const model of [leaky, refused, unconfigured]) await admin('DELETE', `models/${model}`);
+  });
+
+  /** Asks the simulator directly, as the connector does (with the provider key). */
+  async function direct(content: string): Promise<{ status: number; text: string }> {
+    const res = await fetch(`${sim().url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sim().apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'sim-gpt-small', messages: [{ role: 'user', content }] }),
+    });
+    return { status: res.status, text: await res.text() };
+  }
+
+  /** Pieces of the provider key a leak would show: the key, its random part, its masked form. */
+  function keyPieces(): string[] {
+    const key = sim().apiKey;
+    const random = key.slice('sk-sim-'.length);
+    const pieces = [key, key.slice(-4), '***', 'sk-'];
+    for (let i = 0; i + 6 <= random.length; i++) pieces.push(random.slice(i, i + 6));
+    return pieces;
+  }
+
+  function assertNone(where: string, text: string, pieces: string[]): void {
+    for (const piece of pieces) assert.ok(!text.includes(piece), `${where}: '${piece}' in ${text}`);
+  }
+
+  /** The same request, non-streamed and streamed, through the official client: both fail. */
+  async function throughClient(
+    content: string,
+    model: string,
+  ): Promise<InstanceType<typeof OpenAI.APIError>[]> {
+    const out: InstanceType<typeof OpenAI.APIError>[] = [];
+    for (const stream of [false, true]) {
+      out.push(
+        await expectApiError(
+          client().chat.completions.create({
+            model,
+            messages: [{ role: 'user', content: `${marker(stream ? 's' : 'u')} ${content}` }],
+            stream,
+          }),
+          502,
+        ),
+      );
+    }
+    return out;
+  }
+
+  /** Everything the client got: the message and every field of the error object. */
+  const everything = (e: InstanceType<typeof OpenAI.APIError>) =>
+    `${e.message} ${JSON.stringify(e.error)}`;
+
+  test('401 quoting a fragment of our provider key: a 502 with none of it', async () => {
+    const upstream = await direct('x [[sim status=401]]');
+    assert.equal(upstream.status, 401);
+    assert.ok(upstream.text.includes(`****${sim().apiKey.slice(-4)}`), upstream.text);
+
+    const upstreamWords = [
+      'Incorrect API key',
+      'platform.openai.com',
+      'api-keys',
+      'invalid_api_key',
+    ];
+    const raw = await post(chat(`${marker('k401')} [[sim status=401]]`, { model: leaky }));
+    assert.equal(raw.status, 502);
+    assert.equal(raw.body.error.code, 'upstream_auth_failed');
+    assert.match(raw.body.error.message, /not a problem with your API key/);
+    assertNone('raw body', JSON.stringify(raw.body), [...keyPieces(), ...upstreamWords]);
+
+    for (const e of await throughClient('[[sim status=401]]', leaky)) {
+      assert.equal(e.code, 'upstream_auth_failed');
+      assertNone('client error', everything(e), [...keyPieces(), ...upstreamWords]);
+    }
+  });
+
+  test("a proxy's HTML 502 page, naming the upstream's address: our own words only", async () => {
+    const upstream = await direct('x [[sim status=502 body=html]]');
+    assert.equal(upstream.status, 502);
+    assert.ok(upstream.text.includes(`Port ${simPort()}`), upstream.text);
+
+    const leaks = ['<', 'Apache', 'Server at', 'Bad Gateway', '127.0.0.1', simPort()];
+    const raw = await post(
+      chat(`${marker('h502')} [[sim status=502 body=html]]`, { model: leaky }),
+    );
+    assert.equal(raw.status, 502);
+    assert.equal(raw.body.error.code, 'upstream_error');
+    assert.equal(raw.body.error.message, 'The upstream provider returned an error (HTTP 502).');
+    assertNone('raw body', JSON.stringify(raw.body), leaks);
+    for (const e of await throughClient('[[sim status=502 body=html]]', leaky))
+      assertNone('client error', everything(e), leaks);
+  });
+
+  test("a 400's message passes, scrubbed; an HTML 400 is not echoed", async () => {
+    const secret = 'sk-live-Zx81Qw72Er63Ty54';
+    const said = `Invalid 'messages': key ${secret} refused by https://llm-7.internal.example:8443/v1 for org-Ab12Cd34Ef56`;
+    const raw = await post(
+      chat(`${marker('s400')} [[sim status=400 message="${said}"]]`, { model: leaky }),
+    );
+    assert.equal(raw.status, 400);
+    assert.equal(raw.body.error.type, 'invalid_request_error');
+    assert.equal(
+      raw.body.error.message,
+      "Invalid 'messages': key [redacted] refused by [address removed] for [redacted]",
+    );
+    assertNone('raw body', JSON.stringify(raw.body), [secret, 'Zx81', 'internal', '8443', 'Ab12']);
+
+    const html = await post(
+      chat(`${marker('h400')} [[sim status=400 body=html]]`, { model: leaky }),
+    );
+    assert.equal(html.status, 400);
+    assert.equal(
+      html.body.error.message,
+      'The upstream provider rejected the request as invalid (HTTP 400).',
+    );
+    assertNone('raw body', JSON.stringify(html.body), ['<', 'Apache', simPort()]);
+  });
+
+  test('connection refused: a 502 that names no host and no port', async () => {
+    const leaks = [
+      '127.0.0.1',
+      'ECONNREFUSED',
+      'connect ',
+      ':1',
+      new URL(ctx().downUpstream.url).host,
+    ];
+    const raw = await post(chat(marker('refused'), { model: refused }));
+    assert.equal(raw.status, 502);
+    assert.equal(raw.body.error.code, 'upstream_connection_error');
+    assert.equal(raw.body.error.message, 'The upstream provider refused the connection.');
+    assertNone('raw body', JSON.stringify(raw.body), leaks);
+    for (const e of await throughClient('', refused)) {
+      assert.equal(e.code, 'upstream_connection_error');
+      assertNone('client error', everything(e), leaks);
+    }
+  });
+
+  test("a provider the connector has no account for: nothing of the connector's configuration", async () => {
+    const raw = await post(chat(marker('orphan'), { model: unconfigured }));
+    assert.equal(raw.status, 502);
+    assert.equal(raw.body.error.code, 'provider_not_configured');
+    assertNone('raw body', JSON.stringify(raw.body), ['connector', 'credentials', orphan]);
   });
 });

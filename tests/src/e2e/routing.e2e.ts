@@ -14,7 +14,13 @@ import pg from 'pg';
 import type { UsageEventV1 } from '@turnpike/contracts';
 import { ListEndpointsResponse$inboundSchema } from '@openrouter/sdk/models';
 import { expectedContent } from '@turnpike/testing';
-import { ctx, eventually, marker, type SimRecord } from '../support/context.js';
+import {
+  catalogAdmin as admin,
+  ctx,
+  eventually,
+  marker,
+  type SimRecord,
+} from '../support/context.js';
 
 const MULTI = 'turnpike/sim-multi';
 const SIMS = ['sim', 'sim-b', 'sim-c'] as const;
@@ -217,22 +223,6 @@ const costMicros = (
   t: { prompt: number; completion: number },
   p: { prompt: number; completion: number },
 ) => Math.ceil((t.prompt * p.prompt + t.completion * p.completion) / 1_000_000);
-
-async function admin(
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${ctx().gatewayUrl}/admin/catalog/${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ctx().adminToken}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
 
 const endpointBody = (upstream: string, prompt: string, completion: string) => ({
   upstream_model: upstream,

@@ -9,6 +9,8 @@ export interface TestContext {
   adminToken: string;
   tenants: Array<{ tenantId: string; keyId: string; key: string }>;
   simulators: Array<{ id: string; url: string; apiKey: string }>;
+  /** A provider account of the connector whose upstream refuses every connection. */
+  downUpstream: { provider: string; url: string };
   services: Array<{ name: string; url: string; pid: number }>;
   kafkaBrokers: string;
   databaseUrl: string;
@@ -16,6 +18,9 @@ export interface TestContext {
   requestTimeoutMs: number;
   maxBodyBytes: number;
 }
+
+/** The connector's account whose upstream is down (not in the catalog: a suite adds it). */
+export const DOWN_PROVIDER = 'sim-down';
 
 let cached: TestContext | null = null;
 
@@ -62,6 +67,23 @@ export async function simRequests(text: string, sim = 0): Promise<SimRecord[]> {
   const res = await fetch(`${s.url}/__sim/requests`);
   const { data } = (await res.json()) as { data: SimRecord[] };
   return data.filter((r) => JSON.stringify(r.body).includes(text));
+}
+
+/** The catalog's admin API (`/admin/catalog/<path>`), with the operator's token. */
+export async function catalogAdmin(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${ctx().gatewayUrl}/admin/catalog/${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${ctx().adminToken}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
 export async function eventually<T>(

@@ -1,4 +1,5 @@
-import type { NativeTokens, ProviderConnection, ReplyError } from '@turnpike/contracts';
+import type { NativeTokens, ProviderConnection } from '@turnpike/contracts';
+import type { UpstreamError } from '../errors/index.js';
 import type { ProviderCapabilities } from './capabilities.js';
 import type { StreamDecoder } from './decoder.js';
 import type { Json } from './json.js';
@@ -66,12 +67,15 @@ export interface ProviderAdapter {
   ): Promise<PreparedRequest>;
   /** A decoder for one streamed response. */
   openStream(call: GenerationCall): StreamDecoder;
-  /** Maps a whole (non-streamed) response body. Throws a `ReplyError` when it is malformed. */
+  /** Maps a whole (non-streamed) response body. Throws an `UpstreamError` when it is malformed. */
   parseCompletion(json: unknown, call: GenerationCall): ParsedCompletion;
-  /** Maps an HTTP error response through the provider's error policy. */
+  /**
+   * Maps an HTTP error response through the one error policy (`errors/policy.ts`): a provider
+   * supplies only the `ErrorDialect` that reads its bodies.
+   */
   mapError(
     status: number,
     body: string,
     headers: Record<string, string | string[] | undefined>,
-  ): ReplyError;
+  ): UpstreamError;
 }

@@ -1,12 +1,13 @@
-import type { NativeTokens, ReplyError } from '@turnpike/contracts';
+import type { NativeTokens } from '@turnpike/contracts';
+import type { UpstreamError } from '../errors/index.js';
 import type { Json } from './json.js';
 
 /** One thing a stream decoder recognised in the bytes pushed so far. */
 export type DecodedEvent =
   /** An OpenAI `chat.completion.chunk`; `hasOutput` when it carries generated output. */
   | { type: 'chunk'; chunk: Json; hasOutput: boolean }
-  /** The upstream reported an error inside the stream. */
-  | { type: 'error'; error: ReplyError }
+  /** The upstream reported an error inside the stream (through the error policy). */
+  | { type: 'error'; error: UpstreamError }
   /** The protocol's own end marker (`[DONE]`, `message_stop`, ...): nothing follows. */
   | { type: 'done' };
 

@@ -1,4 +1,5 @@
 import { ROUTED_PARAMETERS, type ReplyError } from '@turnpike/contracts';
+import { UpstreamError } from '../errors/index.js';
 import type { Json } from './json.js';
 import type { ChatRequestModel } from './request-model.js';
 
@@ -77,10 +78,41 @@ export function unsupportedParameter(name: string, why: string): ReplyError {
 
 /** Thrown by request preparation; carries the error for the gateway. */
 export class RequestMappingError extends Error {
-  constructor(readonly reply: ReplyError) {
+  readonly error: UpstreamError;
+  constructor(
+    readonly reply: ReplyError,
+    /** What operators may read (never sent to the tenant). */
+    operatorMessage: string | null = null,
+  ) {
     super(reply.message);
     this.name = 'RequestMappingError';
+    this.error = new UpstreamError(reply, {
+      upstreamStatus: null,
+      providerCode: null,
+      providerType: null,
+      providerMessage: operatorMessage,
+    });
   }
+}
+
+/**
+ * An account that cannot serve this provider kind (wrong credential type, missing deployment):
+ * our configuration, not the tenant's request, so a 502 another endpoint may replace.
+ */
+export function misconfigured(operatorMessage: string): RequestMappingError {
+  return new RequestMappingError(
+    {
+      status: 502,
+      type: 'server_error',
+      message: 'The gateway is misconfigured for this provider.',
+      code: 'provider_misconfigured',
+      param: null,
+      retryable: true,
+      upstreamStatus: null,
+      retryAfterSec: null,
+    },
+    operatorMessage,
+  );
 }
 
 function setPath(target: Json, path: string, value: unknown): void {

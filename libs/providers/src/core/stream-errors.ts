@@ -1,10 +1,7 @@
 import type { DecodedEvent } from './decoder.js';
-import { upstreamFailure } from './errors.js';
+import { protocolError } from '../errors/index.js';
 
 /** A stream the decoder cannot make sense of (a malformed event, a corrupt frame). */
-export function streamFailure(message: string): DecodedEvent & { type: 'error' } {
-  return {
-    type: 'error',
-    error: upstreamFailure({ upstreamStatus: null, message, code: 'upstream_bad_stream' }),
-  };
+export function streamFailure(): DecodedEvent & { type: 'error' } {
+  return { type: 'error', error: protocolError('bad_stream') };
 }

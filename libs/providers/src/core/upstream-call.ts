@@ -1,7 +1,6 @@
 import { Agent, request } from 'undici';
-import type { NativeTokens, ReplyError } from '@turnpike/contracts';
-import { connectionFailure, timeoutFailure, upstreamFailure } from './errors.js';
-import type { ProviderConnection } from '@turnpike/contracts';
+import type { NativeTokens, ProviderConnection } from '@turnpike/contracts';
+import { deadlineError, protocolError, transportError, UpstreamError } from '../errors/index.js';
 import type { GenerationCall, ParsedCompletion, ProviderAdapter } from './adapter.js';
 import { RequestMappingError } from './param-map.js';
 
@@ -14,14 +13,6 @@ export type UpstreamEvent =
       finishReason: string | null;
       nativeFinishReason: string | null;
     };
-
-/** An attempt that failed, with the error mapped for the gateway. */
-export class UpstreamError extends Error {
-  constructor(readonly reply: ReplyError) {
-    super(reply.message);
-    this.name = 'UpstreamError';
-  }
-}
 
 /** Raised when the caller's signal aborted the call (client gone, superseded). */
 export class UpstreamAborted extends Error {
@@ -58,13 +49,41 @@ export function createUpstreamAgent(): Agent {
 
 const MAX_ERROR_BODY = 64 * 1024;
 
+/** Every secret of a connection: none of them may reach a client or a log. */
+export function secretsOf(connection: ProviderConnection): string[] {
+  const c = connection.credentials;
+  const out: string[] = [];
+  switch (c.type) {
+    case 'api_key':
+    case 'azure':
+      out.push(c.apiKey);
+      break;
+    case 'aws':
+      out.push(c.secretAccessKey, c.accessKeyId);
+      if (c.sessionToken) out.push(c.sessionToken);
+      break;
+    case 'vertex':
+      out.push(c.accessToken);
+      break;
+  }
+  for (const v of Object.values(connection.headers ?? {})) if (v.length >= 16) out.push(v);
+  return out;
+}
+
+const withoutSecrets = (e: UpstreamError, secrets: readonly string[]): UpstreamError =>
+  secrets.reduce((err, s) => err.without(s), e);
+
 /**
  * Calls one upstream and yields its output as events: a `completion`, or `chunk`s then `end`.
- * Throws `UpstreamError` for anything that went wrong upstream (HTTP error, reset, stream cut,
- * timeout) and `UpstreamAborted` when `signal` fired. Aborting closes the upstream socket.
+ * Drives any adapter the same way: it prepares (maps and signs) the request, sends it, and feeds
+ * the response body to the adapter's stream decoder as bytes arrive. Throws `UpstreamError` for
+ * anything that went wrong upstream (HTTP error, reset, stream cut, timeout), always through the
+ * error policy and with every secret of the connection removed from both of its views, and
+ * `UpstreamAborted` when `signal` fired. Aborting closes the upstream socket.
  */
 export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<UpstreamEvent> {
   const { adapter, call } = opts;
+  const secrets = secretsOf(opts.connection);
   let req;
   try {
     req = await adapter.prepareRequest(call, opts.connection, {
@@ -72,23 +91,17 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
       now: new Date(),
     });
   } catch (e) {
-    if (e instanceof RequestMappingError) throw new UpstreamError(e.reply);
+    if (e instanceof RequestMappingError) throw withoutSecrets(e.error, secrets);
     throw e;
   }
   const remaining = opts.deadlineAt - Date.now();
-  if (remaining <= 0)
-    throw new UpstreamError(timeoutFailure('The request timed out before the upstream call.'));
+  if (remaining <= 0) throw deadlineError(true);
   const deadline = AbortSignal.timeout(remaining);
   const signal = AbortSignal.any([opts.signal, deadline]);
   const failure = (e: unknown): Error => {
     if (opts.signal.aborted) return new UpstreamAborted();
-    if (deadline.aborted || isUndiciTimeout(e)) {
-      return new UpstreamError(timeoutFailure('The upstream did not answer in time.'));
-    }
-    if (e instanceof UpstreamError) return e;
-    return new UpstreamError(
-      connectionFailure(`Upstream connection failed: ${(e as Error).message}`),
-    );
+    if (deadline.aborted) return deadlineError();
+    return withoutSecrets(e instanceof UpstreamError ? e : transportError(e), secrets);
   };
 
   let res: Awaited<ReturnType<typeof request>>;
@@ -109,7 +122,7 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
   try {
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await readLimited(res.body, MAX_ERROR_BODY);
-      throw new UpstreamError(adapter.mapError(res.statusCode, text, res.headers));
+      throw adapter.mapError(res.statusCode, text, res.headers);
     }
     if (!call.stream) {
       const text = await res.body.text();
@@ -117,21 +130,9 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
       try {
         json = JSON.parse(text);
       } catch {
-        throw new UpstreamError(
-          upstreamFailure({
-            upstreamStatus: res.statusCode,
-            message: 'The upstream returned invalid JSON.',
-            code: 'upstream_bad_response',
-          }),
-        );
+        throw protocolError('bad_response', res.statusCode);
       }
-      try {
-        yield { type: 'completion', parsed: adapter.parseCompletion(json, call) };
-      } catch (e) {
-        if (e && typeof e === 'object' && 'retryable' in e)
-          throw new UpstreamError(e as ReplyError);
-        throw e;
-      }
+      yield { type: 'completion', parsed: adapter.parseCompletion(json, call) };
       return;
     }
 
@@ -143,38 +144,25 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
           done = true;
           break;
         }
-        if (ev.type === 'error') throw new UpstreamError(ev.error);
+        if (ev.type === 'error') throw ev.error;
         yield { type: 'chunk', chunk: ev.chunk, hasOutput: ev.hasOutput };
       }
       if (done) break;
     }
     const summary = decoder.end();
-    if (!summary.complete) {
-      throw new UpstreamError(
-        upstreamFailure({
-          upstreamStatus: null,
-          message: 'The upstream stream ended unexpectedly.',
-          code: 'upstream_stream_cut',
-        }),
-      );
-    }
-    const { tokens, finishReason, nativeFinishReason } = summary;
-    yield { type: 'end', tokens, finishReason, nativeFinishReason };
+    if (!summary.complete) throw protocolError('stream_cut');
+    yield {
+      type: 'end',
+      tokens: summary.tokens,
+      finishReason: summary.finishReason,
+      nativeFinishReason: summary.nativeFinishReason,
+    };
   } catch (e) {
     throw failure(e);
   } finally {
     // Closes the socket if we stop early (abort, error, consumer gone).
     if (!res.body.destroyed) res.body.destroy();
   }
-}
-
-function isUndiciTimeout(e: unknown): boolean {
-  const code = (e as { code?: string } | null)?.code;
-  return (
-    code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    code === 'UND_ERR_BODY_TIMEOUT' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT'
-  );
 }
 
 async function readLimited(

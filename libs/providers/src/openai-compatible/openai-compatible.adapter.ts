@@ -1,5 +1,13 @@
-import type { ProviderConnection, ReplyError } from '@turnpike/contracts';
+import type { ProviderConnection } from '@turnpike/contracts';
 import { ROUTED_PARAMETERS } from '@turnpike/contracts';
+import {
+  OPENAI_ERROR_DIALECT,
+  protocolError,
+  upstreamHttpError,
+  upstreamStreamError,
+  type ErrorDialect,
+  type UpstreamError,
+} from '../errors/index.js';
 import type {
   GenerationCall,
   ParsedCompletion,
@@ -9,15 +17,9 @@ import type {
 } from '../core/adapter.js';
 import type { ProviderCapabilities } from '../core/capabilities.js';
 import type { DecodedEvent, StreamDecoder } from '../core/decoder.js';
-import { parseRetryAfter, upstreamFailure } from '../core/errors.js';
 import { isObj, type Json } from '../core/json.js';
 import { normaliseFinish, type FinishReason } from '../core/output.js';
-import {
-  applyParameters,
-  parametersOf,
-  RequestMappingError,
-  type ParamMap,
-} from '../core/param-map.js';
+import { applyParameters, misconfigured, parametersOf, type ParamMap } from '../core/param-map.js';
 import { readChatRequest } from '../core/request-model.js';
 import { fromOpenAIUsage } from '../core/usage.js';
 import { normaliseReasoningField, OpenAIStreamDecoder } from './openai-compatible.decoder.js';
@@ -63,6 +65,8 @@ export interface OpenAICompatibleOptions {
   /** Authentication headers; default: `Authorization: Bearer <api key>`. */
   auth?: (connection: ProviderConnection) => Record<string, string>;
   credentialTypes?: readonly string[];
+  /** How this provider writes its errors (default: OpenAI's shapes). */
+  errors?: ErrorDialect;
 }
 
 /** The OpenAI parameter entry that passes a field through unchanged. */
@@ -95,12 +99,8 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     opts: PrepareOptions,
   ): Promise<PreparedRequest> {
     if (!this.credentialTypes.includes(connection.credentials.type)) {
-      throw new RequestMappingError(
-        upstreamFailure({
-          upstreamStatus: null,
-          message: `Provider '${this.kind}' cannot use '${connection.credentials.type}' credentials.`,
-          code: 'provider_misconfigured',
-        }),
+      throw misconfigured(
+        `Provider kind '${this.kind}' cannot use '${connection.credentials.type}' credentials.`,
       );
     }
     const payload: Json = {};
@@ -161,18 +161,15 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   openStream(): StreamDecoder {
     return new OpenAIStreamDecoder({
       ...(this.opts.finishReasons ? { finishReasons: this.opts.finishReasons } : {}),
-      streamError: (err) => ({ type: 'error', error: this.errorFromBody(err, 502) }),
+      streamError: (json) => ({
+        type: 'error',
+        error: upstreamStreamError(json, this.opts.errors ?? OPENAI_ERROR_DIALECT),
+      }),
     });
   }
 
   parseCompletion(json: unknown, _call?: GenerationCall): ParsedCompletion {
-    if (!isObj(json) || !Array.isArray(json['choices'])) {
-      throw upstreamFailure({
-        upstreamStatus: null,
-        message: 'The upstream returned a malformed completion.',
-        code: 'upstream_bad_response',
-      });
-    }
+    if (!isObj(json) || !Array.isArray(json['choices'])) throw protocolError('bad_response');
     let native: string | null = null;
     let finish: string | null = null;
     for (const c of json['choices']) {
@@ -206,41 +203,8 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     status: number,
     body: string,
     headers: Record<string, string | string[] | undefined>,
-  ): ReplyError {
-    let parsed: unknown = null;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      /* not JSON: keep the status */
-    }
-    const err = isObj(parsed) && isObj(parsed['error']) ? parsed['error'] : {};
-    return this.errorFromBody(err, status, parseRetryAfter(headers['retry-after']), body);
-  }
-
-  protected errorFromBody(
-    err: Json,
-    status: number,
-    retryAfterSec: number | null = null,
-    raw = '',
-  ): ReplyError {
-    const message =
-      typeof err['message'] === 'string' && err['message'] !== ''
-        ? err['message']
-        : `Upstream returned HTTP ${status}${raw ? `: ${raw.slice(0, 200)}` : ''}`;
-    const code =
-      typeof err['code'] === 'string'
-        ? err['code']
-        : typeof err['code'] === 'number'
-          ? String(err['code'])
-          : null;
-    const upstreamStatus = typeof err['code'] === 'number' && status === 502 ? err['code'] : status;
-    return upstreamFailure({
-      upstreamStatus,
-      message,
-      code,
-      param: typeof err['param'] === 'string' ? err['param'] : null,
-      retryAfterSec,
-    });
+  ): UpstreamError {
+    return upstreamHttpError(status, body, headers, this.opts.errors ?? OPENAI_ERROR_DIALECT);
   }
 }
 

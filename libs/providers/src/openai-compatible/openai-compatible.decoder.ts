@@ -8,8 +8,8 @@ import { streamFailure } from '../core/stream-errors.js';
 
 export interface OpenAIStreamOptions {
   finishReasons?: Readonly<Record<string, FinishReason>>;
-  /** Reads an in-stream error object into the gateway's error. */
-  streamError: (err: Json) => DecodedEvent & { type: 'error' };
+  /** Reads an in-stream error event (its whole data) through the error policy. */
+  streamError: (event: Json) => DecodedEvent & { type: 'error' };
 }
 
 /**
@@ -63,11 +63,11 @@ export class OpenAIStreamDecoder implements StreamDecoder {
       const json = tryParse(data);
       if (!isObj(json)) {
         this.malformed++;
-        out.push(streamFailure('The upstream sent a malformed stream event.'));
+        out.push(streamFailure());
         continue;
       }
       if (ev.event === 'error' || isObj(json['error'])) {
-        out.push(this.opts.streamError(isObj(json['error']) ? json['error'] : json));
+        out.push(this.opts.streamError(json));
         continue;
       }
       out.push(this.chunk(json));

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { ProviderConnection } from '@turnpike/contracts';
 import type { Json } from '../core/json.js';
 import { openaiProvider } from '../openai/openai.provider.js';
+import { RequestMappingError } from '../core/param-map.js';
 import { OpenAICompatibleAdapter, passThrough } from './openai-compatible.adapter.js';
 
 const conn: ProviderConnection = {
@@ -80,7 +81,12 @@ test('credentials of the wrong type are a configuration error', async () => {
       },
       opts,
     ),
-    /cannot use 'aws' credentials/,
+    (e: unknown) =>
+      e instanceof RequestMappingError &&
+      e.error.reply.code === 'provider_misconfigured' &&
+      e.error.reply.status === 502 &&
+      /cannot use 'aws' credentials/.test(e.error.detail.providerMessage ?? '') &&
+      !/aws/.test(e.error.reply.message),
   );
 });
 
@@ -144,7 +150,7 @@ test('a stream cut before any finish is incomplete; an in-stream error is an err
   assert.equal(ev!.type, 'error');
   const m = openaiProvider.openStream();
   const [bad] = m.push(enc.encode('data: {not json\n\n'));
-  assert.ok(bad!.type === 'error' && bad!.error.code === 'upstream_bad_stream');
+  assert.ok(bad!.type === 'error' && bad!.error.reply.code === 'upstream_bad_stream');
   assert.equal(m.end().malformedEvents, 1);
 });
 

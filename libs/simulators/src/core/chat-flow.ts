@@ -23,6 +23,7 @@ import {
   type SimContext,
   type SinkArgs,
 } from './protocol.js';
+import { proxyErrorBody } from './proxy-errors.js';
 import { SimHttpError } from './sim-error.js';
 import { MAX_TOKEN_TIMES, type Knobs, type SimOutcome, type SimRequestRecord } from './types.js';
 
@@ -129,11 +130,21 @@ export async function runChat<R extends SimChatRequest>(
       return;
     }
     if (knobs.status !== undefined) {
-      throw dialect.errorForStatus(knobs.status, {
+      const e = dialect.errorForStatus(knobs.status, {
         model: req.model,
         apiKey: dialect.credentialOf(ex),
         ...(knobs.retryAfterSec !== undefined ? { retryAfterSec: knobs.retryAfterSec } : {}),
+        ...(knobs.errorMessage !== undefined ? { message: knobs.errorMessage } : {}),
       });
+      if (knobs.errorBody === undefined) throw e;
+      // A proxy in front of the upstream answers instead (its page names the server's address).
+      const server = `${ex.req.socket.localAddress ?? '127.0.0.1'}:${ex.req.socket.localPort ?? 80}`;
+      throw new SimHttpError(
+        e.status,
+        e.body,
+        e.headers,
+        proxyErrorBody(knobs.status, knobs.errorBody, server),
+      );
     }
     const promptTokens = countTextTokens(req.promptTexts);
     if (model.contextLength !== undefined && promptTokens > model.contextLength) {

@@ -18,12 +18,9 @@ export interface ControlTarget {
 
 /** Errors of the control API (our own API: a plain `{error: {message, code}}`). */
 const controlError = (status: number, message: string, code: string | null = null) =>
-  new SimHttpError(
-    status,
-    { error: { message, type: 'invalid_request_error', param: null, code } },
-    {},
-    message,
-  );
+  new SimHttpError(status, {
+    error: { message, type: 'invalid_request_error', param: null, code },
+  });
 
 export async function handleControl(
   target: ControlTarget,

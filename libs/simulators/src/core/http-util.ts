@@ -45,7 +45,13 @@ export class Exchange {
   }
 
   error(e: SimHttpError, extra: Record<string, string> = {}): void {
-    this.json(e.status, e.body, { ...extra, ...e.headers });
+    if (!e.raw) return this.json(e.status, e.body, { ...extra, ...e.headers });
+    this.res.writeHead(e.status, {
+      ...this.headers({ ...extra, ...e.headers }),
+      'content-type': e.raw.contentType,
+      'content-length': String(Buffer.byteLength(e.raw.text)),
+    });
+    this.res.end(e.raw.text);
   }
 }
 

@@ -37,6 +37,23 @@ describe('sim knobs', () => {
     assert.throws(() => parseDirectiveBody(' usage=some'), KnobError);
   });
 
+  it('body=html|text|json and message=... shape the error body of a status', () => {
+    assert.deepEqual(parseDirectiveBody(' status=502 body=html'), {
+      status: 502,
+      errorBody: 'html',
+    });
+    assert.deepEqual(parseDirectiveBody(' body=text message="key sk-1 leaked"'), {
+      errorBody: 'text',
+      errorMessage: 'key sk-1 leaked',
+    });
+    assert.deepEqual(parseDirectiveBody(' body=json message=none'), {
+      errorBody: undefined,
+      errorMessage: undefined,
+    });
+    assert.throws(() => parseDirectiveBody(' body=xml'), KnobError);
+    assert.deepEqual(knobsFromObject({ errorBody: 'html' }), { errorBody: 'html' });
+  });
+
   it('accepts quoted values, lists, booleans and none', () => {
     assert.deepEqual(parseDirectiveBody(' tool_call="a,b" reset=false cut=none status=none'), {
       toolCall: ['a', 'b'],

@@ -4,7 +4,7 @@
  *
  * Precedence (lowest → highest): simulator defaults, headers, directives.
  */
-import type { CutMode, Knobs, TextMode } from './types.js';
+import type { CutMode, ErrorBodyMode, Knobs, TextMode } from './types.js';
 
 export const BASE_KNOBS: Readonly<Knobs> = Object.freeze({
   ttftMs: 0,
@@ -78,6 +78,23 @@ const SPECS: Record<string, KnobSpec> = {
         throw new KnobError(`sim knob '${key}' must be an HTTP error status (400-599), got '${s}'`);
       }
       return { status: n };
+    },
+  },
+  body: {
+    knob: 'errorBody',
+    parse(raw, key) {
+      const s = text(raw, key).toLowerCase();
+      if (NONE.has(s) || s === 'json') return { errorBody: undefined };
+      if (s !== 'html' && s !== 'text')
+        throw new KnobError(`sim knob '${key}' must be json | html | text, got '${s}'`);
+      return { errorBody: s satisfies ErrorBodyMode };
+    },
+  },
+  message: {
+    knob: 'errorMessage',
+    parse(raw, key) {
+      const s = text(raw, key);
+      return { errorMessage: NONE.has(s.toLowerCase()) ? undefined : s };
     },
   },
   cut: {

@@ -95,7 +95,7 @@ export interface ChatDialect<R extends SimChatRequest = SimChatRequest> {
   /** The protocol's error for the `status` knob. */
   errorForStatus(
     status: number,
-    ctx: { model: string; apiKey: string; retryAfterSec?: number },
+    ctx: { model: string; apiKey: string; retryAfterSec?: number; message?: string },
   ): SimHttpError;
   /** The credential the client sent (echoed redacted in some 401s). */
   credentialOf(ex: Exchange): string;

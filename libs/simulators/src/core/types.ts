@@ -17,6 +17,13 @@ export interface Knobs {
   status?: number;
   /** Retry-After header (seconds) sent with 429 / 503 responses. */
   retryAfterSec?: number;
+  /**
+   * The body of a `status` error: OpenAI's JSON (default), a proxy's `html` error page (which,
+   * like Apache's, names the server's address), or a proxy's plain `text`.
+   */
+  errorBody?: ErrorBodyMode;
+  /** The `message` of a `status` error's JSON body, instead of OpenAI's. */
+  errorMessage?: string;
   /** Send 200 + headers, then destroy the socket before / right after the first content token. */
   cut?: CutMode;
   /** Destroy the connection without sending any response. */
@@ -58,6 +65,8 @@ export interface SimRequestSummary {
 }
 
 export type TextMode = 'echo' | 'prose';
+
+export type ErrorBodyMode = 'html' | 'text';
 
 export interface SimModel {
   id: string;

@@ -1,8 +1,10 @@
 /** OpenAI error bodies (`ErrorResponse`) and the statuses they go with. */
 import { STATUS_CODES } from 'node:http';
+import { proxyErrorBody } from '../core/proxy-errors.js';
 import { redactKey, retryAfterHeaders, SimHttpError } from '../core/sim-error.js';
+import type { ErrorBodyMode } from '../core/types.js';
 
-export { redactKey, retryAfterHeaders, SimHttpError };
+export { proxyErrorBody, redactKey, retryAfterHeaders, SimHttpError };
 
 export interface OpenAIErrorObject {
   message: string;
@@ -22,8 +24,7 @@ const err = (
   param: string | null = null,
   code: string | null = null,
   headers: Record<string, string> = {},
-): SimHttpError =>
-  new SimHttpError(status, { error: { message, type, param, code } }, headers, message);
+): SimHttpError => new SimHttpError(status, { error: { message, type, param, code } }, headers);
 
 const invalid = (
   status: number,
@@ -170,10 +171,35 @@ export interface StatusContext {
   /** The API key the client sent, if any (echoed redacted in 401s). */
   apiKey?: string;
   retryAfterSec?: number;
+  /** A proxy's body instead of OpenAI's JSON (the `body` knob). */
+  body?: ErrorBodyMode;
+  /** The JSON body's message instead of OpenAI's (the `message` knob). */
+  message?: string;
+  /** `host:port` the request reached, which an HTML error page names like Apache's. */
+  server?: string;
 }
 
-/** The error OpenAI answers with for `status` (the `status` knob). */
+/** The error answered for the `status` knob: OpenAI's, or a proxy's (`body`), or with `message`. */
 export function errorForStatus(status: number, ctx: StatusContext): SimHttpError {
+  const e = openAIErrorForStatus(status, ctx);
+  if (ctx.body !== undefined)
+    return new SimHttpError(
+      e.status,
+      e.body,
+      e.headers,
+      proxyErrorBody(status, ctx.body, ctx.server),
+    );
+  if (ctx.message !== undefined)
+    return new SimHttpError(
+      e.status,
+      { error: { ...(e.body as OpenAIErrorBody).error, message: ctx.message } },
+      e.headers,
+    );
+  return e;
+}
+
+/** The error OpenAI answers with for `status`. */
+function openAIErrorForStatus(status: number, ctx: StatusContext): SimHttpError {
   switch (status) {
     case 400:
       return invalid(400, 'Invalid request: the request body was rejected by the upstream model.');

@@ -661,7 +661,7 @@ describe('OpenAI simulator', () => {
         (e: unknown) => {
           assert.ok(e instanceof AuthenticationError);
           assert.equal(e.code, 'invalid_api_key');
-          assert.match(e.message, /Incorrect API key provided: sk-\*+efgh\./);
+          assert.match(e.message, /Incorrect API key provided: sk-wro\*+efgh\./);
           return true;
         },
       );
@@ -675,6 +675,58 @@ describe('OpenAI simulator', () => {
       const body = (await res.json()) as { error: { message: string } };
       assertValid(spec.errorResponse(body), '401 body');
       assert.match(body.error.message, /^You didn't provide an API key/);
+    });
+
+    it('status=401 quotes a fragment of the key that was sent, like OpenAI', async () => {
+      const res = await raw({ model: 'sim-gpt-small', messages: user('x [[sim status=401]]') });
+      assert.equal(res.status, 401);
+      const body = (await res.json()) as { error: { message: string; code: string } };
+      assert.equal(body.error.code, 'invalid_api_key');
+      assert.ok(body.error.message.includes(`${KEY.slice(0, 6)}****`), body.error.message);
+      assert.ok(body.error.message.includes(`****${KEY.slice(-4)}.`), body.error.message);
+    });
+
+    it("body=html / body=text: a proxy's error page instead of OpenAI's JSON", async () => {
+      const html = await raw({
+        model: 'sim-gpt-small',
+        messages: user('x [[sim status=502 body=html]]'),
+      });
+      assert.equal(html.status, 502);
+      assert.match(html.headers.get('content-type') ?? '', /^text\/html/);
+      const page = await html.text();
+      assert.match(page, /<title>502 Bad Gateway<\/title>/);
+      // Like Apache's, the page names the server's address.
+      assert.ok(page.includes(`Server at 127.0.0.1 Port ${sim.port}`), page);
+      const text = await raw(
+        { model: 'sim-gpt-small', messages: user('x') },
+        { 'x-sim-status': '503', 'x-sim-body': 'text', 'x-sim-retry-after': '2' },
+      );
+      assert.equal(text.status, 503);
+      assert.equal(text.headers.get('content-type'), 'text/plain');
+      assert.equal(text.headers.get('retry-after'), '2');
+      assert.match(await text.text(), /^upstream connect error/);
+      const rec = sim.requests();
+      assert.deepEqual(
+        rec.map((r) => [r.outcome, r.status]),
+        [
+          ['error', 502],
+          ['error', 503],
+        ],
+      );
+    });
+
+    it('message=...: the JSON error says what the test wants', async () => {
+      await assert.rejects(
+        client.chat.completions.create({
+          model: 'sim-gpt-small',
+          messages: user('x [[sim status=400 message="bad key sk-live-123 at https://a.example"]]'),
+        }),
+        (e: unknown) => {
+          assert.ok(e instanceof BadRequestError);
+          assert.match(e.message, /^400 bad key sk-live-123 at https:\/\/a\.example$/);
+          return true;
+        },
+      );
     });
 
     it('validates requests like OpenAI', async () => {

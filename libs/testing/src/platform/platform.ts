@@ -42,6 +42,11 @@ export interface PlatformOptions {
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Catalog file for the router; default: its bundled catalog of simulator models. */
   catalogFile?: string;
+  /**
+   * Provider accounts for the connector beside the simulators' (e.g. one whose upstream is down,
+   * to see what a tenant gets when the connection is refused).
+   */
+  providers?: Record<string, { kind: string; baseUrl: string; apiKey: string }>;
   log?: (line: string) => void;
 }
 
@@ -214,12 +219,15 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
       await waitForHttp(`${url}/__sim/health`, { timeoutMs: 30_000, isAlive: () => isAlive(pid) });
     }
 
-    const providers = Object.fromEntries(
-      state.simulators.map((s) => [
-        s.id,
-        { kind: 'openai', baseUrl: `${s.url}/v1`, apiKey: s.apiKey },
-      ]),
-    );
+    const providers = {
+      ...opts.providers,
+      ...Object.fromEntries(
+        state.simulators.map((s) => [
+          s.id,
+          { kind: 'openai', baseUrl: `${s.url}/v1`, apiKey: s.apiKey },
+        ]),
+      ),
+    };
     const envFor: Record<ServiceName, Record<string, string>> = {
       router: {
         DATABASE_URL: postgres.url,

@@ -2,23 +2,26 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import {
   TOPICS,
+  UPSTREAM_ERROR_CODES,
   zeroTokens,
   type AttemptOutcome,
   type AttemptTiming,
   type LlmGenerateV1,
   type LlmReplyV1,
   type NativeTokens,
-  type ReplyError,
 } from '@turnpike/contracts';
 import { encode } from '@turnpike/kafka';
 import {
   callUpstream,
-  connectionFailure,
+  connectorError,
   createUpstreamAgent,
   estimateUsage,
   OutputTally,
+  providerNotConfigured,
+  secretsOf,
   UpstreamAborted,
   UpstreamError,
+  withoutSecret,
 } from '@turnpike/providers';
 import { ProducerService } from '@turnpike/service-kit';
 import {
@@ -58,6 +61,20 @@ export class GenerationRunner implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.agent.close();
+  }
+
+  private logFailure(req: LlmGenerateV1, failure: UpstreamError, secrets: string[]): void {
+    const { reply, detail } = failure;
+    const upstream =
+      detail.upstreamStatus !== null ? `HTTP ${detail.upstreamStatus}` : 'no HTTP answer';
+    const own = [detail.providerCode, detail.providerType].filter((x) => x !== null).join('/');
+    let line =
+      `generation ${req.generationId} attempt ${req.attempt} on ${req.endpoint.id}: ` +
+      `${reply.code} (${upstream}${own ? `, ${own}` : ''})` +
+      (detail.providerMessage !== null ? `: ${detail.providerMessage}` : '');
+    for (const s of secrets) line = withoutSecret(line, s, '[provider key]');
+    if (OPERATOR_CODES.has(reply.code)) this.log.warn(line);
+    else this.log.debug(line);
   }
 
   async run(
@@ -112,6 +129,7 @@ export class GenerationRunner implements OnApplicationShutdown {
     let outcome: AttemptOutcome = 'success';
     let upstreamStatus: number | null = null;
     let errorCode: string | null = null;
+    let providerCode: string | null = null;
     let retryAfterSec: number | null = null;
     const timing = (): AttemptTiming => {
       const now = performance.now();
@@ -135,15 +153,9 @@ export class GenerationRunner implements OnApplicationShutdown {
       },
       ctx,
     );
+    const provider = this.accounts.resolve(req.endpoint.provider);
     try {
-      const provider = this.accounts.resolve(req.endpoint.provider);
-      if (!provider) {
-        throw new UpstreamError(
-          connectionFailure(
-            `This connector has no credentials for provider '${req.endpoint.provider}'.`,
-          ),
-        );
-      }
+      if (!provider) throw providerNotConfigured(req.endpoint.provider);
       upstreamStart = performance.now();
       const held: Record<string, unknown>[] = [];
       for await (const ev of callUpstream({
@@ -231,15 +243,20 @@ export class GenerationRunner implements OnApplicationShutdown {
           timing: timing(),
         });
       } else {
-        const err: ReplyError =
-          e instanceof UpstreamError
-            ? e.reply
-            : connectionFailure(`Connector failure: ${(e as Error).message}`);
+        // Every failure went through the one error policy: `reply` is what the client may see,
+        // `detail` (the upstream's own words) stays here, in the logs and the attempt record.
+        const failure = e instanceof UpstreamError ? e : connectorError(e);
+        const err = failure.reply;
         outcome = err.status === 504 ? 'timeout' : 'error';
         upstreamStatus = err.upstreamStatus;
         errorCode = err.code;
+        providerCode = failure.detail.providerCode;
         retryAfterSec = err.retryAfterSec;
-        failSpan(upstreamSpan, e);
+        this.logFailure(req, failure, provider ? secretsOf(provider.connection) : []);
+        upstreamSpan.setAttribute('turnpike.error_code', err.code ?? '');
+        if (providerCode !== null)
+          upstreamSpan.setAttribute('turnpike.provider_code', providerCode);
+        failSpan(upstreamSpan, failure);
         // What this failed attempt cost us. An upstream that fails before any output charges
         // nothing (OpenAI, Anthropic: no charge for 4xx/5xx/429). After output began, the prompt
         // and what was produced are billed: count them (docs/architecture.md, "Money").
@@ -261,6 +278,7 @@ export class GenerationRunner implements OnApplicationShutdown {
       outcome,
       upstreamStatus,
       errorCode,
+      providerCode,
       retryAfterSec,
       ttftMs: t.upstreamTtftMs,
       latencyMs: t.upstreamMs,
@@ -284,6 +302,20 @@ export class GenerationRunner implements OnApplicationShutdown {
     }
   }
 }
+
+/**
+ * Failures that need an operator (our credentials, account, catalog or code) are warnings; the
+ * rest (the tenant's invalid requests, rate limits, outages an endpoint's circuit handles) are
+ * debug. The upstream's own words are logged, never the provider key: every piece of it is
+ * removed first.
+ */
+const OPERATOR_CODES: ReadonlySet<string | null> = new Set([
+  UPSTREAM_ERROR_CODES.auth,
+  UPSTREAM_ERROR_CODES.payment,
+  UPSTREAM_ERROR_CODES.notFound,
+  UPSTREAM_ERROR_CODES.notConfigured,
+  UPSTREAM_ERROR_CODES.connector,
+]);
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 

@@ -18,6 +18,7 @@ import {
   presentActivity,
   presentCredits,
   presentGeneration,
+  nextReset,
   presentKey,
 } from './billing.presenter.js';
 
@@ -95,6 +96,46 @@ describe('billing presenters: @openrouter/sdk accepts them', () => {
     }).data;
     assert.equal(d.limit, null);
     assert.equal(d.limitRemaining, null);
+    const raw = presentKey(
+      { ...usage, limitMicros: null, limitRemainingMicros: null, limitReset: null },
+      'k',
+    );
+    assert.deepEqual(raw['budgets'], []);
+    assert.equal(raw['effective_budget'], null);
+  });
+
+  // PyPI `openrouter` 1.3.84 requires `budgets` and `effective_budget` (npm 1.3.19 has neither).
+  test('the key limit is its one budget layer, over the limit’s UTC window', () => {
+    const now = Date.parse('2026-12-02T10:00:00Z'); // a Wednesday
+    const k = presentKey({ ...usage, limitRemainingMicros: -250_000 }, 'prod', now);
+    const budget = {
+      scope: 'key_limit',
+      budget_id: null,
+      guardrail_id: null,
+      include_byok: false,
+      limit_usd: 5,
+      spend_usd: 5.25,
+      remaining_usd: -0.25, // overspent: this layer refuses until it resets
+      reset_interval: 'monthly',
+      resets_at: '2027-01-01T00:00:00.000Z',
+    };
+    assert.deepEqual(k['budgets'], [budget]);
+    assert.deepEqual(k['effective_budget'], budget);
+    assert.equal(k['limit_remaining'], 0, 'limit_remaining itself never goes below zero');
+    const lifetime = presentKey({ ...usage, limitReset: null }, 'prod', now);
+    assert.equal((lifetime['effective_budget'] as { resets_at: unknown }).resets_at, null);
+  });
+
+  test('window ends: next UTC midnight, next Monday, first of next month', () => {
+    const wed = Date.parse('2026-12-02T10:00:00Z');
+    assert.equal(nextReset('daily', wed).toISOString(), '2026-12-03T00:00:00.000Z');
+    assert.equal(nextReset('weekly', wed).toISOString(), '2026-12-07T00:00:00.000Z');
+    assert.equal(nextReset('monthly', wed).toISOString(), '2027-01-01T00:00:00.000Z');
+    const monday = Date.parse('2026-12-07T00:00:00Z');
+    assert.equal(nextReset('weekly', monday).toISOString(), '2026-12-14T00:00:00.000Z');
+    const sunday = Date.parse('2026-12-06T23:59:59Z');
+    assert.equal(nextReset('weekly', sunday).toISOString(), '2026-12-07T00:00:00.000Z');
+    assert.equal(nextReset('daily', sunday).toISOString(), '2026-12-07T00:00:00.000Z');
   });
 
   test('GET /v1/credits parses as GetCreditsResponse', () => {

@@ -24,12 +24,15 @@ export function presentTenantCredits(c: TenantCredits): Record<string, unknown> 
 }
 
 /**
- * `GET /v1/key`: OpenRouter's `GetCurrentKeyData`, every field `@openrouter/sdk` requires. The
- * tenant owns the key, so it is the `organization_id`; Turnpike has no workspaces
- * (`workspace_id` null), no regional routing policy on keys (`global`), and no free-model
- * (`:free`) daily quota (all zeros).
+ * `GET /v1/key`: OpenRouter's `GetCurrentKeyData`, every field `@openrouter/sdk` (npm) and
+ * `openrouter` (PyPI) require. The tenant owns the key, so it is the `organization_id`; Turnpike
+ * has no workspaces (`workspace_id` null), no regional routing policy on keys (`global`), and no
+ * free-model (`:free`) daily quota (all zeros). `budgets` lists the one budget layer Turnpike
+ * has, the key's own limit (`key_limit`), which is then also the `effective_budget`; both are
+ * empty/null for a key without a limit.
  */
-export function presentKey(k: KeyUsage, label: string): Record<string, unknown> {
+export function presentKey(k: KeyUsage, label: string, now = Date.now()): Record<string, unknown> {
+  const budget = keyLimitBudget(k, now);
   return {
     label,
     key_id: k.keyId,
@@ -60,7 +63,39 @@ export function presentKey(k: KeyUsage, label: string): Record<string, unknown> 
       interval: '10s',
       note: 'This field is deprecated and safe to ignore.',
     },
+    budgets: budget ? [budget] : [],
+    effective_budget: budget,
   };
+}
+
+/**
+ * The key's limit as OpenRouter's `KeyBudget`: spend and remaining over the limit's current UTC
+ * window (days; weeks from Monday, as billing counts them; months), or over all time.
+ */
+function keyLimitBudget(k: KeyUsage, now: number): Record<string, unknown> | null {
+  if (k.limitMicros === null) return null;
+  const remaining = k.limitRemainingMicros ?? k.limitMicros;
+  return {
+    scope: 'key_limit',
+    budget_id: null,
+    guardrail_id: null,
+    include_byok: false,
+    limit_usd: usd(k.limitMicros),
+    spend_usd: usd(k.limitMicros - remaining),
+    remaining_usd: usd(remaining),
+    reset_interval: k.limitReset,
+    resets_at: k.limitReset === null ? null : nextReset(k.limitReset, now).toISOString(),
+  };
+}
+
+/** When a daily, weekly (Monday) or monthly UTC window that contains `now` ends. */
+export function nextReset(reset: 'daily' | 'weekly' | 'monthly', now: number): Date {
+  const d = new Date(now);
+  const [y, m, day] = [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()];
+  if (reset === 'monthly') return new Date(Date.UTC(y, m + 1, 1));
+  if (reset === 'daily') return new Date(Date.UTC(y, m, day + 1));
+  const sinceMonday = (d.getUTCDay() + 6) % 7;
+  return new Date(Date.UTC(y, m, day - sinceMonday + 7));
 }
 
 /**

@@ -2,7 +2,7 @@ import { Controller, Get, Param, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { invalidRequest, modelNotFound } from '@turnpike/openai-api';
 import { apiBasePath } from '../http/public-url.js';
-import { listModels, presentEndpoints, presentModel } from './models.presenter.js';
+import { countModels, listModels, presentEndpoints, presentModel } from './models.presenter.js';
 import { RoutingTableService } from './routing-table.service.js';
 
 /**
@@ -25,6 +25,12 @@ export class ModelsController {
     @Req() req: FastifyRequest,
   ): Record<string, unknown> {
     return listModels(this.table.all(), parseListQuery(query), apiBasePath(req));
+  }
+
+  /** OpenRouter's `GET /models/count`: how many models `GET /v1/models` lists with these filters. */
+  @Get('models/count')
+  count(@Query() query: Record<string, unknown>): { data: { count: number } } {
+    return countModels(this.table.all(), parseListQuery(query));
   }
 
   /** OpenAI's `models.retrieve(id)` for an id without a slash: none exists in our catalog. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   ModelResponse$inboundSchema,
+  ModelsCountResponse$inboundSchema,
   ModelsListResponse$inboundSchema,
 } from '@openrouter/sdk/models';
 import { ListEndpointsResponse$inboundSchema } from '@openrouter/sdk/models/operations';
@@ -13,6 +14,7 @@ import {
   type RoutingEntryV1,
 } from '@turnpike/contracts';
 import {
+  countModels,
   endpointStatus,
   listModels,
   presentEndpoint,
@@ -22,6 +24,7 @@ import {
   type ModelListOptions,
 } from './models.presenter.js';
 
+type Json = Record<string, unknown>;
 const NOW = 1_800_000_000_000;
 const model: CatalogModel = {
   id: 't/m',
@@ -194,6 +197,21 @@ describe('models API presenter: @openrouter/sdk and openai accept it', () => {
     assert.deepEqual(ids({ q: 'vision' }), ['b/vision']);
   });
 
+  test('GET /v1/models/count parses as the SDK’s ModelsCountResponse: the filtered count', () => {
+    const a = entry({ model: { ...model, id: 'a/text' } });
+    const b = entry({ model: { ...model, id: 'b/vision', inputModalities: ['text', 'image'] } });
+    const c = entry({ model: { ...model, id: 'c/voice', outputModalities: ['audio'] } });
+    const count = (o: Partial<ModelListOptions>) =>
+      ModelsCountResponse$inboundSchema.parse(countModels([a, b, c], { ...NO_FILTER, ...o })).data
+        .count;
+    assert.equal(count({}), 3);
+    assert.equal(count({ inputModalities: ['image'] }), 1);
+    assert.equal(count({ outputModalities: ['text'] }), 2);
+    // Paging does not change the count.
+    assert.equal(count({ offset: 2, limit: 1 }), 3);
+    assert.equal(count({}), (listModels([a, b, c], NO_FILTER)['data'] as unknown[]).length);
+  });
+
   test('GET /v1/model/{author}/{slug} parses as the SDK’s ModelResponse', () => {
     const parsed = ModelResponse$inboundSchema.parse({ data: presentModel(entry()) });
     assert.equal(parsed.data.canonicalSlug, 'turnpike/sim-small');
@@ -215,6 +233,11 @@ describe('models API presenter: @openrouter/sdk and openai accept it', () => {
     assert.equal(first!.status, 0);
     assert.equal(second!.status, -1);
     assert.equal(first!.supportsVoiceCloning, false);
+    // Required by PyPI `openrouter` 1.3.84 (the npm SDK's schema strips them).
+    const raw = (presentEndpoints(entry({ endpoints: [e] }), NOW)['endpoints'] as Json[])[0]!;
+    assert.deepEqual(raw['native_tools'], {});
+    assert.equal(raw['service_tier'], null);
+    assert.equal(raw['supports_diarization'], false);
     // `tools` without `tool_choice`: auto only.
     assert.deepEqual(first!.supportsToolChoice, {
       auto: true,

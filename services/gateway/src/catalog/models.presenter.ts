@@ -123,6 +123,11 @@ export function presentEndpoint(
     supports_implicit_caching: false,
     supports_tool_choice: toolChoiceSupport(e.supportedParameters),
     supports_voice_cloning: false,
+    // Required by PyPI `openrouter` (1.3.84): no provider-native server tools, a standard
+    // (untiered) endpoint, no speech-to-text diarization.
+    native_tools: {},
+    service_tier: null,
+    supports_diarization: false,
     latency_last_30m: h.ttftMs,
     throughput_last_30m: h.tokensPerSecond,
     health: {
@@ -184,16 +189,7 @@ export function listModels(
   opts: ModelListOptions,
   basePath = '/v1',
 ): Record<string, unknown> {
-  const matching = entries.filter((e) => {
-    const m = e.model;
-    if (!opts.supportedParameters.every((p) => m.supportedParameters.includes(p))) return false;
-    if (opts.inputModalities && !opts.inputModalities.some((x) => m.inputModalities.includes(x)))
-      return false;
-    if (opts.outputModalities && !opts.outputModalities.some((x) => m.outputModalities.includes(x)))
-      return false;
-    if (opts.q && !`${m.id} ${m.name}`.toLowerCase().includes(opts.q)) return false;
-    return true;
-  });
+  const matching = matchingModels(entries, opts);
   const paged = opts.offset !== null || opts.limit !== null;
   const offset = opts.offset ?? 0;
   const limit = opts.limit ?? 500;
@@ -208,4 +204,31 @@ export function listModels(
     links: { next },
     total_count: matching.length,
   };
+}
+
+/**
+ * `GET /v1/models/count` (`models.count` in `@openrouter/sdk`): how many models the same filters
+ * as `GET /v1/models` match, `{data: {count}}`.
+ */
+export function countModels(
+  entries: readonly RoutingEntryV1[],
+  opts: ModelListOptions,
+): { data: { count: number } } {
+  return { data: { count: matchingModels(entries, opts).length } };
+}
+
+function matchingModels(
+  entries: readonly RoutingEntryV1[],
+  opts: ModelListOptions,
+): RoutingEntryV1[] {
+  return entries.filter((e) => {
+    const m = e.model;
+    if (!opts.supportedParameters.every((p) => m.supportedParameters.includes(p))) return false;
+    if (opts.inputModalities && !opts.inputModalities.some((x) => m.inputModalities.includes(x)))
+      return false;
+    if (opts.outputModalities && !opts.outputModalities.some((x) => m.outputModalities.includes(x)))
+      return false;
+    if (opts.q && !`${m.id} ${m.name}`.toLowerCase().includes(opts.q)) return false;
+    return true;
+  });
 }

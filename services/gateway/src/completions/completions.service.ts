@@ -8,13 +8,13 @@ import {
   type LlmGenerateV1,
   type LlmReplyV1,
   type NativeTokens,
-  type ReplyError,
   type UsageAttempt,
   type UsageEventV1,
 } from '@turnpike/contracts';
 import { encode, MessageTooLargeError } from '@turnpike/kafka';
 import {
   ApiError,
+  fromReplyError,
   internal,
   isApiError,
   parseChatCompletionRequest,
@@ -682,9 +682,9 @@ export class CompletionsService {
             this.log.warn(
               `generation ${gen.id} attempt ${attempt} on ${endpoint.id} failed (${r.error.code}); falling back`,
             );
-            return { kind: 'fallback', error: toApiError(r.error) };
+            return { kind: 'fallback', error: fromReplyError(r.error) };
           }
-          return { kind: 'error', error: toApiError(r.error) };
+          return { kind: 'error', error: fromReplyError(r.error) };
         }
         if (r.type === 'chunk' && gen.firstTokenAt === null) {
           gen.firstTokenAt = performance.now();
@@ -934,7 +934,8 @@ export class CompletionsService {
       keyId: gen.auth.keyId,
       app: {
         referer: header(req, 'http-referer') ?? header(req, 'referer'),
-        title: header(req, 'x-title'),
+        // `X-Title`, or `X-OpenRouter-Title` as `@openrouter/sdk` sends its `appTitle`.
+        title: header(req, 'x-title') ?? header(req, 'x-openrouter-title'),
       },
       requestedModel: gen.body.model,
       model: served?.candidate.model.id ?? null,
@@ -976,21 +977,6 @@ type AttemptOutcome =
       late: Promise<{ tokens: NativeTokens; usageReported: boolean; timing: AttemptTiming } | null>;
       started: number;
     };
-
-function toApiError(e: ReplyError): ApiError {
-  return new ApiError({
-    status: e.status,
-    type: e.type,
-    message: e.message,
-    code: e.code,
-    param: e.param,
-    retryable: e.retryable,
-    ...(e.retryAfterSec !== null ? { retryAfterSec: e.retryAfterSec } : {}),
-    ...(e.upstreamStatus !== null
-      ? { upstreamStatus: e.upstreamStatus, metadata: { upstream_status: e.upstreamStatus } }
-      : {}),
-  });
-}
 
 function header(req: FastifyRequest, name: string): string | null {
   const v = req.headers[name];

@@ -1,0 +1,5 @@
+export * from './dialect.js';
+export * from './policy.js';
+export * from './retry-after.js';
+export * from './scrub.js';
+export * from './transport.js';
