@@ -3,3 +3,4 @@ export * from './result.js';
 export * from './targets.js';
 export * from './direct.js';
 export * from './json-schema.js';
+export * from './gateway.js';

@@ -46,6 +46,7 @@ import { UsagePublisher } from '../usage/usage-publisher.service.js';
 import { CompletionStream } from './completion-stream.js';
 import { newGenerationId } from './generation-id.js';
 import {
+  excludesReasoning,
   presentChunk,
   presentCompletion,
   presentUsage,
@@ -882,7 +883,9 @@ export class CompletionsService {
     out: CompletionStream,
   ): void {
     if (isObj(chunk['usage'])) gen.heldUsage = chunk['usage'];
-    const shaped = presentChunk(chunk, this.chunkBase(gen, candidate));
+    const shaped = presentChunk(chunk, this.chunkBase(gen, candidate), {
+      excludeReasoning: excludesReasoning(gen.body as Json),
+    });
     if (shaped) out.chunk(shaped); // null: the usage-only chunk, sent at the end with the cost
   }
 
@@ -900,6 +903,7 @@ export class CompletionsService {
       completion,
       { id: gen.id, model: candidate.model.id, provider: candidate.endpoint.provider },
       this.presentUsage(gen, isObj(completion['usage']) ? completion['usage'] : null),
+      { excludeReasoning: excludesReasoning(gen.body as Json) },
     );
   }
 
