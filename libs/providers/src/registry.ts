@@ -1,11 +1,20 @@
+import { PROVIDER_KINDS, type ProviderKind } from '@turnpike/contracts';
 import { openaiProvider } from './openai/openai.provider.js';
 import type { ProviderAdapter } from './provider.js';
 
-/** Provider adapters by kind. A configured provider account names one of these kinds. */
-export const PROVIDER_ADAPTERS: Readonly<Record<string, ProviderAdapter>> = {
+/**
+ * Provider adapters by kind: exactly the kinds of {@link PROVIDER_KINDS} (`libs/contracts`), the
+ * list the catalog admin API validates against; the type makes a missing one a compile error,
+ * the unit test an extra one.
+ */
+export const PROVIDER_ADAPTERS: Readonly<Record<ProviderKind, ProviderAdapter>> = {
   openai: openaiProvider,
 };
 
+export function isProviderKind(kind: string): kind is ProviderKind {
+  return (PROVIDER_KINDS as readonly string[]).includes(kind);
+}
+
 export function adapterFor(kind: string): ProviderAdapter | undefined {
-  return PROVIDER_ADAPTERS[kind];
+  return isProviderKind(kind) ? PROVIDER_ADAPTERS[kind] : undefined;
 }

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { baseServiceEnv, env, readEnv, type Env } from '@turnpike/config';
+import { ProviderKind } from '@turnpike/contracts';
 import { BaseServiceConfig } from '@turnpike/service-kit';
 
 /** One provider account: which protocol it speaks, where, and with which key. */
 const ProviderAccount = z.object({
-  kind: z.string().min(1),
+  kind: ProviderKind,
   baseUrl: z.url(),
   apiKey: z.string().min(1),
   headers: z.record(z.string(), z.string()).optional(),
