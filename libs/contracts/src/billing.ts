@@ -80,12 +80,26 @@ export type CreditKind = z.infer<typeof CreditKind>;
 
 export const IdempotencyKey = z.string().min(1).max(200);
 
+/** The largest credit movement: $1 billion (10^15 micro-units), either way. */
+export const MAX_CREDIT_MICROS = 1_000_000_000_000_000;
+/**
+ * A tenant's credit (the sum of its movements) stays within ±$2 billion: with at most
+ * {@link MAX_CREDIT_MICROS} a movement, every ledger sum stays a safe integer even with a few
+ * movements racing (the ledger fails loudly on one that is not).
+ */
+export const MAX_CREDIT_BALANCE_MICROS = 2_000_000_000_000_000;
+
+/** A credit movement's amount: not 0, at most {@link MAX_CREDIT_MICROS} either way. */
+export const CreditAmountMicros = Micros.min(-MAX_CREDIT_MICROS)
+  .max(MAX_CREDIT_MICROS)
+  .refine((n) => n !== 0, 'amount must not be 0');
+
 /** `billing.credits.v1` (key = tenant id): one operator credit movement, idempotent on its key. */
 export const CreditEventV1 = z.object({
   v: z.literal(1),
   tenantId: TenantId,
   kind: CreditKind,
-  amountMicros: Micros.refine((n) => n !== 0, 'amount must not be 0'),
+  amountMicros: CreditAmountMicros,
   /** Unique per tenant: the same key twice is one movement. */
   idempotencyKey: IdempotencyKey,
   note: z.string().max(500).nullable(),
@@ -202,7 +216,7 @@ export const BILLING_RPC = {
 export const ApplyCreditParams = z.object({
   tenantId: TenantId,
   kind: CreditKind,
-  amountMicros: Micros.refine((n) => n !== 0, 'amount must not be 0'),
+  amountMicros: CreditAmountMicros,
   idempotencyKey: IdempotencyKey,
   note: z.string().max(500).nullable().default(null),
   generationId: GenerationId.nullable().default(null),

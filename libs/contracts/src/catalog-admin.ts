@@ -5,11 +5,40 @@ import { z } from 'zod';
  * the admin API (`/admin/catalog/...` on the gateway, answered by `router` over `rpc.router.v1`).
  * Snake case, prices as decimal strings of currency per million tokens (per request for
  * `request`), like OpenRouter's catalog.
+ *
+ * Every input is bounded: objects are strict (an unknown field is refused, so a typo such as
+ * `contxt_length` is not silently ignored), strings have a length and a shape, numbers a sane
+ * range (and one that Postgres' `integer` columns and safe-integer micro-units hold).
  */
 
+/**
+ * The provider kinds (wire protocols) the connector implements: a catalog provider, and a
+ * connector provider account, names one of them. `libs/providers`' registry implements exactly
+ * these (its unit test checks it); a new adapter adds its kind here.
+ */
+export const PROVIDER_KINDS = ['openai'] as const;
+export type ProviderKind = (typeof PROVIDER_KINDS)[number];
+export const ProviderKind = z.enum(PROVIDER_KINDS, {
+  error: `expected one of the provider kinds the connector implements: ${PROVIDER_KINDS.join(', ')}`,
+});
+
+/** The largest context window (and output limit) an endpoint or model may declare, in tokens. */
+export const MAX_CONTEXT_LENGTH = 100_000_000;
+
+/** Prices up to 9,999,999.999999 (so micro-units per million tokens stay safe integers). */
 const Decimal = z
   .string()
-  .regex(/^\d+(\.\d{1,6})?$/, 'a decimal price in currency per million tokens');
+  .regex(
+    /^\d{1,7}(\.\d{1,6})?$/,
+    'a decimal price in currency per million tokens (at most 7 digits and 6 decimals)',
+  );
+
+const TokenCount = z.number().int().positive().max(MAX_CONTEXT_LENGTH);
+
+/** A short lowercase name: a parameter, a modality, a quantization. */
+const Slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'a short name (lowercase letters, digits, _ . -)');
 
 export const ProviderId = z
   .string()
@@ -18,20 +47,21 @@ export const ProviderId = z
 /** `author/slug`; no `:` (model suffixes such as `:floor` and `:nitro` are routing variants). */
 export const ModelId = z
   .string()
+  .max(200)
   .regex(/^[a-z0-9][a-z0-9._-]*\/[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'a model id author/slug');
 
-export const CatalogProviderInput = z.object({
+export const CatalogProviderInput = z.strictObject({
   id: ProviderId,
   name: z.string().min(1).max(200),
-  /** The adapter the connector uses for it (`openai`, ...). */
-  kind: z.string().min(1),
+  /** The adapter the connector uses for it. */
+  kind: ProviderKind,
 });
 export type CatalogProviderInput = z.infer<typeof CatalogProviderInput>;
 
-export const CatalogEndpointInput = z.object({
+export const CatalogEndpointInput = z.strictObject({
   provider: ProviderId,
-  upstream_model: z.string().min(1),
-  pricing: z.object({
+  upstream_model: z.string().min(1).max(256),
+  pricing: z.strictObject({
     prompt: Decimal,
     completion: Decimal,
     cached_read: Decimal.default('0'),
@@ -40,25 +70,28 @@ export const CatalogEndpointInput = z.object({
     /** Currency per request, e.g. "0.0002". */
     request: Decimal.default('0'),
   }),
-  context_length: z.number().int().positive(),
-  max_output_tokens: z.number().int().positive().nullable().default(null),
-  quantization: z.string().nullable().default(null),
-  region: z.string().nullable().default(null),
+  context_length: TokenCount,
+  max_output_tokens: TokenCount.nullable().default(null),
+  quantization: Slug.nullable().default(null),
+  region: z.string().min(1).max(64).nullable().default(null),
   data_collection: z.enum(['allow', 'deny']).default('deny'),
-  supported_parameters: z.array(z.string()).optional(),
+  supported_parameters: z.array(Slug).max(128).optional(),
   /** A disabled endpoint stays in the catalog but is not routed to. */
   disabled: z.boolean().default(false),
 });
 export type CatalogEndpointInput = z.infer<typeof CatalogEndpointInput>;
 
-export const CatalogModelInput = z.object({
+const Modalities = z.array(Slug).min(1).max(16);
+
+export const CatalogModelInput = z.strictObject({
   id: ModelId,
   name: z.string().min(1).max(200),
-  description: z.string().default(''),
-  created: z.number().int().nonnegative().optional(),
-  context_length: z.number().int().positive(),
-  input_modalities: z.array(z.string()).min(1).default(['text']),
-  output_modalities: z.array(z.string()).min(1).default(['text']),
+  description: z.string().max(10_000).default(''),
+  /** Unix seconds, up to the end of year 9999. */
+  created: z.number().int().nonnegative().max(253_402_300_799).optional(),
+  context_length: TokenCount,
+  input_modalities: Modalities.default(['text']),
+  output_modalities: Modalities.default(['text']),
 });
 export type CatalogModelInput = z.infer<typeof CatalogModelInput>;
 

@@ -4,7 +4,9 @@ import { z } from 'zod';
 import {
   chatCompletionRequestSchema,
   formatParamPath,
+  nonObjectBodyError,
   parseChatCompletionRequest,
+  parseWithSchema,
   type ChatCompletionRequest,
   type ChatMessage,
   type ChatTool,
@@ -1563,3 +1565,59 @@ function _narrow(m: ChatMessage): string | undefined {
   }
 }
 void [_message, _tool, _choice, _provider, _narrow];
+
+describe('parseWithSchema: any body, errors worded like the chat request', () => {
+  const schema = z.strictObject({
+    kind: z.enum(['openai', 'anthropic']),
+    pricing: z.strictObject({ prompt: z.string().regex(/^\d+$/) }),
+    context_length: z.number().int().positive().max(1000),
+  });
+  const ok = { kind: 'openai', pricing: { prompt: '1' }, context_length: 10 };
+  const error = (body: unknown) => {
+    const r = parseWithSchema(schema, body);
+    assert.equal(r.ok, false);
+    return (r as { error: ApiError }).error.toBody().error;
+  };
+
+  test('a valid body is returned parsed', () => {
+    assert.deepEqual(parseWithSchema(schema, ok), { ok: true, value: ok });
+  });
+
+  test('an invalid enum names the parameter and lists the valid values', () => {
+    const e = error({ ...ok, kind: 'bogus' });
+    assert.equal(e.param, 'kind');
+    assert.equal(e.type, 'invalid_request_error');
+    assert.equal(
+      e.message,
+      "Invalid value for 'kind': expected one of 'openai' or 'anthropic', got 'bogus'.",
+    );
+  });
+
+  test('unknown fields, nested problems, missing fields and absurd numbers', () => {
+    assert.deepEqual(
+      [error({ ...ok, extra: 1 }).param, error({ ...ok, extra: 1 }).message],
+      ['extra', 'Unrecognized request argument supplied: extra'],
+    );
+    assert.equal(error({ ...ok, pricing: { prompt: '-1' } }).param, 'pricing.prompt');
+    assert.equal(error({ ...ok, pricing: { prompt: '1', x: 1 } }).param, 'pricing.x');
+    assert.equal(
+      error({ pricing: ok.pricing, context_length: 1 }).message,
+      "Missing required parameter: 'kind'.",
+    );
+    assert.match(
+      error({ ...ok, context_length: 2000 }).message,
+      /'context_length'.*<= 1000, got 2000/,
+    );
+    assert.equal(error({ ...ok, context_length: 1e21 }).param, 'context_length');
+  });
+
+  test('a body that is not an object', () => {
+    assert.equal(nonObjectBodyError({}), undefined);
+    assert.match(
+      nonObjectBodyError([1])?.message ?? '',
+      /expected a JSON object, but got an array/,
+    );
+    assert.match(nonObjectBodyError('x')?.message ?? '', /but got a string/);
+    assert.match(nonObjectBodyError(undefined)?.message ?? '', /Missing request body/);
+  });
+});

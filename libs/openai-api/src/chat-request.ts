@@ -652,26 +652,11 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ApiErr
  * not an object).
  */
 export function parseChatCompletionRequest(body: unknown): ParseResult<ChatCompletionRequest> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return {
-      ok: false,
-      error: invalidRequest(
-        body === undefined
-          ? 'Missing request body: expected a JSON object.'
-          : `Invalid request body: expected a JSON object, but got ${kindOf(body)} instead.`,
-      ),
-    };
-  }
-  const result = chatCompletionRequestSchema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    return {
-      ok: false,
-      error:
-        issue === undefined ? invalidRequest('Invalid request.') : issueToError(issue, body, []),
-    };
-  }
-  const data = result.data;
+  const notObject = nonObjectBodyError(body);
+  if (notObject !== undefined) return { ok: false, error: notObject };
+  const result = parseWithSchema(chatCompletionRequestSchema, body);
+  if (!result.ok) return result;
+  const data = result.value;
   if (data.model === undefined) {
     const primary = data.models?.[0];
     if (primary === undefined) {
@@ -690,6 +675,31 @@ export function parseChatCompletionRequest(body: unknown): ParseResult<ChatCompl
   const value = data as ChatCompletionRequest;
   const error = crossFieldError(value);
   return error === undefined ? { ok: true, value } : { ok: false, error };
+}
+
+/** The 400 for a body that is not a JSON object; undefined when it is one. */
+export function nonObjectBodyError(body: unknown): ApiError | undefined {
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) return undefined;
+  return invalidRequest(
+    body === undefined
+      ? 'Missing request body: expected a JSON object.'
+      : `Invalid request body: expected a JSON object, but got ${kindOf(body)} instead.`,
+  );
+}
+
+/**
+ * Validates a body with any zod schema (the admin API's, say). Never throws. On failure `error`
+ * is a 400 worded like the chat request's: the first problem, its `param` the path to it
+ * (`pricing.prompt`; an unknown field of a strict object is named itself).
+ */
+export function parseWithSchema<T>(schema: z.ZodType<T>, body: unknown): ParseResult<T> {
+  const result = schema.safeParse(body);
+  if (result.success) return { ok: true, value: result.data };
+  const issue = result.error.issues[0];
+  return {
+    ok: false,
+    error: issue === undefined ? invalidRequest('Invalid request.') : issueToError(issue, body, []),
+  };
 }
 
 /** Checks that involve more than one field (or are awkward in zod). First failure wins. */

@@ -183,6 +183,11 @@ test('money: decimal amounts to micro-units exactly', () => {
   assert.throws(() => parseMoneyMicros(1e-7));
   assert.throws(() => parseMoneyMicros('1e3'));
   assert.throws(() => parseMoneyMicros('abc'));
+  // The largest amounts parse exactly or not at all: never a rounded, unsafe integer.
+  assert.equal(parseMoneyMicros('9007199254.740991'), Number.MAX_SAFE_INTEGER);
+  assert.throws(() => parseMoneyMicros('9007199254.740992'), /too large/);
+  assert.throws(() => parseMoneyMicros('999999999999.999999'), /too large/);
+  assert.throws(() => parseMoneyMicros('-999999999999'), /too large/);
   assert.equal(microsToCurrency(1_500_000), 1.5);
 });
 

@@ -10,6 +10,8 @@ export function parseMoneyMicros(value: string | number): Micros {
   const m = /^(-)?(\d{1,12})(?:\.(\d{1,6}))?$/.exec(text);
   if (!m) throw new RangeError(`not an amount with at most 6 decimals: ${text}`);
   const micros = Number(m[2]) * 1_000_000 + Number((m[3] ?? '').padEnd(6, '0'));
+  // 12 digits of currency are more than a safe integer of micro-units holds: refuse, never round.
+  if (!Number.isSafeInteger(micros)) throw new RangeError(`amount too large: ${text}`);
   return m[1] && micros !== 0 ? -micros : micros;
 }
 

@@ -1,15 +1,20 @@
 import type { ProviderAdapter } from './core/adapter.js';
+import { PROVIDER_KINDS, type ProviderKind } from '@turnpike/contracts';
 import { openaiProvider } from './openai/openai.provider.js';
 
 /**
- * Provider adapters by kind. A catalog provider names one of these kinds; the connector's
- * accounts hold the credentials. Core code never imports a provider folder: only this registry
- * does.
+ * Provider adapters by kind: exactly the kinds of {@link PROVIDER_KINDS} (`libs/contracts`), the
+ * list the catalog admin API validates against; the type makes a missing one a compile error,
+ * the unit test an extra one.
  */
-export const PROVIDER_ADAPTERS: Readonly<Record<string, ProviderAdapter>> = {
+export const PROVIDER_ADAPTERS: Readonly<Record<ProviderKind, ProviderAdapter>> = {
   openai: openaiProvider,
 };
 
+export function isProviderKind(kind: string): kind is ProviderKind {
+  return (PROVIDER_KINDS as readonly string[]).includes(kind);
+}
+
 export function adapterFor(kind: string): ProviderAdapter | undefined {
-  return Object.hasOwn(PROVIDER_ADAPTERS, kind) ? PROVIDER_ADAPTERS[kind] : undefined;
+  return isProviderKind(kind) ? PROVIDER_ADAPTERS[kind] : undefined;
 }

@@ -491,33 +491,63 @@ describe('rankCandidates: models fallback and errors', () => {
       assert.ok(r.message.includes(`'${m}'`), r.message);
   });
 
-  test('none can serve: the 503 names every model, the unknown ones included', () => {
+  test('none can serve: the 404 names every model, the unknown ones included', () => {
     const r = rankCandidates(
       req({ models: ['t/nope', MULTI, 't/other'], provider: { only: ['zzz'] } }),
       ctx(table(undefined, [other])),
     );
     assert.equal(r.ok, false);
     if (r.ok) return;
-    assert.deepEqual([r.status, r.code], [503, 'no_endpoints']);
+    assert.deepEqual([r.status, r.code], [404, 'no_endpoints']);
     for (const m of ['t/nope', MULTI, 't/other'])
       assert.ok(r.message.includes(`'${m}'`), r.message);
   });
 
-  test('no endpoint satisfies the constraints: 503 naming the reasons', () => {
+  test("no endpoint satisfies the request's constraints: a 404 (the client's to fix) naming the reasons", () => {
     const r = rankCandidates(req({ provider: { only: ['zzz'] } }), ctx(table()));
     assert.equal(r.ok, false);
     if (r.ok) return;
-    assert.equal(r.status, 503);
+    assert.equal(r.status, 404);
     assert.equal(r.code, 'no_endpoints');
     assert.match(
       r.message,
       /'t\/multi': a: not in provider.only; b: not in provider.only; c: not in provider.only/,
     );
+    for (const provider of [
+      { max_price: { prompt: 0 } },
+      { ignore: ['a', 'b', 'c'] },
+      { quantizations: ['int4'] },
+      { data_collection: 'deny' as const },
+    ]) {
+      const x = rankCandidates(
+        req({ provider }),
+        ctx(table([endpoint(MULTI, 'a', 5, { dataCollection: 'allow' })])),
+      );
+      assert.deepEqual(
+        x.ok ? null : [x.status, x.code],
+        [404, 'no_endpoints'],
+        JSON.stringify(provider),
+      );
+    }
+  });
+
+  test("a model without an enabled endpoint is the platform's doing: 503", () => {
     const empty = rankCandidates(
       req(),
       ctx(() => ({ ...entry(MULTI, [endpoint(MULTI, 'a', 1)]), endpoints: [] })),
     );
+    assert.deepEqual(empty.ok ? null : [empty.status, empty.code], [503, 'no_endpoints']);
     assert.match(empty.ok ? '' : empty.message, /has no enabled endpoint/);
+    // Beside a model the request's constraints left out, still a 503.
+    const both = rankCandidates(
+      req({ models: [MULTI, 't/other'], provider: { only: ['zzz'] } }),
+      ctx((id) =>
+        id === 't/other'
+          ? { ...entry('t/other', [endpoint('t/other', 'x', 1)]), endpoints: [] }
+          : table()(id),
+      ),
+    );
+    assert.deepEqual(both.ok ? null : [both.status, both.code], [503, 'no_endpoints']);
   });
 
   test('a prompt too long for every endpoint is a 400 context_length_exceeded on messages', () => {
@@ -540,7 +570,7 @@ describe('rankCandidates: models fallback and errors', () => {
     assert.match(r.message, /about 5000 tokens/);
   });
 
-  test('mixed reasons (context window and a constraint) keep the 503 no_endpoints', () => {
+  test('mixed reasons (context window and a constraint) are a 404 no_endpoints', () => {
     const eps = [
       endpoint(MULTI, 'a', 100_000, { contextLength: 1000 }),
       endpoint(MULTI, 'b', 200_000, { contextLength: 100_000 }),
@@ -549,13 +579,13 @@ describe('rankCandidates: models fallback and errors', () => {
       req({ estimatedPromptTokens: 5000, provider: { ignore: ['b'] } }),
       ctx(table(eps)),
     );
-    assert.deepEqual(r.ok ? null : [r.status, r.code], [503, 'no_endpoints']);
-    // An unknown fallback model is another reason: still a 503.
+    assert.deepEqual(r.ok ? null : [r.status, r.code], [404, 'no_endpoints']);
+    // An unknown fallback model is another reason: still a 404 no_endpoints.
     const r2 = rankCandidates(
       req({ models: [MULTI, 't/nope'], estimatedPromptTokens: 500_000 }),
       ctx(table(eps)),
     );
-    assert.deepEqual(r2.ok ? null : [r2.status, r2.code], [503, 'no_endpoints']);
+    assert.deepEqual(r2.ok ? null : [r2.status, r2.code], [404, 'no_endpoints']);
   });
 
   test('capCandidates keeps the order', () => {

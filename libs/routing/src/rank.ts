@@ -303,6 +303,9 @@ function applyHealth(cands: RankedCandidate[], ctx: RoutingContext): RankedCandi
  * - `sort.partition: "none"` sorts across models instead of within each.
  * - `allow_fallbacks: false` keeps one endpoint per model (or only the `order` list).
  * - The list is cut at `maxCandidates`, keeping at least one candidate of each model.
+ * - Nothing usable: 400 `context_length_exceeded` when only the prompt's length left endpoints
+ *   out; 503 `no_endpoints` when a requested model has no enabled endpoint; otherwise (the
+ *   request's constraints, unknown fallback models) 404 `no_endpoints`, as OpenRouter answers.
  */
 export function rankCandidates(req: RouteRequest, ctx: RoutingContext): RouteResult {
   if (req.models.length === 0)
@@ -328,6 +331,8 @@ export function rankCandidates(req: RouteRequest, ctx: RoutingContext): RouteRes
   // Whether every exclusion so far is the context window, and the largest window seen.
   let onlyContext = true;
   let maxWindow = 0;
+  // Whether the platform itself left something out (a model without an enabled endpoint).
+  let platformCause = false;
   for (const id of req.models) {
     const resolved = resolveModel(id, ctx.lookup);
     if (!resolved) {
@@ -342,6 +347,7 @@ export function rankCandidates(req: RouteRequest, ctx: RoutingContext): RouteRes
     if (entry.endpoints.length === 0) {
       reasons.push(`'${id}' has no enabled endpoint`);
       onlyContext = false;
+      platformCause = true;
       continue;
     }
     const usable: CatalogEndpoint[] = [];
@@ -386,9 +392,12 @@ export function rankCandidates(req: RouteRequest, ctx: RoutingContext): RouteRes
     };
   }
   if (perModel.length === 0) {
+    // Only the platform's doing is a 503 (worth retrying later). When the request's own
+    // constraints, prompt or unknown models left every endpoint out, it is OpenRouter's 404 "No
+    // endpoints found": the client's to change, not a server error.
     return {
       ok: false,
-      status: 503,
+      status: platformCause ? 503 : 404,
       code: 'no_endpoints',
       message: `No endpoint can serve this request: ${reasons.join('. ')}.`,
     };

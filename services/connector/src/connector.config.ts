@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ProviderCredentials, type ProviderConnection } from '@turnpike/contracts';
+import { ProviderCredentials, ProviderKind, type ProviderConnection } from '@turnpike/contracts';
 import { baseServiceEnv, env, readEnv, type Env } from '@turnpike/config';
 import { BaseServiceConfig } from '@turnpike/service-kit';
 
@@ -10,7 +10,7 @@ import { BaseServiceConfig } from '@turnpike/service-kit';
  */
 const ProviderAccountInput = z
   .object({
-    kind: z.string().min(1),
+    kind: ProviderKind,
     baseUrl: z.url(),
     apiKey: z.string().min(1).optional(),
     credentials: ProviderCredentials.optional(),

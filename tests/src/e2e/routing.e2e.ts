@@ -290,7 +290,7 @@ describe('routing preferences', () => {
     const none = await post(
       ask(marker('maxprice-none'), { provider: { max_price: { prompt: 0.01 } } }),
     );
-    assert.equal(none.status, 503);
+    assert.equal(none.status, 404);
     assert.equal(none.json.error!.code, 'no_endpoints');
     assert.match(none.json.error!.message, /max_price\.prompt/);
   });
@@ -316,10 +316,10 @@ describe('routing preferences', () => {
     assert.ok(counts[0]! < n, 'not all on one endpoint');
   });
 
-  test('no endpoint satisfies the constraints: 503 in OpenAI shape, with the reason', async () => {
+  test('no endpoint satisfies the constraints: 404 in OpenAI shape, with the reason', async () => {
     const r = await post(ask(marker('none'), { provider: { only: ['nowhere'] } }));
-    assert.equal(r.status, 503);
-    assert.equal(r.json.error!.type, 'server_error');
+    assert.equal(r.status, 404);
+    assert.equal(r.json.error!.type, 'invalid_request_error');
     assert.equal(r.json.error!.code, 'no_endpoints');
     assert.match(r.json.error!.message, /sim: not in provider\.only/);
     const unknown = await post(ask(marker('unknown'), { model: 'turnpike/does-not-exist' }));

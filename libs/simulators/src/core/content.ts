@@ -7,6 +7,7 @@
  * user message with its `[[sim ...]]` directives removed (or {@link FALLBACK_WORDS} when it has none).
  */
 import { extractDirectives } from './knobs.js';
+import { OUTPUT_LIMITS } from './limits.js';
 
 export const FALLBACK_WORDS: readonly string[] = ['lorem', 'ipsum', 'dolor', 'sit', 'amet'];
 
@@ -52,10 +53,37 @@ export class WordCursor {
   }
 }
 
+/** Text tokens for choice `choiceIndex`, made as they are taken: `"w0", " w1", " w2", ...`. */
+export function* textTokenStream(
+  words: readonly string[],
+  count: number,
+  choiceIndex = 0,
+): Generator<string, void, undefined> {
+  const cursor = new WordCursor(words, choiceIndex);
+  for (let i = 0; i < count; i++) {
+    const w = cursor.next();
+    yield i === 0 ? w : ` ${w}`;
+  }
+}
+
 /** Text tokens for choice `choiceIndex`: `["w0", " w1", " w2", ...]`. */
 export function textTokens(words: readonly string[], count: number, choiceIndex = 0): string[] {
-  const cursor = new WordCursor(words, choiceIndex);
-  return cursor.take(count).map((w, i) => (i === 0 ? w : ` ${w}`));
+  return [...textTokenStream(words, count, choiceIndex)];
+}
+
+/** The first `count` text tokens joined, cut before the token that would pass `maxChars`. */
+export function boundedText(
+  words: readonly string[],
+  count: number,
+  choiceIndex: number,
+  maxChars: number,
+): string {
+  let out = '';
+  for (const t of textTokenStream(words, count, choiceIndex)) {
+    if (out.length + t.length > maxChars) break;
+    out += t;
+  }
+  return out;
 }
 
 /**
@@ -67,13 +95,18 @@ export function expectedContent(lastUserText: string, tokens: number, choiceInde
 }
 
 /** Splits JSON text into tokens at whitespace: `{"text":"a b"}` → `{"text":"a`, ` b"}`. */
-export function splitOnWhitespace(text: string): string[] {
-  return text.match(/\s*\S+/g) ?? (text.length > 0 ? [text] : []);
+export function* whitespaceTokens(text: string): Generator<string, void, undefined> {
+  let any = false;
+  for (const m of text.matchAll(/\s*\S+/g)) {
+    any = true;
+    yield m[0];
+  }
+  if (!any && text.length > 0) yield text;
 }
 
 /** Splits tool-call arguments into token-like fragments: `{"`, `city`, `":"`, `Paris`, `"}`. */
-export function splitArgumentFragments(args: string): string[] {
-  return args.match(/\s*[A-Za-z0-9_]+|[^A-Za-z0-9_\s]+|\s+/g) ?? [];
+export function* argumentFragments(args: string): Generator<string, void, undefined> {
+  for (const m of args.matchAll(/\s*[A-Za-z0-9_]+|[^A-Za-z0-9_\s]+|\s+/g)) yield m[0];
 }
 
 type JsonSchema = Record<string, unknown>;
@@ -94,13 +127,48 @@ const FORMAT_SAMPLES: Record<string, string> = {
 /**
  * Builds a value that satisfies (the common subset of) a JSON schema. String leaves are filled
  * with prompt words: the first one gets `budget` words, later ones one word each.
+ *
+ * Bounded whatever the schema asks for ({@link OUTPUT_LIMITS}): arrays get at most `arrayItems`
+ * items, strings at most `stringLength` characters for a `minLength`, nesting stops at
+ * `schemaDepth` (`$ref` recursion included), at most `schemaNodes` values are built, and the
+ * JSON text stays within about `maxChars` characters. Past a bound the value is the closest
+ * one that fits (fewer items, a shorter string, `null` deeper down): valid JSON, as valid
+ * against the schema as the bounds allow.
  */
-export function instanceFromSchema(schema: unknown, words: WordCursor, budget: number): unknown {
+export function instanceFromSchema(
+  schema: unknown,
+  words: WordCursor,
+  budget: number,
+  maxChars: number = OUTPUT_LIMITS.charsPerRequest,
+): unknown {
   let remaining = budget;
+  let chars = maxChars;
+  let nodes = OUTPUT_LIMITS.schemaNodes;
+  /** Pays for `n` characters of JSON text; false (nothing paid) when they do not fit. */
+  const charge = (n: number): boolean => {
+    if (n > chars) return false;
+    chars -= n;
+    return true;
+  };
+  const word = (): string | undefined => {
+    const w = words.next();
+    return charge(w.length + 1) ? w : undefined;
+  };
   const take = (): string => {
     const n = Math.max(1, remaining);
     remaining = 0;
-    return words.take(n).join(' ');
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const w = word();
+      if (w === undefined) break;
+      out.push(w);
+    }
+    return out.join(' ');
+  };
+  /** A const/enum value from the schema, when its JSON text fits. */
+  const literal = (v: unknown): unknown => {
+    const size = typeof v === 'string' ? v.length + 2 : (JSON.stringify(v)?.length ?? 4);
+    return charge(size) ? v : null;
   };
 
   const resolve = (s: JsonSchema, root: JsonSchema): JsonSchema => {
@@ -113,11 +181,13 @@ export function instanceFromSchema(schema: unknown, words: WordCursor, budget: n
   };
 
   const build = (raw: unknown, root: JsonSchema, depth: number): unknown => {
+    if (nodes <= 0) return null;
+    nodes--;
+    if (depth > OUTPUT_LIMITS.schemaDepth) return null;
     if (!isObject(raw)) return take();
-    if (depth > 12) return null;
     const s = resolve(raw, root);
-    if ('const' in s) return s['const'];
-    if (Array.isArray(s['enum']) && s['enum'].length > 0) return s['enum'][0];
+    if ('const' in s) return literal(s['const']);
+    if (Array.isArray(s['enum']) && s['enum'].length > 0) return literal(s['enum'][0]);
     for (const key of ['anyOf', 'oneOf', 'allOf']) {
       const branches = s[key];
       if (Array.isArray(branches) && branches.length > 0) {
@@ -133,14 +203,20 @@ export function instanceFromSchema(schema: unknown, words: WordCursor, budget: n
       case 'object': {
         const out: Record<string, unknown> = {};
         const props = isObject(s['properties']) ? s['properties'] : {};
-        for (const [k, v] of Object.entries(props)) out[k] = build(v, root, depth + 1);
+        for (const [k, v] of Object.entries(props)) {
+          if (nodes <= 0 || !charge(k.length + 4)) break;
+          out[k] = build(v, root, depth + 1);
+        }
         return out;
       }
       case 'array': {
         const min = typeof s['minItems'] === 'number' ? s['minItems'] : 1;
         const max = typeof s['maxItems'] === 'number' ? s['maxItems'] : Math.max(min, 1);
-        const count = Math.min(Math.max(min, 1), max);
-        return Array.from({ length: count }, () => build(s['items'] ?? {}, root, depth + 1));
+        const count = Math.min(Math.max(min, 1), max, OUTPUT_LIMITS.arrayItems);
+        const out: unknown[] = [];
+        for (let i = 0; i < count && nodes > 0 && charge(1); i++)
+          out.push(build(s['items'] ?? {}, root, depth + 1));
+        return out;
       }
       case 'integer':
       case 'number': {
@@ -158,10 +234,17 @@ export function instanceFromSchema(schema: unknown, words: WordCursor, budget: n
         const format = typeof s['format'] === 'string' ? FORMAT_SAMPLES[s['format']] : undefined;
         if (format) return format;
         let str = take();
-        const minLength = typeof s['minLength'] === 'number' ? s['minLength'] : 0;
+        const minLength = Math.min(
+          typeof s['minLength'] === 'number' ? s['minLength'] : 0,
+          OUTPUT_LIMITS.stringLength,
+        );
+        while (str.length < minLength) {
+          const w = word();
+          if (w === undefined) break;
+          str += ` ${w}`;
+        }
         const maxLength = typeof s['maxLength'] === 'number' ? s['maxLength'] : undefined;
-        while (str.length < minLength) str += ` ${words.next()}`;
-        if (maxLength !== undefined) str = str.slice(0, maxLength);
+        if (maxLength !== undefined) str = str.slice(0, Math.max(0, maxLength));
         return str;
       }
     }

@@ -4,6 +4,7 @@
  *
  * Precedence (lowest → highest): simulator defaults, headers, directives.
  */
+import { KNOB_MAXIMA, OUTPUT_LIMITS } from './limits.js';
 import type { CutMode, ErrorBodyMode, Knobs, TextMode } from './types.js';
 
 export const BASE_KNOBS: Readonly<Knobs> = Object.freeze({
@@ -31,6 +32,7 @@ function text(raw: RawValue, key: string): string {
   return raw.trim();
 }
 
+/** A non-negative number up to the knob's maximum ({@link KNOB_MAXIMA}): absurd values are refused. */
 function nonNegative(raw: RawValue, key: string, integer: boolean): number {
   const s = text(raw, key);
   const n = Number(s);
@@ -39,6 +41,9 @@ function nonNegative(raw: RawValue, key: string, integer: boolean): number {
       `sim knob '${key}' must be a non-negative ${integer ? 'integer' : 'number'}, got '${s}'`,
     );
   }
+  const max = KNOB_MAXIMA[key];
+  if (max !== undefined && n > max)
+    throw new KnobError(`sim knob '${key}' must be at most ${max}, got '${s}'`);
   return n;
 }
 
@@ -147,6 +152,10 @@ const SPECS: Record<string, KnobSpec> = {
       const s = text(raw, key);
       if (NONE.has(s.toLowerCase())) return { toolCall: undefined };
       const names = s.split(',').map((n) => n.trim());
+      if (names.length > OUTPUT_LIMITS.toolCalls)
+        throw new KnobError(
+          `sim knob '${key}' may name at most ${OUTPUT_LIMITS.toolCalls} functions, got ${names.length}`,
+        );
       if (names.some((n) => !/^[A-Za-z0-9_.-]{1,64}$/.test(n))) {
         throw new KnobError(
           `sim knob '${key}' must be a function name or a comma-separated list, got '${s}'`,

@@ -27,6 +27,8 @@ import {
   startOpenAISimulator,
   type OpenAISimulator,
 } from './openai-simulator.js';
+import { parseDirectiveBody } from '../core/knobs.js';
+import { KNOB_MAXIMA, OUTPUT_LIMITS } from '../core/limits.js';
 import { loadOpenAISpecValidators } from '@turnpike/openai-api/spec';
 
 const KEY = 'sk-sim-test-0123456789';
@@ -1048,6 +1050,244 @@ describe('OpenAI simulator', () => {
       assert.equal(recs.length, N);
       assert.ok(recs.every((r) => r.outcome === 'completed' && r.tokensSent === 10));
       assert.ok(elapsed < 10_000, `took ${elapsed}ms`);
+    });
+  });
+
+  describe('hostile requests: bounded output or a clean 400', () => {
+    /** Runs `fn` and checks it was quick and did not grow the heap much (the simulator runs in this process). */
+    const bounded = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+      const heap0 = process.memoryUsage().heapUsed;
+      const t0 = performance.now();
+      const out = await fn();
+      const ms = performance.now() - t0;
+      const grewMb = (process.memoryUsage().heapUsed - heap0) / 2 ** 20;
+      // Unbounded generation would take minutes and gigabytes (or kill the process).
+      assert.ok(ms < 10_000, `${what}: took ${Math.round(ms)} ms`);
+      assert.ok(grewMb < 256, `${what}: the heap grew by ${Math.round(grewMb)} MB`);
+      return out;
+    };
+    const schemaRequest = (schema: Record<string, unknown>, content = 'alpha beta') => ({
+      model: 'sim-gpt-large',
+      messages: user(content),
+      response_format: {
+        type: 'json_schema' as const,
+        json_schema: { name: 'hostile', schema },
+      },
+    });
+
+    it('tokens=1e9 with max_tokens=5: five tokens at once, finish_reason length, streamed or not', async () => {
+      const messages = user('one two three [[sim tokens=1000000000]]');
+      const data = await bounded('unary', () =>
+        client.chat.completions.create({ model: 'sim-gpt-small', messages, max_tokens: 5 }),
+      );
+      assert.equal(data.choices[0]?.message.content, expectedContent('one two three', 5));
+      assert.equal(data.choices[0]?.finish_reason, 'length');
+      assert.equal(data.usage?.completion_tokens, 5);
+      const chunks = await bounded('stream', async () => {
+        const stream = await client.chat.completions.create({
+          model: 'sim-gpt-small',
+          messages,
+          max_completion_tokens: 5,
+          stream: true,
+          stream_options: { include_usage: true },
+        });
+        const out: ChatCompletionChunk[] = [];
+        for await (const c of stream) out.push(c);
+        return out;
+      });
+      assert.equal(
+        chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''),
+        'one two three one two',
+      );
+      assert.equal(
+        chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0]?.finish_reason,
+        'length',
+      );
+      assert.equal(chunks.at(-1)?.usage?.completion_tokens, 5);
+      assert.deepEqual(
+        sim.requests().map((r) => r.tokensSent),
+        [5, 5],
+      );
+    });
+
+    it('without max_tokens a choice stops at the hard cap, and n choices share the request cap', async () => {
+      const one = await bounded('one choice', () =>
+        client.chat.completions.create({
+          model: 'sim-gpt-large',
+          messages: user('w [[sim tokens=1000000000]]'),
+        }),
+      );
+      assert.equal(one.usage?.completion_tokens, OUTPUT_LIMITS.tokensPerChoice);
+      assert.equal(one.choices[0]?.finish_reason, 'length');
+      const many = await bounded('128 choices', () =>
+        client.chat.completions.create({
+          model: 'sim-gpt-large',
+          messages: user('w [[sim tokens=1000000000]]'),
+          n: 128,
+        }),
+      );
+      assert.equal(many.choices.length, 128);
+      assert.equal(many.usage?.completion_tokens, OUTPUT_LIMITS.tokensPerRequest);
+      assert.ok(many.choices.every((c) => c.finish_reason === 'length'));
+      // Fewer tokens than the caps are generated in full, as before.
+      const small = await client.chat.completions.create({
+        model: 'sim-gpt-large',
+        messages: user('w [[sim tokens=3000]]'),
+        n: 2,
+      });
+      assert.equal(small.usage?.completion_tokens, 6000);
+      assert.ok(small.choices.every((c) => c.finish_reason === 'stop'));
+    });
+
+    it('a prompt of one huge word cannot make the answer huge: characters are capped too', async () => {
+      const word = 'x'.repeat(400_000); // 100,000 prompt tokens: within the context window
+      const data = await bounded('huge word', () =>
+        client.chat.completions.create({
+          model: 'sim-gpt-large',
+          messages: user(`${word} [[sim tokens=1000]]`),
+        }),
+      );
+      const content = data.choices[0]?.message.content ?? '';
+      assert.ok(content.length <= OUTPUT_LIMITS.charsPerRequest, `${content.length} characters`);
+      assert.ok(content.startsWith(word));
+      assert.equal(data.choices[0]?.finish_reason, 'length');
+    });
+
+    it('absurd knob values are refused with sim_invalid_knob, in directives, headers and config', async () => {
+      const refused = async (directive: string, headers: Record<string, string> = {}) => {
+        const res = await raw(
+          { model: 'sim-gpt-small', messages: user(`x ${directive}`) },
+          headers,
+        );
+        const body = (await res.json()) as { error: { code: string; message: string } };
+        assert.equal(res.status, 400, directive);
+        assertValid(spec.errorResponse(body), directive);
+        assert.equal(body.error.code, 'sim_invalid_knob', directive);
+        return body.error.message;
+      };
+      assert.match(
+        await refused('[[sim tokens=1000000000000]]'),
+        /'tokens' must be at most 1000000000/,
+      );
+      assert.match(await refused('[[sim tokens=1e300]]'), /at most/);
+      await refused('[[sim ttft_ms=10000000000]]');
+      await refused('[[sim stall_ms=99999999999 stall_after=1]]');
+      await refused('[[sim stall_after=1e12]]');
+      await refused('[[sim tps=1e9]]');
+      await refused('[[sim retry_after=1e7 status=429]]');
+      await refused(
+        `[[sim tool_call=${Array.from({ length: 129 }, (_, i) => `f${i}`).join(',')}]]`,
+      );
+      await refused('', { 'x-sim-tokens': '1e15' });
+      const base = sim.url.replace(/\/v1$/, '');
+      const config = await fetch(`${base}/__sim/config`, {
+        method: 'POST',
+        body: JSON.stringify({ ttftMs: 1e12 }),
+      });
+      assert.equal(config.status, 400);
+      assert.equal(
+        ((await config.json()) as { error: { code: string } }).error.code,
+        'sim_invalid_knob',
+      );
+      // The maxima themselves are fine.
+      for (const [key, max] of Object.entries(KNOB_MAXIMA))
+        assert.doesNotThrow(() => parseDirectiveBody(` ${key}=${max}`), key);
+      assert.equal(sim.requests().filter((r) => r.tokensSent > 0).length, 0);
+    });
+
+    it('json_schema minItems 1e9 and minLength 1e9: a bounded answer, valid JSON', async () => {
+      const data = await bounded('minItems', () =>
+        client.chat.completions.create(
+          schemaRequest({
+            type: 'object',
+            properties: {
+              list: { type: 'array', minItems: 1e9, items: { type: 'integer', minimum: 3 } },
+              text: { type: 'string', minLength: 1e9 },
+            },
+          }),
+        ),
+      );
+      const parsed = JSON.parse(data.choices[0]?.message.content ?? '') as {
+        list: number[];
+        text: string;
+      };
+      assert.equal(parsed.list.length, OUTPUT_LIMITS.arrayItems);
+      assert.ok(parsed.list.every((n) => n === 3));
+      assert.ok(parsed.text.length >= OUTPUT_LIMITS.stringLength, `${parsed.text.length}`);
+      assert.ok(parsed.text.length < OUTPUT_LIMITS.stringLength + 16, `${parsed.text.length}`);
+      assert.equal(data.choices[0]?.finish_reason, 'stop');
+    });
+
+    it('a schema that refers to itself, wide and deep, builds a bounded value', async () => {
+      const node = {
+        type: 'object',
+        properties: Object.fromEntries(
+          ['a', 'b', 'c', 'd', 'e', 'f'].map((k) => [k, { $ref: '#/$defs/node' }]),
+        ),
+      };
+      const schema = {
+        $defs: {
+          node: {
+            ...node,
+            properties: {
+              ...node.properties,
+              all: { type: 'array', minItems: 1e6, items: { $ref: '#/$defs/node' } },
+            },
+          },
+        },
+        $ref: '#/$defs/node',
+      };
+      const data = await bounded('$ref recursion', () =>
+        client.chat.completions.create(schemaRequest(schema)),
+      );
+      const content = data.choices[0]?.message.content ?? '';
+      const value: unknown = JSON.parse(content);
+      const depth = (v: unknown): number =>
+        typeof v === 'object' && v !== null ? 1 + Math.max(0, ...Object.values(v).map(depth)) : 0;
+      assert.ok(depth(value) <= OUTPUT_LIMITS.schemaDepth + 1, `depth ${depth(value)}`);
+      const count = (v: unknown): number =>
+        typeof v === 'object' && v !== null
+          ? 1 + Object.values(v).reduce((n: number, x) => n + count(x), 0)
+          : 1;
+      assert.ok(count(value) <= OUTPUT_LIMITS.schemaNodes + 1, `${count(value)} values`);
+    });
+
+    it('a large const repeated by an array stays within the character cap (tool arguments too)', async () => {
+      const big = 'y'.repeat(500_000);
+      const schema = { type: 'array', minItems: 64, items: { const: big } };
+      const data = await bounded('const × 64', () =>
+        client.chat.completions.create(
+          schemaRequest({ type: 'object', properties: { v: schema } }),
+        ),
+      );
+      const content = data.choices[0]?.message.content ?? '';
+      assert.ok(content.length <= OUTPUT_LIMITS.charsPerRequest, `${content.length} characters`);
+      const parsed = JSON.parse(content) as { v: Array<string | null> };
+      assert.ok(parsed.v.some((x) => x === big));
+      assert.ok(
+        parsed.v.some((x) => x === null),
+        'the items past the cap are null',
+      );
+
+      const tools: ChatCompletionTool[] = [
+        {
+          type: 'function',
+          function: { name: 'f', parameters: { type: 'object', properties: { v: schema } } },
+        },
+      ];
+      const call = await bounded('tool arguments', () =>
+        client.chat.completions.create({
+          model: 'sim-gpt-large',
+          messages: user('x [[sim tool_call=f,f,f,f]]'),
+          tools,
+        }),
+      );
+      const args = (call.choices[0]?.message.tool_calls ?? []).map((c) =>
+        c.type === 'function' ? c.function.arguments : '',
+      );
+      assert.ok(args.length >= 1);
+      const total = args.reduce((n, a) => n + a.length, 0);
+      assert.ok(total <= OUTPUT_LIMITS.charsPerRequest, `${total} characters of arguments`);
     });
   });
 });

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ApplyCreditParams,
+  MAX_CREDIT_BALANCE_MICROS,
   TOPICS,
   type CreditEventV1,
   type CreditMovement,
@@ -45,6 +46,16 @@ export class CreditsService {
     };
     const existing = await this.store.findCredit(p.tenantId, p.idempotencyKey);
     if (existing) return check(existing);
+    // Refused here, not booked: a credit beyond the bound would make the ledger's sums unsafe.
+    const { creditsMicros } = await this.credits(p.tenantId);
+    if (Math.abs(creditsMicros + p.amountMicros) > MAX_CREDIT_BALANCE_MICROS)
+      throw RpcFailure.of(
+        400,
+        `This movement would take the tenant's credit to ${creditsMicros + p.amountMicros} micro-units, ` +
+          `beyond the limit of ${MAX_CREDIT_BALANCE_MICROS} either way.`,
+        'credit_limit_exceeded',
+        'amount',
+      );
     const event: CreditEventV1 = {
       v: 1,
       tenantId: p.tenantId,

@@ -18,6 +18,7 @@ import {
   CreditKind,
   IdempotencyKey,
   LimitReset,
+  MAX_CREDIT_MICROS,
   markupRuleKey,
   type CreditMovement,
   type KeyUsage,
@@ -44,11 +45,17 @@ const Money = z.union([z.string(), z.number()]).transform((v, ctx) => {
 });
 const Micros = z.number().int().safe();
 
+/** A credit movement's amount: at most $1 billion either way. */
+const creditAmount = <T extends z.ZodType<number>>(schema: T) =>
+  schema.refine((n) => Math.abs(n) <= MAX_CREDIT_MICROS, {
+    message: `A credit movement is at most ${MAX_CREDIT_MICROS / 1_000_000} in currency (${MAX_CREDIT_MICROS} micro-units) either way.`,
+  });
+
 const CreditBody = z
   .object({
     kind: CreditKind.default('grant'),
-    amount: Money.optional(),
-    amount_micros: Micros.optional(),
+    amount: creditAmount(Money).optional(),
+    amount_micros: creditAmount(Micros).optional(),
     note: z.string().max(500).optional(),
     generation_id: z.string().optional(),
     idempotency_key: IdempotencyKey.optional(),

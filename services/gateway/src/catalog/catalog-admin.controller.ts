@@ -18,27 +18,25 @@ import {
   type CatalogModelView,
   type CatalogProviderView,
 } from '@turnpike/contracts';
-import { invalidRequest } from '@turnpike/openai-api';
+import { nonObjectBodyError, parseWithSchema } from '@turnpike/openai-api';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { RpcClientService } from '../transport/rpc-client.service.js';
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const param = issue?.path.join('.') || null;
-    throw invalidRequest(
-      `${param ? `Invalid '${param}': ` : ''}${issue?.message ?? 'Invalid body.'}`,
-      param,
-    );
+/**
+ * The body, validated, with the fields the path gives (which win over the body's): a 400 in
+ * OpenAI's shape naming the first problem (unknown fields included: the schemas are strict).
+ */
+function parseBody<T>(schema: z.ZodType<T>, body: unknown, fromPath: Record<string, string>): T {
+  let input: Record<string, unknown> = fromPath;
+  if (body !== undefined && body !== null) {
+    const notObject = nonObjectBodyError(body);
+    if (notObject) throw notObject;
+    input = { ...(body as Record<string, unknown>), ...fromPath };
   }
-  return r.data;
+  const r = parseWithSchema(schema, input);
+  if (!r.ok) throw r.error;
+  return r.value;
 }
-
-const obj = (body: unknown): Record<string, unknown> =>
-  typeof body === 'object' && body !== null && !Array.isArray(body)
-    ? (body as Record<string, unknown>)
-    : {};
 
 /**
  * Operator API for the catalog: providers, models and endpoints, changed without a restart.
@@ -62,7 +60,7 @@ export class CatalogAdminController {
     return this.rpc.ask(
       'router',
       CATALOG_RPC.upsertProvider,
-      parse(CatalogProviderInput, { ...obj(body), id }),
+      parseBody(CatalogProviderInput, body, { id }),
     );
   }
 
@@ -89,7 +87,7 @@ export class CatalogAdminController {
     return this.rpc.ask(
       'router',
       CATALOG_RPC.upsertModel,
-      parse(CatalogModelInput, { ...obj(body), id: `${author}/${slug}` }),
+      parseBody(CatalogModelInput, body, { id: `${author}/${slug}` }),
     );
   }
 
@@ -110,7 +108,7 @@ export class CatalogAdminController {
     @Param('provider') provider: string,
     @Body() body: unknown,
   ): Promise<unknown> {
-    const endpoint = parse(CatalogEndpointInput, { ...obj(body), provider });
+    const endpoint = parseBody(CatalogEndpointInput, body, { provider });
     return this.rpc.ask('router', CATALOG_RPC.upsertEndpoint, {
       model: `${author}/${slug}`,
       endpoint,

@@ -28,8 +28,9 @@ const MAX_LOCAL_RETRY_AFTER_MS = 300_000;
  * table (no extra hop), with the pure ranking of libs/routing: the `models` fallback list, the
  * `provider` preferences, `:floor` / `:nitro`, and endpoint health. Throws the ApiError to answer
  * when nothing can serve it: 404 for an unknown model, 400 `context_length_exceeded` when the
- * prompt is too long for every endpoint (and nothing else excluded them), 503 (with the reason)
- * when no endpoint satisfies the request's constraints.
+ * prompt is too long for every endpoint (and nothing else excluded them), 404 `no_endpoints`
+ * (with the reasons) when the request's constraints leave no endpoint, 503 when a model has no
+ * enabled endpoint.
  */
 @Injectable()
 export class RoutePlanner {
@@ -48,6 +49,13 @@ export class RoutePlanner {
       maxCandidates: this.config.maxAttempts,
     });
     if (!result.ok) {
+      if (result.status === 404 && result.code === 'no_endpoints')
+        throw new ApiError({
+          status: 404,
+          type: 'invalid_request_error',
+          code: result.code,
+          message: result.message,
+        });
       if (result.status === 404) {
         if (request.models.length <= 1) throw modelNotFound(body.model);
         throw new ApiError({

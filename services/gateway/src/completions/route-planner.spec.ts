@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { unknownHealth, type CatalogEndpoint, type CatalogModel } from '@turnpike/contracts';
-import { FallbackPlan, type Candidate } from './route-planner.service.js';
+import {
+  unknownHealth,
+  type CatalogEndpoint,
+  type CatalogModel,
+  type RoutingEntryV1,
+} from '@turnpike/contracts';
+import { isApiError, parseChatCompletionRequest } from '@turnpike/openai-api';
+import type { RoutingTableService } from '../catalog/routing-table.service.js';
+import type { GatewayConfig } from '../gateway.config.js';
+import { FallbackPlan, RoutePlanner, type Candidate } from './route-planner.service.js';
 
 const model = { id: 't/m' } as CatalogModel;
 const candidate = (provider: string, contextLength: number): Candidate => ({
@@ -43,5 +51,72 @@ describe('FallbackPlan', () => {
     const plan = new FallbackPlan([candidate('a', 4096), candidate('b', 2048)]);
     plan.failed(plan.next()!, { code: 'upstream_error' });
     assert.equal(plan.next()?.endpoint.provider, 'b');
+  });
+});
+
+describe('RoutePlanner: what a request nothing can serve is answered with', () => {
+  const endpoint = {
+    id: 't/m@a',
+    provider: 'a',
+    upstreamModel: 'up',
+    pricing: {
+      promptPerM: 1_000_000,
+      completionPerM: 1_000_000,
+      cachedReadPerM: 0,
+      cacheWritePerM: 0,
+      reasoningPerM: 0,
+      perRequest: 0,
+    },
+    contextLength: 8192,
+    maxOutputTokens: null,
+    quantization: null,
+    region: null,
+    supportedParameters: [],
+    dataCollection: 'deny',
+    health: unknownHealth(),
+  } as CatalogEndpoint;
+  const entry = (endpoints: CatalogEndpoint[]): RoutingEntryV1 => ({
+    v: 1,
+    model: { ...model, name: 'M', contextLength: 8192 } as CatalogModel,
+    endpoints,
+    updatedAt: 0,
+  });
+  const planner = (e: RoutingEntryV1) =>
+    new RoutePlanner(
+      {
+        get: (id: string) => (id === 't/m' ? e : undefined),
+        cooldowns: () => new Map(),
+      } as unknown as RoutingTableService,
+      { maxAttempts: 3 } as GatewayConfig,
+    );
+  const failure = (e: RoutingEntryV1, extra: Record<string, unknown>) => {
+    const body = parseChatCompletionRequest({
+      model: 't/m',
+      messages: [{ role: 'user', content: 'hi' }],
+      ...extra,
+    });
+    assert.ok(body.ok);
+    try {
+      planner(e).plan(body.value);
+    } catch (err) {
+      assert.ok(isApiError(err), String(err));
+      return { status: err.status, code: err.code, type: err.type, param: err.param };
+    }
+    return assert.fail('expected an error');
+  };
+
+  test("the request's constraints leave no endpoint: 404 no_endpoints, a client error", () => {
+    for (const provider of [{ only: ['nowhere'] }, { max_price: { prompt: 0 } }])
+      assert.deepEqual(failure(entry([endpoint]), { provider }), {
+        status: 404,
+        code: 'no_endpoints',
+        type: 'invalid_request_error',
+        param: null,
+      });
+  });
+
+  test('a model without an enabled endpoint: 503, and an unknown model: 404 model_not_found', () => {
+    assert.deepEqual(failure(entry([]), {}).status, 503);
+    assert.deepEqual(failure(entry([endpoint]), { model: 'x/unknown' }).code, 'model_not_found');
   });
 });

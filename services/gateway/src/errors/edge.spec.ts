@@ -25,6 +25,7 @@ before(async () => {
   });
   app.post('/echo', async (req) => ({ got: req.body }));
   app.get('/p/:id', async (req) => ({ id: (req.params as { id: string }).id }));
+  app.get('/api/v1/p/:id', async (req) => ({ id: (req.params as { id: string }).id }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -81,6 +82,30 @@ describe('gateway edge errors', () => {
     assert.equal(r.body.error.code, 'uri_too_long');
     assert.match(String(r.headers['x-trace-id']), /^[0-9a-f]{32}$/);
     assert.equal((await raw('/p/short')).status, 200);
+  });
+
+  test("431 in OpenRouter's dialect under /api/v1 (read from the refused packet)", async () => {
+    const r = await raw('/api/v1/p/x', { headers: { 'x-big': 'a'.repeat(20_000) } });
+    assert.equal(r.status, 431);
+    const e = r.body.error as unknown as Record<string, unknown>;
+    assert.equal(e['code'], 431, JSON.stringify(r.body));
+    assert.deepEqual(e['metadata'], { error_type: 'request_headers_too_large' });
+    assert.match(String(r.headers['x-trace-id']), /^[0-9a-f]{32}$/);
+  });
+
+  test("414 in OpenRouter's dialect under /api/v1 and for OpenRouter's SDKs (numeric code)", async () => {
+    for (const [path, headers] of [
+      [`/api/v1/p/${'a'.repeat(500)}`, {}],
+      [`/p/${'a'.repeat(500)}`, { 'user-agent': 'speakeasy-sdk/typescript @openrouter/sdk' }],
+    ] as const) {
+      const r = await raw(path, { headers });
+      assert.equal(r.status, 414);
+      const e = r.body.error as unknown as Record<string, unknown>;
+      assert.equal(e['code'], 414, JSON.stringify(r.body));
+      assert.deepEqual(e['metadata'], { error_type: 'uri_too_long' });
+      assert.equal(typeof e['message'], 'string');
+      assert.match(String(r.headers['x-trace-id']), /^[0-9a-f]{32}$/);
+    }
   });
 
   test('400: a body nested deeper than the limit is refused before it is parsed', async () => {

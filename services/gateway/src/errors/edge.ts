@@ -11,6 +11,7 @@ import {
   jsonTooDeep,
   uriTooLong,
 } from '@turnpike/openai-api';
+import { errorBodyIn, errorDialectOf, type ErrorDialect } from '../http/request-context.js';
 
 /**
  * What the gateway answers before a request reaches any route, in OpenAI's error shape like
@@ -20,6 +21,20 @@ import {
  */
 
 const newTraceId = (): string => randomBytes(16).toString('hex');
+
+/**
+ * The error dialect of a request Node's parser refused, read from the start of the packet it
+ * failed on (`rawPacket`): its request line and User-Agent when they are in it (they are unless
+ * the headers spanned several packets), else OpenAI's.
+ */
+function dialectOfRefused(err: NodeJS.ErrnoException): ErrorDialect {
+  const raw = (err as { rawPacket?: unknown }).rawPacket;
+  if (!Buffer.isBuffer(raw)) return 'openai';
+  const head = raw.subarray(0, 16 * 1024).toString('latin1');
+  const target = /^[A-Z]+ (\S+) HTTP\/1\.[01]\r?\n/.exec(head)?.[1];
+  if (target === undefined) return 'openai';
+  return errorDialectOf(target, /\r?\nuser-agent:[ \t]*([^\r\n]*)/i.exec(head)?.[1]);
+}
 
 /** Fastify's `clientErrorHandler`: Node's `clientError`, answered on the raw socket. */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
@@ -35,7 +50,7 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): 
     });
   else e = badHttpRequest();
   if (socket.writable) {
-    const body = JSON.stringify(e.toBody());
+    const body = JSON.stringify(errorBodyIn(dialectOfRefused(err), e.status, e.toBody()));
     socket.write(
       `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\n` +
         'Content-Type: application/json\r\n' +
@@ -48,10 +63,14 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): 
   socket.destroy();
 }
 
-/** Fastify's `frameworkErrors`: errors of its router (FST_ERR_MAX_PARAM_LENGTH, FST_ERR_BAD_URL). */
+/**
+ * Fastify's `frameworkErrors`: errors of its router (FST_ERR_MAX_PARAM_LENGTH, FST_ERR_BAD_URL),
+ * in the client's error dialect (OpenRouter's numeric code under `/api/v1`), like every other
+ * error (those go through the `onSend` hook, which these raw answers skip).
+ */
 export function frameworkErrors(
   err: { code?: string },
-  _req: unknown,
+  req: RequestLike,
   reply: { raw: RawLike },
 ): void {
   const e =
@@ -59,13 +78,21 @@ export function frameworkErrors(
       ? uriTooLong()
       : badHttpRequest('The request URL is malformed: a path component is not valid.');
   if (reply.raw.headersSent) return;
-  const body = JSON.stringify(e.toBody());
+  const dialect = errorDialectOf(req.originalUrl ?? req.url ?? '/', req.headers?.['user-agent']);
+  const body = JSON.stringify(errorBodyIn(dialect, e.status, e.toBody()));
   reply.raw.writeHead(e.status, {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(body)),
     'x-trace-id': newTraceId(),
   });
   reply.raw.end(body);
+}
+
+/** The part of the request used here. */
+interface RequestLike {
+  readonly originalUrl?: string;
+  readonly url?: string;
+  readonly headers?: { 'user-agent'?: string | undefined };
 }
 
 /** The part of the raw response used here (HTTP/1 and HTTP/2 alike). */
