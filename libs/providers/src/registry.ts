@@ -1,3 +1,4 @@
+import { anthropicProvider } from './anthropic/anthropic.provider.js';
 import type { ProviderAdapter } from './core/adapter.js';
 import { openaiProvider } from './openai/openai.provider.js';
 
@@ -8,6 +9,7 @@ import { openaiProvider } from './openai/openai.provider.js';
  */
 export const PROVIDER_ADAPTERS: Readonly<Record<string, ProviderAdapter>> = {
   openai: openaiProvider,
+  anthropic: anthropicProvider,
 };
 
 export function adapterFor(kind: string): ProviderAdapter | undefined {
