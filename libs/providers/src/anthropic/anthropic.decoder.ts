@@ -134,7 +134,10 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     // Everything else belongs to a message that started.
     const w = this.writer;
     if (type === 'ping') return [];
-    if (!w) return type === 'message_stop' || type.startsWith('content_block') ? 'bad' : [];
+    if (!w)
+      return type === 'message_stop' || type === 'message_delta' || type.startsWith('content_block')
+        ? 'bad'
+        : [];
     switch (type) {
       case 'content_block_start':
         return this.blockStart(w, json);
@@ -240,18 +243,19 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       }
       case 'input_json_delta': {
         const piece = str(d['partial_json']) ?? '';
-        if (state.tool === undefined) return 'bad';
-        return piece === '' ? [] : [this.chunk(w.toolCallArgs(state.tool, piece))];
+        // A server tool's input (`server_tool_use`) is not an OpenAI tool call.
+        if (state.tool === undefined || piece === '') return [];
+        return [this.chunk(w.toolCallArgs(state.tool, piece))];
       }
       case 'thinking_delta': {
         const text = str(d['thinking']) ?? '';
-        if (state.detail === undefined) return 'bad';
+        if (state.detail === undefined) return [];
         this.thinking += text;
         return text === '' ? [] : [this.chunk(w.reasoning({ text, detailIndex: state.detail }))];
       }
       case 'signature_delta': {
         const signature = str(d['signature']) ?? '';
-        if (state.detail === undefined) return 'bad';
+        if (state.detail === undefined) return [];
         return signature === ''
           ? []
           : [this.chunk(w.reasoning({ signature, detailIndex: state.detail }))];

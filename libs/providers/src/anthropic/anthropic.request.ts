@@ -113,7 +113,11 @@ function toolResultBlock(t: Extract<Turn, { role: 'tool' }>): AnthropicBlock {
   // Plain text reads as a string; images or cache breakpoints need blocks.
   const plain = blocks.every((b) => b.type === 'text' && b['cache_control'] === undefined);
   const content = plain ? blocks.map((b) => b['text'] as string).join('') : blocks;
-  return { type: 'tool_result', tool_use_id: t.toolCallId, content };
+  return {
+    type: 'tool_result',
+    tool_use_id: t.toolCallId,
+    ...(content === '' || content.length === 0 ? {} : { content }),
+  };
 }
 
 function turnBlocks(t: Turn): { role: 'user' | 'assistant'; blocks: AnthropicBlock[] } {
