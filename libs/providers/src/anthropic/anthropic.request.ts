@@ -210,6 +210,13 @@ export function outputFormatOf(format: ResponseFormat | undefined): Json | undef
   return { type: 'json_schema', schema: format.schema };
 }
 
+/** The last assistant turn called tools without any reasoning Anthropic could verify. */
+function unsignedToolTurn(request: ChatRequestModel): boolean {
+  const last = [...request.turns].reverse().find((t) => t.role === 'assistant');
+  if (!last || last.role !== 'assistant' || last.toolCalls.length === 0) return false;
+  return reasoningBlocks(last.reasoning).length === 0;
+}
+
 /** Share of `max_tokens` each OpenRouter effort gives to thinking (as OpenRouter maps it). */
 const EFFORT_SHARE: Readonly<Record<string, number>> = {
   minimal: 0.1,
@@ -230,7 +237,10 @@ export const MAX_EFFORT_BUDGET = 32_000;
  *   answer keeps its `max_tokens` on top of the budget;
  * - temperature must be 1 (or unset) and top_k unset; top_p is held within [0.95, 1];
  * - thinking may not be on when `tool_choice` forces a tool, nor with a prefilled answer: the
- *   client's hard constraint wins and the request goes without thinking.
+ *   client's hard constraint wins and the request goes without thinking;
+ * - in a tool loop, Anthropic wants the last assistant turn (the one whose `tool_use` the results
+ *   answer) to start with its signed thinking: a client that did not send the
+ *   `reasoning_details` back gets the turn without thinking rather than a 400.
  * Returns whether thinking was turned on.
  */
 export function applyThinking(
@@ -242,6 +252,7 @@ export function applyThinking(
   const choice = isObj(target['tool_choice']) ? target['tool_choice']['type'] : undefined;
   if (choice === 'any' || choice === 'tool') return false;
   if (prefillOf(request) !== undefined) return false;
+  if (unsignedToolTurn(request)) return false;
   const maxTokens = typeof target['max_tokens'] === 'number' ? target['max_tokens'] : 0;
   const budget = Math.max(
     MIN_THINKING_BUDGET,

@@ -506,6 +506,39 @@ describe('Anthropic request', () => {
       });
       assert.equal('thinking' in prefill.body, false);
     });
+
+    test('a tool loop keeps thinking only when the calling turn gives its signed thinking back', async () => {
+      const loop = (reasoning_details?: Json[]) =>
+        prepared({
+          messages: [
+            user('weather?'),
+            {
+              role: 'assistant',
+              content: null,
+              tool_calls: [
+                {
+                  id: 'toolu_1',
+                  type: 'function',
+                  function: { name: 'get_weather', arguments: '{}' },
+                },
+              ],
+              ...(reasoning_details ? { reasoning_details } : {}),
+            },
+            { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
+          ],
+          tools: [WEATHER],
+          reasoning: { effort: 'low' },
+          max_tokens: 8000,
+        });
+      assert.equal('thinking' in (await loop()).body, false);
+      const signed = await loop([{ type: 'reasoning.text', text: 'hm', signature: 'S' }]);
+      assert.ok(signed.body['thinking']);
+      assert.deepEqual(((signed.body['messages'] as Json[])[1]!['content'] as Json[])[0], {
+        type: 'thinking',
+        thinking: 'hm',
+        signature: 'S',
+      });
+    });
   });
 });
 

@@ -433,6 +433,43 @@ describe('Anthropic simulator (official @anthropic-ai/sdk)', () => {
       assert.equal(block.signature, signatures[0]);
     });
 
+    it('a tool loop with thinking: the calling turn gives its thinking back first', async () => {
+      const res = await raw({
+        model: MODEL,
+        max_tokens: 2048,
+        thinking: { type: 'enabled', budget_tokens: 1024 },
+        tools: [WEATHER],
+        messages: [
+          ...ask('weather?'),
+          {
+            role: 'assistant',
+            content: [
+              { type: 'thinking', thinking: 'Use the tool.', signature: 'c2ln' },
+              {
+                type: 'tool_use',
+                id: 'toolu_1',
+                name: 'get_weather',
+                input: { city: 'Paris', unit: 'c' },
+              },
+            ],
+          },
+          {
+            role: 'user',
+            content: [
+              { type: 'tool_result', tool_use_id: 'toolu_1', content: 'sun' },
+              { type: 'text', text: `${WORDS} [[sim tokens=2]]` },
+            ],
+          },
+        ],
+      });
+      assert.equal(res.status, 200);
+      const msg = (await res.json()) as { content: Array<{ type: string }> };
+      assert.deepEqual(
+        msg.content.map((b) => b.type),
+        ['thinking', 'text'],
+      );
+    });
+
     it("thinking's constraints: budget ≥ 1024 and < max_tokens, temperature 1, no forced tool", async () => {
       const bad = (extra: Record<string, unknown>) =>
         raw({ model: MODEL, max_tokens: 2048, messages: ask('x'), ...extra });
@@ -450,6 +487,24 @@ describe('Anthropic simulator (official @anthropic-ai/sdk)', () => {
             tool_choice: { type: 'any' },
           },
           /forces tool use/,
+        ],
+        [
+          {
+            thinking: { type: 'enabled', budget_tokens: 1024 },
+            tools: [WEATHER],
+            messages: [
+              ...ask('weather?'),
+              {
+                role: 'assistant',
+                content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }],
+              },
+              {
+                role: 'user',
+                content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sun' }],
+              },
+            ],
+          },
+          /must start with a thinking block/,
         ],
       ] as const) {
         const res = await bad(extra);

@@ -269,6 +269,7 @@ function parseThinking(
   maxTokens: number,
   toolChoice: ToolChoice,
   prefill: string | undefined,
+  messages: readonly Message[],
 ): { budgetTokens?: number } | undefined {
   const t = body['thinking'];
   if (t === undefined || t === null) return undefined;
@@ -302,7 +303,16 @@ function parseThinking(
     );
   if (toolChoice === 'required' || typeof toolChoice === 'object')
     throw errors.invalid('Thinking may not be enabled when tool_choice forces tool use.');
-  if (prefill !== undefined)
+  const lastAssistant = [...messages].reverse().find((m) => m.role === 'assistant');
+  const calling =
+    lastAssistant !== undefined &&
+    Array.isArray(lastAssistant.content) &&
+    lastAssistant.content.some((b) => b['type'] === 'tool_use');
+  const startsThinking =
+    calling &&
+    Array.isArray(lastAssistant.content) &&
+    ['thinking', 'redacted_thinking'].includes(String(lastAssistant.content[0]?.['type']));
+  if (prefill !== undefined || (calling && !startsThinking))
     throw errors.invalid(
       'Expected `thinking` or `redacted_thinking`, but found `text`. When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking',
     );
@@ -345,7 +355,7 @@ export function parseMessagesRequest(body: unknown, version: ApiVersion): Messag
   const responseFormat = parseOutputFormat(body['output_config']);
   const last = messages[messages.length - 1]!;
   const prefill = last.role === 'assistant' ? contentText(last.content) : undefined;
-  const thinking = parseThinking(body, maxTokens, toolChoice, prefill);
+  const thinking = parseThinking(body, maxTokens, toolChoice, prefill, messages);
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   // The directives and words of the last user turn are in its own text, not in tool results.
   const lastUserText = !lastUser
