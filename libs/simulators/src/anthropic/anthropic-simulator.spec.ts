@@ -20,6 +20,7 @@ import Anthropic, {
 } from '@anthropic-ai/sdk';
 import type {
   MessageCreateParamsNonStreaming,
+  MessageParam,
   MessageStreamEvent,
   Tool,
 } from '@anthropic-ai/sdk/resources/messages';
@@ -46,6 +47,25 @@ const TIME: Tool = {
   name: 'get_time',
   input_schema: { type: 'object', properties: { zone: { type: 'string' } }, required: ['zone'] },
 };
+
+/** A tool loop: the user asks, the assistant (after `before`) calls get_weather, the result comes back with the next question. */
+const toolLoop = (before: Array<Record<string, unknown>>, result: string): MessageParam[] => [
+  { role: 'user', content: 'weather in Paris?' },
+  {
+    role: 'assistant',
+    content: [
+      ...before,
+      { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris', unit: 'c' } },
+    ] as unknown as MessageParam['content'],
+  },
+  {
+    role: 'user',
+    content: [
+      { type: 'tool_result', tool_use_id: 'toolu_1', content: result },
+      { type: 'text', text: `${WORDS} [[sim tokens=2]]` },
+    ],
+  },
+];
 
 describe('Anthropic simulator (official @anthropic-ai/sdk)', () => {
   let sim: Simulator;
@@ -354,27 +374,7 @@ describe('Anthropic simulator (official @anthropic-ai/sdk)', () => {
         model: MODEL,
         max_tokens: 100,
         tools: [WEATHER],
-        messages: [
-          { role: 'user', content: 'weather in Paris?' },
-          {
-            role: 'assistant',
-            content: [
-              {
-                type: 'tool_use',
-                id: 'toolu_1',
-                name: 'get_weather',
-                input: { city: 'Paris', unit: 'c' },
-              },
-            ],
-          },
-          {
-            role: 'user',
-            content: [
-              { type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny, 21 degrees' },
-              { type: 'text', text: `${WORDS} [[sim tokens=2]]` },
-            ],
-          },
-        ],
+        messages: toolLoop([], 'sunny, 21 degrees'),
       });
       assert.deepEqual(msg.content, [{ type: 'text', text: expectedContent(WORDS, 2) }]);
       assert.match(last().parsed!.messages.join('\n'), /sunny, 21 degrees/);
@@ -439,28 +439,10 @@ describe('Anthropic simulator (official @anthropic-ai/sdk)', () => {
         max_tokens: 2048,
         thinking: { type: 'enabled', budget_tokens: 1024 },
         tools: [WEATHER],
-        messages: [
-          ...ask('weather?'),
-          {
-            role: 'assistant',
-            content: [
-              { type: 'thinking', thinking: 'Use the tool.', signature: 'c2ln' },
-              {
-                type: 'tool_use',
-                id: 'toolu_1',
-                name: 'get_weather',
-                input: { city: 'Paris', unit: 'c' },
-              },
-            ],
-          },
-          {
-            role: 'user',
-            content: [
-              { type: 'tool_result', tool_use_id: 'toolu_1', content: 'sun' },
-              { type: 'text', text: `${WORDS} [[sim tokens=2]]` },
-            ],
-          },
-        ],
+        messages: toolLoop(
+          [{ type: 'thinking', thinking: 'Use the tool.', signature: 'c2ln' }],
+          'sun',
+        ),
       });
       assert.equal(res.status, 200);
       const msg = (await res.json()) as { content: Array<{ type: string }> };
