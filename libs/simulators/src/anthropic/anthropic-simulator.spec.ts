@@ -223,6 +223,7 @@ describe('Anthropic simulator (official @anthropic-ai/sdk)', () => {
       assert.ok(start.type === 'message_start');
       assert.match(start.message.id, /^msg_01/);
       assert.equal(start.message.usage.cache_read_input_tokens, 2);
+      assert.equal(start.message.usage.output_tokens, 1);
       const delta = events[6]!;
       assert.ok(delta.type === 'message_delta');
       assert.equal(delta.delta.stop_reason, 'end_turn');
@@ -431,6 +432,8 @@ describe('Anthropic simulator (official @anthropic-ai/sdk)', () => {
       const block = final.content[0];
       assert.ok(block?.type === 'thinking');
       assert.equal(block.signature, signatures[0]);
+      assert.equal(final.usage.output_tokens, REASONING_WORDS.length + 3);
+      assert.equal(final.usage.output_tokens_details?.thinking_tokens, REASONING_WORDS.length);
     });
 
     it('a tool loop with thinking: the calling turn gives its thinking back first', async () => {

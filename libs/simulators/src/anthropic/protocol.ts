@@ -53,10 +53,13 @@ function versionOf(ex: Exchange): ApiVersion {
   return v as ApiVersion;
 }
 
-function usage(a: SinkArgs<MessagesRequest>, output: number): AnthropicUsage | undefined {
+/** Usage so far: at `message_start` one output token and no thinking yet; at the end, all. */
+function usage(a: SinkArgs<MessagesRequest>, atStart = false): AnthropicUsage | undefined {
   if (a.silent) return undefined;
   const plan = a.plans[0]!;
-  return usageOf(a.promptTokens, output, a.knobs, thinkingSteps(plan));
+  return atStart
+    ? usageOf(a.promptTokens, 1, a.knobs, 0)
+    : usageOf(a.promptTokens, plan.steps.length, a.knobs, thinkingSteps(plan));
 }
 
 /** `message_delta`'s usage: cumulative, as the API sends it. */
@@ -76,11 +79,10 @@ function streamSink(a: SinkArgs<MessagesRequest>): GenerationSink {
   sse.open(ex.headers(rateLimitHeaders(false)));
   return {
     begin: () => {
-      const u = usage(a, 1);
-      send(events.start(meta, u));
+      send(events.start(meta, usage(a, true)));
     },
     step: (_p, s) => send(events.step(s)),
-    finishChoice: () => send(events.finish(deltaUsage(usage(a, plan.steps.length)))),
+    finishChoice: () => send(events.finish(deltaUsage(usage(a)))),
     end() {
       send([['message_stop', { type: 'message_stop' }]]);
       sse.end();
@@ -101,7 +103,7 @@ function streamSink(a: SinkArgs<MessagesRequest>): GenerationSink {
 function bufferedSink(a: SinkArgs<MessagesRequest>): GenerationSink {
   const plan = a.plans[0]!;
   const ids = toolIds(plan);
-  const body = () => message(a.meta, plan, ids, usage(a, plan.steps.length));
+  const body = () => message(a.meta, plan, ids, usage(a));
   return bufferedJsonSink(a.ex, body, rateLimitHeaders(false), a.drop);
 }
 
