@@ -33,6 +33,15 @@ export const TARGETS: readonly ConformanceTarget[] = [
       credentials: { type: 'api_key', apiKey: sim.apiKey },
     }),
   },
+  {
+    kind: 'anthropic',
+    simProtocol: 'anthropic',
+    upstreamModel: 'claude-sim-sonnet',
+    connection: (sim) => ({
+      baseUrl: sim.url,
+      credentials: { type: 'api_key', apiKey: sim.apiKey },
+    }),
+  },
 ];
 
 export function adapterOf(t: ConformanceTarget): ProviderAdapter {

@@ -13,5 +13,8 @@ export * from './errors/index.js';
 export * from './openai-compatible/openai-compatible.adapter.js';
 export * from './openai-compatible/openai-compatible.decoder.js';
 export * from './openai/openai.provider.js';
+export * from './anthropic/anthropic.provider.js';
+export * from './anthropic/anthropic.decoder.js';
+export * from './anthropic/anthropic.errors.js';
 export * from './registry.js';
 export * from './estimate.js';

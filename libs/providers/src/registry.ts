@@ -1,3 +1,4 @@
+import { anthropicProvider } from './anthropic/anthropic.provider.js';
 import type { ProviderAdapter } from './core/adapter.js';
 import { PROVIDER_KINDS, type ProviderKind } from '@turnpike/contracts';
 import { openaiProvider } from './openai/openai.provider.js';
@@ -9,6 +10,7 @@ import { openaiProvider } from './openai/openai.provider.js';
  */
 export const PROVIDER_ADAPTERS: Readonly<Record<ProviderKind, ProviderAdapter>> = {
   openai: openaiProvider,
+  anthropic: anthropicProvider,
 };
 
 export function isProviderKind(kind: string): kind is ProviderKind {

@@ -2,6 +2,7 @@
  * The simulated wire protocols by name. A protocol folder exports a `SimProtocol` factory; only
  * this registry (and the package index) import protocol folders.
  */
+import { anthropicProtocol } from './anthropic/protocol.js';
 import type { SimProtocol } from './core/protocol.js';
 import { SimulatorServer } from './core/server.js';
 import type { Simulator, SimulatorOptions } from './core/types.js';
@@ -9,6 +10,7 @@ import { openaiProtocol } from './openai/protocol.js';
 
 export const SIM_PROTOCOLS: Readonly<Record<string, (name: string) => SimProtocol>> = {
   openai: openaiProtocol,
+  anthropic: anthropicProtocol,
 };
 
 export function simProtocol(name: string): ((simName: string) => SimProtocol) | undefined {

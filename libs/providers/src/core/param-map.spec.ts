@@ -63,6 +63,25 @@ test('values are written to their paths, transformed, and clamped', () => {
   });
 });
 
+test('a one-sided range clamps on its side', () => {
+  const map: ParamMap = [
+    { name: 'top_k', to: 'top_k', range: { min: 1 } },
+    { name: 'temperature', to: 'temperature', range: { max: 1 } },
+  ];
+  const clamp = (body: Json) => {
+    const target: Json = {};
+    applyParameters(
+      map,
+      target,
+      { body, request: readChatRequest(body), upstreamModel: 'm', stream: false },
+      { requireParameters: false, provider: 'p' },
+    );
+    return target;
+  };
+  assert.deepEqual(clamp({ top_k: 0, temperature: 3 }), { top_k: 1, temperature: 1 });
+  assert.deepEqual(clamp({ top_k: 9, temperature: -1 }), { top_k: 9, temperature: -1 });
+});
+
 test('a required parameter takes its default: the endpoint limit, else a constant', () => {
   assert.equal(run({ messages: [] }, false, 8192).target['max_tokens'], 8192);
   assert.equal(run({ messages: [] }).target['max_tokens'], 4096);

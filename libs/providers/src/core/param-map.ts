@@ -185,7 +185,7 @@ export function applyParameters<T extends Json>(
           code: 'invalid_value',
         });
       }
-      value = Math.min(max ?? n, Math.max(min ?? n, n));
+      value = Math.min(max ?? Infinity, Math.max(min ?? -Infinity, n));
     }
     if (spec.apply) {
       spec.apply(target, value, ctx);

@@ -18,6 +18,8 @@ export class Exchange {
     readonly res: ServerResponse,
     private readonly simName: string,
     private readonly baseHeaders: (ex: Exchange) => Record<string, string> = () => ({}),
+    /** The protocol's last touch to an error body (Anthropic's `request_id`). */
+    private readonly errorBody: (ex: Exchange, body: unknown) => unknown = (_ex, body) => body,
   ) {}
 
   /** Milliseconds since the request arrived. */
@@ -45,7 +47,8 @@ export class Exchange {
   }
 
   error(e: SimHttpError, extra: Record<string, string> = {}): void {
-    if (!e.raw) return this.json(e.status, e.body, { ...extra, ...e.headers });
+    if (!e.raw)
+      return this.json(e.status, this.errorBody(this, e.body), { ...extra, ...e.headers });
     this.res.writeHead(e.status, {
       ...this.headers({ ...extra, ...e.headers }),
       'content-type': e.raw.contentType,
@@ -105,11 +108,14 @@ export function resetConnection(socket: Socket | null): void {
   else socket.destroy();
 }
 
-/** Lower-cased request headers without `authorization`. */
+/** Request headers that carry a credential (OpenAI's, Anthropic's, Azure's): never recorded. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key', 'api-key']);
+
+/** Lower-cased request headers without the credential headers. */
 export function recordHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
-    if (k === 'authorization' || v === undefined) continue;
+    if (CREDENTIAL_HEADERS.has(k) || v === undefined) continue;
     out[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;

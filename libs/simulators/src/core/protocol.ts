@@ -112,6 +112,8 @@ export interface SimProtocol {
   readonly basePath: string;
   /** Headers on every response (request ids, versions). */
   responseHeaders(ex: Exchange): Record<string, string>;
+  /** The body of an error response as sent (e.g. with the exchange's request id in it). */
+  errorBody?(ex: Exchange, body: unknown): unknown;
   /** Serves one API request; false when no route matches. */
   route(ctx: SimContext, ex: Exchange, path: string, url: URL): Promise<boolean>;
   notFound(method: string, path: string): SimHttpError;

@@ -112,7 +112,13 @@ export class SimulatorServer implements Simulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ex = new Exchange(req, res, this.name, (x) => this.protocol.responseHeaders(x));
+    const ex = new Exchange(
+      req,
+      res,
+      this.name,
+      (x) => this.protocol.responseHeaders(x),
+      (x, body) => (this.protocol.errorBody ? this.protocol.errorBody(x, body) : body),
+    );
     const url = new URL(req.url ?? '/', 'http://sim');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     try {

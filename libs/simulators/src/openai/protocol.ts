@@ -1,5 +1,7 @@
 /** The OpenAI wire: `POST /v1/chat/completions` (SSE or JSON), `GET /v1/models[/{id}]`. */
+import { bufferedJsonSink } from '../core/buffered-sink.js';
 import { onDrain, runChat } from '../core/chat-flow.js';
+import { serveModel } from '../core/models-route.js';
 import type { GenerationSink } from '../core/generation.js';
 import { bearerToken, type Exchange } from '../core/http-util.js';
 import { completionId, systemFingerprint } from '../core/ids.js';
@@ -62,40 +64,17 @@ function streamSink(a: SinkArgs<ChatRequest>, fingerprint: string): GenerationSi
 }
 
 function bufferedSink(a: SinkArgs<ChatRequest>, fingerprint: string): GenerationSink {
-  const { ex, plans } = a;
   const body = () => {
     const c: Partial<ReturnType<typeof chatCompletion>> = chatCompletion(
       { ...a.meta, systemFingerprint: fingerprint, serviceTier: servedTier(a.req.serviceTier) },
-      plans,
+      a.plans,
       a.promptTokens,
       { ...(a.knobs.cachedTokens !== undefined ? { cached: a.knobs.cachedTokens } : {}) },
     );
     if (a.silent) delete c.usage;
     return c;
   };
-  let begun = false;
-  return {
-    begin: () => {
-      begun = true;
-    },
-    step: () => {},
-    finishChoice: () => {},
-    end: () => ex.json(200, body(), rateLimitHeaders(false)),
-    cut() {
-      // before the first token: headers only; after it: half of the body.
-      const payload = JSON.stringify(body());
-      ex.res.writeHead(200, {
-        ...ex.headers(rateLimitHeaders(false)),
-        'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(payload)),
-      });
-      if (begun) ex.res.write(payload.slice(0, Math.floor(payload.length / 2)));
-      else ex.res.flushHeaders();
-      a.drop();
-    },
-    flush: () => true,
-    onDrain: onDrain(ex),
-  };
+  return bufferedJsonSink(a.ex, body, rateLimitHeaders(false), a.drop);
 }
 
 /** The chat route of OpenAI's wire, reusable by OpenAI-shaped protocols (Azure). */
@@ -144,16 +123,12 @@ export function openaiProtocol(name: string): SimProtocol {
         ex.json(200, modelList([...ctx.models.values()]));
         return true;
       }
-      const modelPath = /^\/v1\/models\/(.+)$/.exec(path);
-      if (method === 'GET' && modelPath?.[1]) {
-        authorize(ctx, ex);
-        const id = decodeURIComponent(modelPath[1]);
-        const model = ctx.models.get(id);
-        if (!model) throw errors.modelNotFound(id);
-        ex.json(200, modelObject(model));
-        return true;
-      }
-      return false;
+      return serveModel(ctx, ex, path, {
+        prefix: '/v1/models',
+        authorize: () => authorize(ctx, ex),
+        notFound: (id) => errors.modelNotFound(id),
+        render: modelObject,
+      });
     },
   };
 }
