@@ -1,4 +1,5 @@
 import type { ProviderAdapter } from './core/adapter.js';
+import { geminiProvider, vertexProvider } from './gemini/gemini.provider.js';
 import { openaiProvider } from './openai/openai.provider.js';
 
 /**
@@ -8,6 +9,8 @@ import { openaiProvider } from './openai/openai.provider.js';
  */
 export const PROVIDER_ADAPTERS: Readonly<Record<string, ProviderAdapter>> = {
   openai: openaiProvider,
+  gemini: geminiProvider,
+  vertex: vertexProvider,
 };
 
 export function adapterFor(kind: string): ProviderAdapter | undefined {
