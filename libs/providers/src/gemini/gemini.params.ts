@@ -19,9 +19,14 @@ export const THINKING_BUDGET: Readonly<Record<ReasoningEffort, number>> = {
   high: 24576,
 };
 
-/** `reasoning` (and `reasoning_effort`, `include_reasoning`) as `thinkingConfig`. */
-export function thinkingConfigOf(r: ReasoningRequest): Json {
+/**
+ * `reasoning` (and `reasoning_effort`, `include_reasoning`) as `thinkingConfig`, or undefined when
+ * the request only asks not to see the reasoning: Gemini shows none unless asked, and a model
+ * that cannot think refuses any `thinkingConfig`.
+ */
+export function thinkingConfigOf(r: ReasoningRequest): Json | undefined {
   if (!r.enabled) return { thinkingBudget: 0 };
+  if (r.exclude && r.maxTokens === undefined && r.effort === undefined) return undefined;
   // -1: Gemini's dynamic thinking, the model decides how much.
   const budget = r.maxTokens ?? (r.effort ? THINKING_BUDGET[r.effort] : -1);
   return { thinkingBudget: budget, includeThoughts: !r.exclude };
@@ -85,8 +90,8 @@ export const GEMINI_PARAMS: ParamMap = [
     also: ['reasoning_effort', 'include_reasoning'],
     read: (ctx) => ctx.request.reasoning,
     apply: (target, _v, ctx) => {
-      if (ctx.request.reasoning)
-        generationConfig(target)['thinkingConfig'] = thinkingConfigOf(ctx.request.reasoning);
+      const thinking = ctx.request.reasoning && thinkingConfigOf(ctx.request.reasoning);
+      if (thinking) generationConfig(target)['thinkingConfig'] = thinking;
     },
   },
   {

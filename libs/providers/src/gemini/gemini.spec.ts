@@ -542,6 +542,9 @@ describe('parameters', () => {
       thinkingBudget: -1,
       includeThoughts: true,
     });
+    // Only "do not show it": nothing to send (a model that cannot think would refuse any).
+    assert.equal(await tc({ include_reasoning: false }), undefined);
+    assert.equal(await tc({ reasoning: { exclude: true } }), undefined);
     assert.equal(await tc({}), undefined);
   });
 });
