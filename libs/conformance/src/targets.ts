@@ -42,6 +42,29 @@ export const TARGETS: readonly ConformanceTarget[] = [
       credentials: { type: 'api_key', apiKey: sim.apiKey },
     }),
   },
+  {
+    kind: 'gemini',
+    simProtocol: 'gemini',
+    upstreamModel: 'sim-gemini-flash',
+    connection: (sim) => ({
+      baseUrl: sim.url,
+      credentials: { type: 'api_key', apiKey: sim.apiKey },
+    }),
+  },
+  {
+    kind: 'vertex',
+    simProtocol: 'gemini',
+    upstreamModel: 'sim-gemini-pro',
+    connection: (sim) => ({
+      baseUrl: sim.url,
+      credentials: {
+        type: 'vertex',
+        accessToken: sim.apiKey,
+        projectId: 'sim-project',
+        location: 'us-central1',
+      },
+    }),
+  },
 ];
 
 export function adapterOf(t: ConformanceTarget): ProviderAdapter {

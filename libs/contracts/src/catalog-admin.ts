@@ -16,7 +16,7 @@ import { z } from 'zod';
  * connector provider account, names one of them. `libs/providers`' registry implements exactly
  * these (its unit test checks it); a new adapter adds its kind here.
  */
-export const PROVIDER_KINDS = ['openai', 'anthropic'] as const;
+export const PROVIDER_KINDS = ['openai', 'anthropic', 'gemini', 'vertex'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 export const ProviderKind = z.enum(PROVIDER_KINDS, {
   error: `expected one of the provider kinds the connector implements: ${PROVIDER_KINDS.join(', ')}`,

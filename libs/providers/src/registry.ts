@@ -1,6 +1,7 @@
 import { anthropicProvider } from './anthropic/anthropic.provider.js';
 import type { ProviderAdapter } from './core/adapter.js';
 import { PROVIDER_KINDS, type ProviderKind } from '@turnpike/contracts';
+import { geminiProvider, vertexProvider } from './gemini/gemini.provider.js';
 import { openaiProvider } from './openai/openai.provider.js';
 
 /**
@@ -11,6 +12,8 @@ import { openaiProvider } from './openai/openai.provider.js';
 export const PROVIDER_ADAPTERS: Readonly<Record<ProviderKind, ProviderAdapter>> = {
   openai: openaiProvider,
   anthropic: anthropicProvider,
+  gemini: geminiProvider,
+  vertex: vertexProvider,
 };
 
 export function isProviderKind(kind: string): kind is ProviderKind {

@@ -6,11 +6,13 @@ import { anthropicProtocol } from './anthropic/protocol.js';
 import type { SimProtocol } from './core/protocol.js';
 import { SimulatorServer } from './core/server.js';
 import type { Simulator, SimulatorOptions } from './core/types.js';
+import { geminiProtocol } from './gemini/protocol.js';
 import { openaiProtocol } from './openai/protocol.js';
 
 export const SIM_PROTOCOLS: Readonly<Record<string, (name: string) => SimProtocol>> = {
   openai: openaiProtocol,
   anthropic: anthropicProtocol,
+  gemini: geminiProtocol,
 };
 
 export function simProtocol(name: string): ((simName: string) => SimProtocol) | undefined {

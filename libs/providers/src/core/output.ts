@@ -72,9 +72,12 @@ export class ChunkWriter {
     return this.chunk({ content: text }, {}, index);
   }
 
-  /** A piece of reasoning, as `delta.reasoning` and one `reasoning_details` entry. */
+  /**
+   * A piece of reasoning, as `delta.reasoning` and one `reasoning_details` entry; `id` ties the
+   * entry to a part of the answer (e.g. the tool call a Gemini thought signature belongs to).
+   */
   reasoning(
-    piece: { text?: string; signature?: string; data?: string; detailIndex: number },
+    piece: { text?: string; signature?: string; data?: string; detailIndex: number; id?: string },
     index = 0,
   ): Json {
     const detail: ReasoningDetail =
@@ -92,6 +95,7 @@ export class ChunkWriter {
             format: this.reasoningFormat,
             index: piece.detailIndex,
           };
+    if (piece.id !== undefined) detail.id = piece.id;
     return this.chunk(
       { ...(piece.text ? { reasoning: piece.text } : {}), reasoning_details: [detail] },
       {},

@@ -147,3 +147,25 @@ test('data URLs', () => {
   });
   assert.equal(parseDataUrl('https://x/y.png'), null);
 });
+
+test('reasoning details keep the id that ties them to a part of the answer', () => {
+  const m = readChatRequest({
+    messages: [
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_9', type: 'function', function: { name: 'f', arguments: '{}' } }],
+        reasoning_details: [
+          { type: 'reasoning.encrypted', data: 'c2ln', id: 'call_9', format: 'google-gemini-v1' },
+          { type: 'reasoning.text', text: 'plan', signature: 's', id: 'r1' },
+        ],
+      },
+    ],
+  });
+  const a = m.turns[0]!;
+  assert.ok(a.role === 'assistant');
+  assert.deepEqual(a.reasoning, [
+    { type: 'encrypted', data: 'c2ln', format: 'google-gemini-v1', id: 'call_9' },
+    { type: 'text', text: 'plan', signature: 's', id: 'r1' },
+  ]);
+});

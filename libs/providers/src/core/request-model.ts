@@ -49,6 +49,11 @@ export interface ReasoningBlock {
   /** Opaque, provider-encrypted reasoning (`reasoning.encrypted` / redacted thinking). */
   data?: string;
   format?: string;
+  /**
+   * What the block belongs to, when the provider ties it to one part of the answer (Gemini's
+   * thought signature of a function call carries that call's tool-call id).
+   */
+  id?: string;
 }
 
 export type Turn =
@@ -166,17 +171,14 @@ function readReasoning(m: Json): ReasoningBlock[] {
       if (!isObj(d)) continue;
       const signature = str(d['signature']) ?? undefined;
       const format = str(d['format']);
+      const id = str(d['id']);
+      const tags = { ...(format ? { format } : {}), ...(id ? { id } : {}) };
       if (d['type'] === 'reasoning.encrypted' && typeof d['data'] === 'string') {
-        out.push({ type: 'encrypted', data: d['data'], ...(format ? { format } : {}) });
+        out.push({ type: 'encrypted', data: d['data'], ...tags });
       } else if (d['type'] === 'reasoning.summary' && typeof d['summary'] === 'string') {
-        out.push({ type: 'summary', text: d['summary'], ...(format ? { format } : {}) });
+        out.push({ type: 'summary', text: d['summary'], ...tags });
       } else if (typeof d['text'] === 'string') {
-        out.push({
-          type: 'text',
-          text: d['text'],
-          ...(signature ? { signature } : {}),
-          ...(format ? { format } : {}),
-        });
+        out.push({ type: 'text', text: d['text'], ...(signature ? { signature } : {}), ...tags });
       }
     }
   } else if (typeof m['reasoning'] === 'string' && m['reasoning'] !== '') {

@@ -1,12 +1,11 @@
-/** The sink of a non-streamed answer: one JSON body once every step is generated. */
-import { onDrain } from './chat-flow.js';
+/** The sink of a non-streamed JSON answer: one body once every step is generated. */
+import { wholeBodySink } from './chat-flow.js';
 import type { GenerationSink } from './generation.js';
 import type { Exchange } from './http-util.js';
 
 /**
- * Answers with `body()` when the generation ends. The `cut` knob sends the status and headers
- * (with the whole body's length), then, if the first token was produced, half of the body, and
- * drops the connection.
+ * Answers with `body()` as JSON when the generation ends (see `wholeBodySink` for the `cut`
+ * knob: the status and headers, then half of the body if the first token was produced).
  */
 export function bufferedJsonSink(
   ex: Exchange,
@@ -14,26 +13,9 @@ export function bufferedJsonSink(
   headers: Record<string, string>,
   drop: () => void,
 ): GenerationSink {
-  let begun = false;
-  return {
-    begin: () => {
-      begun = true;
-    },
-    step: () => {},
-    finishChoice: () => {},
-    end: () => ex.json(200, body(), headers),
-    cut() {
-      const payload = JSON.stringify(body());
-      ex.res.writeHead(200, {
-        ...ex.headers(headers),
-        'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(payload)),
-      });
-      if (begun) ex.res.write(payload.slice(0, Math.floor(payload.length / 2)));
-      else ex.res.flushHeaders();
-      drop();
-    },
-    flush: () => true,
-    onDrain: onDrain(ex),
-  };
+  return wholeBodySink({ ex, drop }, () => ({
+    payload: JSON.stringify(body()),
+    contentType: 'application/json',
+    headers,
+  }));
 }

@@ -25,6 +25,7 @@ import {
 } from './protocol.js';
 import { proxyErrorBody } from './proxy-errors.js';
 import { SimHttpError } from './sim-error.js';
+import type { GenerationSink } from './generation.js';
 import { MAX_TOKEN_TIMES, type Knobs, type SimOutcome, type SimRequestRecord } from './types.js';
 
 function resolveKnobs<R extends SimChatRequest>(
@@ -182,4 +183,51 @@ export async function runChat<R extends SimChatRequest>(
 /** Waits for the response's drain (the generation's back-pressure). */
 export function onDrain(ex: Exchange) {
   return (resume: () => void) => ex.res.once('drain', resume);
+}
+
+/** A whole (non-streamed) response body, as a protocol renders it. */
+export interface WholeBody {
+  payload: string;
+  contentType: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * The sink of a non-streamed answer, whatever the protocol: nothing is written until the last
+ * token, then the whole body; the `cut` knob sends the headers and, once the first token was
+ * produced, half of the body, then drops the connection.
+ */
+export function wholeBodySink(
+  a: Pick<SinkArgs<SimChatRequest>, 'ex' | 'drop'>,
+  render: () => WholeBody,
+): GenerationSink {
+  const { ex } = a;
+  const head = (b: WholeBody) =>
+    ex.res.writeHead(200, {
+      ...ex.headers(b.headers),
+      'content-type': b.contentType,
+      'content-length': String(Buffer.byteLength(b.payload)),
+    });
+  let begun = false;
+  return {
+    begin: () => {
+      begun = true;
+    },
+    step: () => {},
+    finishChoice: () => {},
+    end: () => {
+      const b = render();
+      head(b);
+      ex.res.end(b.payload);
+    },
+    cut() {
+      const b = render();
+      head(b);
+      if (begun) ex.res.write(b.payload.slice(0, Math.floor(b.payload.length / 2)));
+      else ex.res.flushHeaders();
+      a.drop();
+    },
+    flush: () => true,
+    onDrain: onDrain(ex),
+  };
 }

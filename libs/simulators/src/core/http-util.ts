@@ -108,8 +108,13 @@ export function resetConnection(socket: Socket | null): void {
   else socket.destroy();
 }
 
-/** Request headers that carry a credential (OpenAI's, Anthropic's, Azure's): never recorded. */
-const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key', 'api-key']);
+/** Headers that carry a credential (OpenAI's, Anthropic's, Azure's, Google's): never recorded. */
+const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
+  'authorization',
+  'x-api-key',
+  'api-key',
+  'x-goog-api-key',
+]);
 
 /** Lower-cased request headers without the credential headers. */
 export function recordHeaders(req: IncomingMessage): Record<string, string> {

@@ -95,7 +95,7 @@ export interface SimRequestRecord {
   model: string | null;
   stream: boolean;
   messagesCount: number;
-  /** Lower-cased request headers, without the credential headers (`authorization`, `x-api-key`, `api-key`). */
+  /** Lower-cased request headers, without the credential headers (`authorization`, `x-goog-api-key`, ...). */
   headers: Record<string, string>;
   /** The parsed JSON body (undefined when it was not valid JSON). */
   body: unknown;

@@ -47,3 +47,22 @@ test('reports a partial event when the stream is cut', () => {
   p.push('data: {"a":');
   assert.equal(p.hasPartial, true);
 });
+
+test('lines that name no SSE field reach onOtherLine (a bare JSON error in an event stream)', () => {
+  const input =
+    'data: {"a":1}\r\n\r\n{\n  "error": {\n    "code": 500\n  }\n}\nretry: 10\n\ndata: {"b":2}\n\n';
+  for (let cut = 1; cut < input.length; cut++) {
+    const other: string[] = [];
+    const p = new SseParser({ onOtherLine: (l) => other.push(l) });
+    const events = [...p.push(input.slice(0, cut)), ...p.push(input.slice(cut))];
+    const order: string[] = [];
+    const q = new SseParser({ onOtherLine: (l, before) => order.push(`${before}:${l}`) });
+    q.push(input);
+    assert.deepEqual(order[0], '1:{', 'after the first event');
+    assert.deepEqual(
+      events.map((e) => e.data),
+      ['{"a":1}', '{"b":2}'],
+    );
+    assert.deepEqual(other, ['{', '  "error": {', '    "code": 500', '  }', '}'], `cut at ${cut}`);
+  }
+});

@@ -2,7 +2,9 @@
  * Incremental parser of the `text/event-stream` grammar (WHATWG HTML, "server-sent events"):
  * lines end in CRLF, LF or CR; `data:` lines of one event are joined with LF; an empty line
  * dispatches the event; lines starting with `:` are comments (keep-alives) and are ignored;
- * a single space after the colon is dropped.
+ * a single space after the colon is dropped. Lines naming no SSE field are ignored too, unless
+ * the caller asks to see them (`onOtherLine`): some upstreams write a bare JSON error into an
+ * event stream (Google's Generative Language API does, line by line).
  */
 export interface SseEvent {
   event: string;
@@ -17,6 +19,18 @@ export class SseParser {
   private id: string | undefined;
   private sawCr = false;
   private readonly decoder = new TextDecoder();
+  /** Events completed so far by the current `push`. */
+  private completed = 0;
+
+  constructor(
+    private readonly opts: {
+      /**
+       * Receives each non-empty line that is neither a comment nor an SSE field, with the number
+       * of events the current `push` completed before it (to keep the arrival order).
+       */
+      onOtherLine?: (line: string, eventsBefore: number) => void;
+    } = {},
+  ) {}
 
   /** Feeds bytes; returns the events completed by them. */
   push(chunk: Uint8Array | string): SseEvent[] {
@@ -38,11 +52,17 @@ export class SseParser {
         }
       }
       start = i + 1;
+      this.completed = events.length;
       const ev = this.line(line);
       if (ev) events.push(ev);
     }
     this.buffer = this.buffer.slice(start);
     return events;
+  }
+
+  /** The text of an unterminated last line (a body may end without a line break). */
+  get partialLine(): string {
+    return this.buffer;
   }
 
   /** True when bytes of an unfinished event are pending (a stream cut mid-event). */
@@ -70,6 +90,7 @@ export class SseParser {
     if (field === 'data') this.data.push(value);
     else if (field === 'event') this.event = value;
     else if (field === 'id') this.id = value;
+    else if (field !== 'retry') this.opts.onOtherLine?.(line, this.completed);
     return null;
   }
 }
