@@ -73,6 +73,8 @@ export const CATALOG_RPC = {
   upsertEndpoint: 'catalog.endpoints.upsert',
   setEndpointDisabled: 'catalog.endpoints.disable',
   deleteEndpoint: 'catalog.endpoints.delete',
+  /** Applies a whole catalog document as an import (operator overrides survive it). */
+  importCatalog: 'catalog.import',
 } as const;
 
 export const ModelRefParams = z.object({ model: ModelId });
@@ -95,6 +97,13 @@ export interface CatalogEndpointView {
   data_collection: 'allow' | 'deny';
   supported_parameters: string[];
   disabled: boolean;
+  /**
+   * Fields the operator set through this API (`pricing.prompt`, `disabled`, ...): an import
+   * leaves them as they are.
+   */
+  overrides: string[];
+  /** False while the provider's kind has no adapter: imported, but not routed to. */
+  routable: boolean;
   health: unknown;
 }
 
@@ -106,6 +115,7 @@ export interface CatalogModelView {
   context_length: number;
   input_modalities: string[];
   output_modalities: string[];
+  overrides: string[];
   endpoints: CatalogEndpointView[];
 }
 
@@ -113,4 +123,7 @@ export interface CatalogProviderView {
   id: string;
   name: string;
   kind: string;
+  overrides: string[];
+  /** The kind has an adapter in this build (otherwise its endpoints are not routed to). */
+  adapter: boolean;
 }
