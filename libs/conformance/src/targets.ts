@@ -33,6 +33,16 @@ export const TARGETS: readonly ConformanceTarget[] = [
       credentials: { type: 'api_key', apiKey: sim.apiKey },
     }),
   },
+  {
+    // Any OpenAI-compatible host: the OpenAI wire with the common parameters only.
+    kind: 'openai-compatible',
+    simProtocol: 'openai',
+    upstreamModel: 'sim-gpt-large',
+    connection: (sim) => ({
+      baseUrl: sim.url,
+      credentials: { type: 'api_key', apiKey: sim.apiKey },
+    }),
+  },
 ];
 
 export function adapterOf(t: ConformanceTarget): ProviderAdapter {

@@ -13,5 +13,6 @@ export * from './errors/index.js';
 export * from './openai-compatible/openai-compatible.adapter.js';
 export * from './openai-compatible/openai-compatible.decoder.js';
 export * from './openai/openai.provider.js';
+export * from './openai-compatible-host/openai-compatible-host.provider.js';
 export * from './registry.js';
 export * from './estimate.js';

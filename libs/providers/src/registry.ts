@@ -1,5 +1,6 @@
 import type { ProviderAdapter } from './core/adapter.js';
 import { openaiProvider } from './openai/openai.provider.js';
+import { openaiCompatibleHostProvider } from './openai-compatible-host/openai-compatible-host.provider.js';
 
 /**
  * Provider adapters by kind. A catalog provider names one of these kinds; the connector's
@@ -8,6 +9,7 @@ import { openaiProvider } from './openai/openai.provider.js';
  */
 export const PROVIDER_ADAPTERS: Readonly<Record<string, ProviderAdapter>> = {
   openai: openaiProvider,
+  'openai-compatible': openaiCompatibleHostProvider,
 };
 
 export function adapterFor(kind: string): ProviderAdapter | undefined {
