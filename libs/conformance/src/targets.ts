@@ -34,6 +34,16 @@ export const TARGETS: readonly ConformanceTarget[] = [
     }),
   },
   {
+    // Any OpenAI-compatible host: the OpenAI wire with the common parameters only.
+    kind: 'openai-compatible',
+    simProtocol: 'openai',
+    upstreamModel: 'sim-gpt-large',
+    connection: (sim) => ({
+      baseUrl: sim.url,
+      credentials: { type: 'api_key', apiKey: sim.apiKey },
+    }),
+  },
+  {
     kind: 'anthropic',
     simProtocol: 'anthropic',
     upstreamModel: 'claude-sim-sonnet',

@@ -16,7 +16,13 @@ import { z } from 'zod';
  * connector provider account, names one of them. `libs/providers`' registry implements exactly
  * these (its unit test checks it); a new adapter adds its kind here.
  */
-export const PROVIDER_KINDS = ['openai', 'anthropic', 'gemini', 'vertex'] as const;
+export const PROVIDER_KINDS = [
+  'openai',
+  'openai-compatible',
+  'anthropic',
+  'gemini',
+  'vertex',
+] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 export const ProviderKind = z.enum(PROVIDER_KINDS, {
   error: `expected one of the provider kinds the connector implements: ${PROVIDER_KINDS.join(', ')}`,
@@ -106,6 +112,8 @@ export const CATALOG_RPC = {
   upsertEndpoint: 'catalog.endpoints.upsert',
   setEndpointDisabled: 'catalog.endpoints.disable',
   deleteEndpoint: 'catalog.endpoints.delete',
+  /** Applies a whole catalog document as an import (operator overrides survive it). */
+  importCatalog: 'catalog.import',
 } as const;
 
 export const ModelRefParams = z.object({ model: ModelId });
@@ -128,6 +136,13 @@ export interface CatalogEndpointView {
   data_collection: 'allow' | 'deny';
   supported_parameters: string[];
   disabled: boolean;
+  /**
+   * Fields the operator set through this API (`pricing.prompt`, `disabled`, ...): an import
+   * leaves them as they are.
+   */
+  overrides: string[];
+  /** False while the provider's kind has no adapter: imported, but not routed to. */
+  routable: boolean;
   health: unknown;
 }
 
@@ -139,6 +154,7 @@ export interface CatalogModelView {
   context_length: number;
   input_modalities: string[];
   output_modalities: string[];
+  overrides: string[];
   endpoints: CatalogEndpointView[];
 }
 
@@ -146,4 +162,7 @@ export interface CatalogProviderView {
   id: string;
   name: string;
   kind: string;
+  overrides: string[];
+  /** The kind has an adapter in this build (otherwise its endpoints are not routed to). */
+  adapter: boolean;
 }

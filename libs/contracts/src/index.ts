@@ -9,6 +9,7 @@ export * from './account-key.js';
 export * from './schemas.js';
 export * from './rpc.js';
 export * from './catalog-admin.js';
+export * from './catalog-file.js';
 export * from './billing.js';
 export * from './provider-connection.js';
 export * from './parameters.js';

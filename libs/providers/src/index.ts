@@ -16,5 +16,6 @@ export * from './openai/openai.provider.js';
 export * from './anthropic/anthropic.provider.js';
 export * from './anthropic/anthropic.decoder.js';
 export * from './anthropic/anthropic.errors.js';
+export * from './openai-compatible-host/openai-compatible-host.provider.js';
 export * from './registry.js';
 export * from './estimate.js';

@@ -3,6 +3,7 @@ import type { ProviderAdapter } from './core/adapter.js';
 import { PROVIDER_KINDS, type ProviderKind } from '@turnpike/contracts';
 import { geminiProvider, vertexProvider } from './gemini/gemini.provider.js';
 import { openaiProvider } from './openai/openai.provider.js';
+import { openaiCompatibleHostProvider } from './openai-compatible-host/openai-compatible-host.provider.js';
 
 /**
  * Provider adapters by kind: exactly the kinds of {@link PROVIDER_KINDS} (`libs/contracts`), the
@@ -14,6 +15,7 @@ export const PROVIDER_ADAPTERS: Readonly<Record<ProviderKind, ProviderAdapter>> 
   anthropic: anthropicProvider,
   gemini: geminiProvider,
   vertex: vertexProvider,
+  'openai-compatible': openaiCompatibleHostProvider,
 };
 
 export function isProviderKind(kind: string): kind is ProviderKind {

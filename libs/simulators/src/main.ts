@@ -2,6 +2,8 @@
 /**
  * CLI: node libs/simulators/dist/main.js [--protocol openai] --port 0 --api-key sk-sim --name sim-a
  *        [--host 127.0.0.1] [--models sim-gpt-small:8192,sim-gpt-large:128000]
+ *        [--models-file models.json]   (a JSON array of {"id", "contextLength"?}: many models,
+ *                                       ids with ':' such as Bedrock's; added to --models)
  *        [--ttft-ms 50 --tps 200 --tokens 24 --status 503 --retry-after 1 --cut after_first
  *         --reset --stall-ms 500 --stall-after 3 --tool-call get_weather]
  *
@@ -9,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DIRECTIVE_KEYS, KnobError, parseKnob } from './core/knobs.js';
+import { readModelsFile } from './core/models-file.js';
 import type { Knobs, SimModel, SimulatorOptions } from './core/types.js';
 import { SIM_PROTOCOLS, startSimulator } from './registry.js';
 
@@ -27,6 +30,7 @@ function parseCli(argv: string[]): SimulatorOptions & { protocol: string } {
       'api-key': { type: 'string' },
       name: { type: 'string' },
       models: { type: 'string' },
+      'models-file': { type: 'string' },
       ...knobFlags,
       reset: { type: 'boolean' },
     },
@@ -52,6 +56,8 @@ function parseCli(argv: string[]): SimulatorOptions & { protocol: string } {
   if (values['api-key'] !== undefined) opts.apiKey = values['api-key'];
   if (values.name !== undefined) opts.name = values.name;
   if (values.models !== undefined) opts.models = parseModels(values.models);
+  if (values['models-file'] !== undefined)
+    opts.models = [...(opts.models ?? []), ...readModelsFile(values['models-file'])];
   return opts;
 }
 

@@ -13,8 +13,10 @@ import { z } from 'zod';
 import {
   CATALOG_RPC,
   CatalogEndpointInput,
+  CatalogFile,
   CatalogModelInput,
   CatalogProviderInput,
+  type CatalogImportReport,
   type CatalogModelView,
   type CatalogProviderView,
 } from '@turnpike/contracts';
@@ -61,6 +63,23 @@ export class CatalogAdminController {
       'router',
       CATALOG_RPC.upsertProvider,
       parseBody(CatalogProviderInput, body, { id }),
+    );
+  }
+
+  /**
+   * Applies a whole catalog document (the shape of the catalog files, e.g. a newer
+   * `imported.catalog.json`) as an import: prices and limits are refreshed where the operator
+   * has not overridden them, endpoints the operator disabled stay disabled, models and
+   * endpoints the operator deleted are not brought back. Answers what it did.
+   */
+  @Post('import')
+  @HttpCode(200)
+  importCatalog(@Body() body: unknown): Promise<CatalogImportReport> {
+    return this.rpc.ask(
+      'router',
+      CATALOG_RPC.importCatalog,
+      parseBody(CatalogFile, body, {}),
+      60_000,
     );
   }
 

@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import {
   CATALOG_RPC,
+  CatalogFile,
   CatalogModelInput,
   CatalogProviderInput,
   EndpointRefParams,
   ModelRefParams,
   SetEndpointDisabledParams,
   UpsertEndpointParams,
+  type CatalogImportReport,
   type CatalogModelView,
   type CatalogProviderView,
 } from '@turnpike/contracts';
@@ -86,6 +88,14 @@ export class CatalogAdminHandlers {
         await this.catalog.setEndpointDisabled(model, provider, disabled),
       );
       return this.view(model)?.endpoints.find((e) => e.provider === provider);
+    });
+
+    // A whole catalog document as an import: what the operator overrode or deleted stays so.
+    on(CATALOG_RPC.importCatalog, async (params): Promise<CatalogImportReport> => {
+      const file = parse(CatalogFile, params);
+      const { report, models } = await this.catalog.importCatalog(file);
+      await this.publisher.publish(models);
+      return report;
     });
 
     on(CATALOG_RPC.deleteEndpoint, async (params) => {
