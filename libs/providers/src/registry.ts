@@ -1,5 +1,16 @@
 import type { ProviderAdapter } from './core/adapter.js';
+import { cerebrasProvider } from './cerebras/cerebras.provider.js';
+import { deepseekProvider } from './deepseek/deepseek.provider.js';
+import { fireworksProvider } from './fireworks/fireworks.provider.js';
+import { groqProvider } from './groq/groq.provider.js';
+import { lmstudioProvider } from './lmstudio/lmstudio.provider.js';
+import { ollamaProvider } from './ollama/ollama.provider.js';
 import { openaiProvider } from './openai/openai.provider.js';
+import { openrouterProvider } from './openrouter/openrouter.provider.js';
+import { perplexityProvider } from './perplexity/perplexity.provider.js';
+import { togetherProvider } from './together/together.provider.js';
+import { vllmProvider } from './vllm/vllm.provider.js';
+import { xaiProvider } from './xai/xai.provider.js';
 
 /**
  * Provider adapters by kind. A catalog provider names one of these kinds; the connector's
@@ -8,6 +19,18 @@ import { openaiProvider } from './openai/openai.provider.js';
  */
 export const PROVIDER_ADAPTERS: Readonly<Record<string, ProviderAdapter>> = {
   openai: openaiProvider,
+  // The OpenAI-compatible family: compositions of the OpenAI base with their quirks declared.
+  groq: groqProvider,
+  together: togetherProvider,
+  fireworks: fireworksProvider,
+  deepseek: deepseekProvider,
+  xai: xaiProvider,
+  perplexity: perplexityProvider,
+  cerebras: cerebrasProvider,
+  openrouter: openrouterProvider,
+  vllm: vllmProvider,
+  ollama: ollamaProvider,
+  lmstudio: lmstudioProvider,
 };
 
 export function adapterFor(kind: string): ProviderAdapter | undefined {

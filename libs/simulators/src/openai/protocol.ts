@@ -30,7 +30,11 @@ function streamSink(a: SinkArgs<ChatRequest>, fingerprint: string): GenerationSi
   const sse = new SseWriter(ex.res);
   const chunks = new ChunkFactory(
     { ...a.meta, systemFingerprint: fingerprint, serviceTier: servedTier(req.serviceTier) },
-    { includeUsage, includeObfuscation: req.includeObfuscation },
+    {
+      includeUsage,
+      includeObfuscation: req.includeObfuscation,
+      ...(a.knobs.reasoningField ? { reasoningField: a.knobs.reasoningField } : {}),
+    },
   );
   sse.open(ex.headers(rateLimitHeaders(false)));
   return {
@@ -68,7 +72,10 @@ function bufferedSink(a: SinkArgs<ChatRequest>, fingerprint: string): Generation
       { ...a.meta, systemFingerprint: fingerprint, serviceTier: servedTier(a.req.serviceTier) },
       plans,
       a.promptTokens,
-      { ...(a.knobs.cachedTokens !== undefined ? { cached: a.knobs.cachedTokens } : {}) },
+      {
+        ...(a.knobs.cachedTokens !== undefined ? { cached: a.knobs.cachedTokens } : {}),
+        ...(a.knobs.reasoningField ? { reasoningField: a.knobs.reasoningField } : {}),
+      },
     );
     if (a.silent) delete c.usage;
     return c;
@@ -135,7 +142,12 @@ export function openaiProtocol(name: string): SimProtocol {
     internalError: () => errors.serverError(),
     async route(ctx: SimContext, ex: Exchange, path: string, url: URL): Promise<boolean> {
       const method = ex.method;
-      if (method === 'POST' && path === '/v1/chat/completions') {
+      // `/beta/chat/completions`: DeepSeek's beta base (prefix completion); the compatible
+      // family shares this simulator.
+      if (
+        method === 'POST' &&
+        (path === '/v1/chat/completions' || path === '/beta/chat/completions')
+      ) {
         await runChat(ctx, ex, url, chat);
         return true;
       }
