@@ -60,6 +60,21 @@ export const TARGETS: readonly ConformanceTarget[] = [
     upstreamModel: 'sim-gpt-large',
     connection: apiKeyAt,
   },
+  {
+    kind: 'azure',
+    simProtocol: 'azure',
+    upstreamModel: 'sim-gpt-large',
+    // The deployment is named after the model here; `deployments` maps others.
+    connection: (sim) => ({
+      baseUrl: sim.origin,
+      credentials: {
+        type: 'azure',
+        apiKey: sim.apiKey,
+        apiVersion: '2024-10-21',
+        deployments: {},
+      },
+    }),
+  },
   ...FAMILY.map(([kind, simDefaults]): ConformanceTarget => ({
     kind,
     simProtocol: 'openai',

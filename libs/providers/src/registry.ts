@@ -1,4 +1,5 @@
 import type { ProviderAdapter } from './core/adapter.js';
+import { azureProvider } from './azure/azure.provider.js';
 import { cerebrasProvider } from './cerebras/cerebras.provider.js';
 import { deepseekProvider } from './deepseek/deepseek.provider.js';
 import { fireworksProvider } from './fireworks/fireworks.provider.js';
@@ -19,6 +20,7 @@ import { xaiProvider } from './xai/xai.provider.js';
  */
 export const PROVIDER_ADAPTERS: Readonly<Record<string, ProviderAdapter>> = {
   openai: openaiProvider,
+  azure: azureProvider,
   // The OpenAI-compatible family: compositions of the OpenAI base with their quirks declared.
   groq: groqProvider,
   together: togetherProvider,

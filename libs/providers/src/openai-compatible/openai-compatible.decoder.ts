@@ -95,6 +95,10 @@ export class OpenAIStreamDecoder implements StreamDecoder {
   }
 
   private chunk(json: Json): DecodedEvent {
+    // Azure's annotation-only chunks (`prompt_filter_results` before the answer) leave
+    // `object` empty; every chunk we emit is a `chat.completion.chunk`.
+    if (json['object'] === '' || json['object'] === undefined)
+      json['object'] = 'chat.completion.chunk';
     const choices = Array.isArray(json['choices']) ? (json['choices'] as unknown[]) : [];
     let hasOutput = false;
     for (const c of choices) {

@@ -24,7 +24,23 @@ export function authorize(ctx: { apiKey?: string }, ex: Exchange): void {
   if (token !== ctx.apiKey) throw errors.invalidApiKey(token);
 }
 
-function streamSink(a: SinkArgs<ChatRequest>, fingerprint: string): GenerationSink {
+/**
+ * What an OpenAI-shaped protocol adds to OpenAI's answers (Azure's content-filter annotations).
+ */
+export interface OpenAIFlavour {
+  /** Chunks sent before the first one of the answer. */
+  leadingChunks?: () => unknown[];
+  /** Adds fields to a whole `chat.completion`. */
+  annotateCompletion?: (completion: Record<string, unknown>) => void;
+  /** Adds fields to each choice of a chunk. */
+  annotateChoice?: (choice: Record<string, unknown>) => void;
+}
+
+function streamSink(
+  a: SinkArgs<ChatRequest>,
+  fingerprint: string,
+  flavour: OpenAIFlavour = {},
+): GenerationSink {
   const { ex, plans, req, promptTokens } = a;
   const includeUsage = req.includeUsage && !a.silent;
   const sse = new SseWriter(ex.res);
@@ -37,10 +53,18 @@ function streamSink(a: SinkArgs<ChatRequest>, fingerprint: string): GenerationSi
     },
   );
   sse.open(ex.headers(rateLimitHeaders(false)));
+  const send = (chunk: { choices: unknown[] }) => {
+    if (flavour.annotateChoice)
+      for (const c of chunk.choices) flavour.annotateChoice(c as Record<string, unknown>);
+    sse.event(chunk);
+  };
   return {
-    begin: () => plans.forEach((p) => sse.event(chunks.role(p))),
-    step: (p, s) => chunks.step(p, s).forEach((c) => sse.event(c)),
-    finishChoice: (p) => sse.event(chunks.finish(p)),
+    begin: () => {
+      for (const c of flavour.leadingChunks?.() ?? []) sse.event(c);
+      plans.forEach((p) => send(chunks.role(p)));
+    },
+    step: (p, s) => chunks.step(p, s).forEach(send),
+    finishChoice: (p) => send(chunks.finish(p)),
     end() {
       if (includeUsage) sse.event(chunks.usage(usageOf(plans, promptTokens, a.knobs.cachedTokens)));
       sse.done();
@@ -65,7 +89,11 @@ function streamSink(a: SinkArgs<ChatRequest>, fingerprint: string): GenerationSi
   };
 }
 
-function bufferedSink(a: SinkArgs<ChatRequest>, fingerprint: string): GenerationSink {
+function bufferedSink(
+  a: SinkArgs<ChatRequest>,
+  fingerprint: string,
+  flavour: OpenAIFlavour = {},
+): GenerationSink {
   const { ex, plans } = a;
   const body = () => {
     const c: Partial<ReturnType<typeof chatCompletion>> = chatCompletion(
@@ -78,6 +106,7 @@ function bufferedSink(a: SinkArgs<ChatRequest>, fingerprint: string): Generation
       },
     );
     if (a.silent) delete c.usage;
+    flavour.annotateCompletion?.(c as Record<string, unknown>);
     return c;
   };
   let begun = false;
@@ -106,7 +135,10 @@ function bufferedSink(a: SinkArgs<ChatRequest>, fingerprint: string): Generation
 }
 
 /** The chat route of OpenAI's wire, reusable by OpenAI-shaped protocols (Azure). */
-export function openaiChatDialect(fingerprint: string): ChatDialect<ChatRequest> {
+export function openaiChatDialect(
+  fingerprint: string,
+  flavour: OpenAIFlavour = {},
+): ChatDialect<ChatRequest> {
   return {
     authorize,
     parse: (body) => parseChatRequest(body),
@@ -116,8 +148,8 @@ export function openaiChatDialect(fingerprint: string): ChatDialect<ChatRequest>
     contextLengthExceeded: (max, actual) => errors.contextLengthExceeded(max, actual),
     errorForStatus: (status, ctx) => errorForStatus(status, ctx),
     credentialOf: (ex) => bearerToken(ex.req),
-    streamSink: (a) => streamSink(a, fingerprint),
-    bufferedSink: (a) => bufferedSink(a, fingerprint),
+    streamSink: (a) => streamSink(a, fingerprint, flavour),
+    bufferedSink: (a) => bufferedSink(a, fingerprint, flavour),
     completionId,
   };
 }
