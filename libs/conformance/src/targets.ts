@@ -75,6 +75,15 @@ export const TARGETS: readonly ConformanceTarget[] = [
       },
     }),
   },
+  {
+    kind: 'mistral',
+    simProtocol: 'mistral',
+    upstreamModel: 'mistral-small-latest',
+    connection: (sim) => ({
+      baseUrl: sim.origin,
+      credentials: { type: 'api_key', apiKey: sim.apiKey },
+    }),
+  },
   ...FAMILY.map(([kind, simDefaults]): ConformanceTarget => ({
     kind,
     simProtocol: 'openai',

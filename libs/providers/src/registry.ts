@@ -5,6 +5,7 @@ import { deepseekProvider } from './deepseek/deepseek.provider.js';
 import { fireworksProvider } from './fireworks/fireworks.provider.js';
 import { groqProvider } from './groq/groq.provider.js';
 import { lmstudioProvider } from './lmstudio/lmstudio.provider.js';
+import { mistralProvider } from './mistral/mistral.provider.js';
 import { ollamaProvider } from './ollama/ollama.provider.js';
 import { openaiProvider } from './openai/openai.provider.js';
 import { openrouterProvider } from './openrouter/openrouter.provider.js';
@@ -21,6 +22,7 @@ import { xaiProvider } from './xai/xai.provider.js';
 export const PROVIDER_ADAPTERS: Readonly<Record<string, ProviderAdapter>> = {
   openai: openaiProvider,
   azure: azureProvider,
+  mistral: mistralProvider,
   // The OpenAI-compatible family: compositions of the OpenAI base with their quirks declared.
   groq: groqProvider,
   together: togetherProvider,

@@ -6,11 +6,13 @@ import type { SimProtocol } from './core/protocol.js';
 import { SimulatorServer } from './core/server.js';
 import type { Simulator, SimulatorOptions } from './core/types.js';
 import { azureProtocol } from './azure/protocol.js';
+import { mistralProtocol } from './mistral/protocol.js';
 import { openaiProtocol } from './openai/protocol.js';
 
 export const SIM_PROTOCOLS: Readonly<Record<string, (name: string) => SimProtocol>> = {
   openai: openaiProtocol,
   azure: azureProtocol,
+  mistral: mistralProtocol,
 };
 
 export function simProtocol(name: string): ((simName: string) => SimProtocol) | undefined {

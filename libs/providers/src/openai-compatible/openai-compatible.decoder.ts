@@ -1,7 +1,7 @@
 import type { NativeTokens } from '@turnpike/contracts';
 import type { DecodedEvent, StreamDecoder, StreamSummary } from '../core/decoder.js';
-import { SseParser } from '../core/framing/sse.js';
-import { isObj, tryParse, type Json } from '../core/json.js';
+import { SseParser, sseJson } from '../core/framing/sse.js';
+import { isObj, type Json } from '../core/json.js';
 import { normaliseFinish, type FinishReason, type ReasoningDetail } from '../core/output.js';
 import { fromOpenAIUsage, openAIUsageOf } from '../core/usage.js';
 import { streamFailure } from '../core/stream-errors.js';
@@ -72,19 +72,18 @@ export class OpenAIStreamDecoder implements StreamDecoder {
   push(bytes: Uint8Array): DecodedEvent[] {
     const out: DecodedEvent[] = [];
     if (this.done) return out;
-    for (const ev of this.sse.push(bytes)) {
-      const data = ev.data.trim();
-      if (data === '[DONE]') {
+    for (const ev of sseJson(this.sse, bytes)) {
+      if (ev.type === 'done') {
         this.done = true;
         out.push({ type: 'done' });
         break;
       }
-      const json = tryParse(data);
-      if (!isObj(json)) {
+      if (ev.type === 'malformed') {
         this.malformed++;
         out.push(streamFailure());
         continue;
       }
+      const json = ev.json;
       if (ev.event === 'error' || isObj(json['error'])) {
         out.push(this.opts.streamError(json));
         continue;

@@ -4,7 +4,7 @@
  * clock into the protocol's streamed or buffered sink.
  */
 import { performance } from 'node:perf_hooks';
-import { Generation } from './generation.js';
+import { Generation, type GenerationSink } from './generation.js';
 import {
   dropConnection,
   parseJson,
@@ -182,4 +182,39 @@ export async function runChat<R extends SimChatRequest>(
 /** Waits for the response's drain (the generation's back-pressure). */
 export function onDrain(ex: Exchange) {
   return (resume: () => void) => ex.res.once('drain', resume);
+}
+
+/**
+ * The sink of a non-streamed answer: the whole JSON body once generated (`body()`), or for the
+ * `cut` knob the headers and, after the first token, half of the body, then a dropped connection.
+ */
+export function bufferedJsonSink(
+  a: Pick<SinkArgs<SimChatRequest>, 'ex' | 'drop'>,
+  body: () => unknown,
+  headers: Record<string, string> = {},
+): GenerationSink {
+  const { ex } = a;
+  let begun = false;
+  return {
+    begin: () => {
+      begun = true;
+    },
+    step: () => {},
+    finishChoice: () => {},
+    end: () => ex.json(200, body(), headers),
+    cut() {
+      // before the first token: headers only; after it: half of the body.
+      const payload = JSON.stringify(body());
+      ex.res.writeHead(200, {
+        ...ex.headers(headers),
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(payload)),
+      });
+      if (begun) ex.res.write(payload.slice(0, Math.floor(payload.length / 2)));
+      else ex.res.flushHeaders();
+      a.drop();
+    },
+    flush: () => true,
+    onDrain: onDrain(ex),
+  };
 }
