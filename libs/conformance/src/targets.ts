@@ -84,6 +84,15 @@ export const TARGETS: readonly ConformanceTarget[] = [
       credentials: { type: 'api_key', apiKey: sim.apiKey },
     }),
   },
+  {
+    kind: 'cohere',
+    simProtocol: 'cohere',
+    upstreamModel: 'command-a-03-2025',
+    connection: (sim) => ({
+      baseUrl: sim.origin,
+      credentials: { type: 'api_key', apiKey: sim.apiKey },
+    }),
+  },
   ...FAMILY.map(([kind, simDefaults]): ConformanceTarget => ({
     kind,
     simProtocol: 'openai',

@@ -1,6 +1,7 @@
 import type { ProviderAdapter } from './core/adapter.js';
 import { azureProvider } from './azure/azure.provider.js';
 import { cerebrasProvider } from './cerebras/cerebras.provider.js';
+import { cohereProvider } from './cohere/cohere.provider.js';
 import { deepseekProvider } from './deepseek/deepseek.provider.js';
 import { fireworksProvider } from './fireworks/fireworks.provider.js';
 import { groqProvider } from './groq/groq.provider.js';
@@ -23,6 +24,7 @@ export const PROVIDER_ADAPTERS: Readonly<Record<string, ProviderAdapter>> = {
   openai: openaiProvider,
   azure: azureProvider,
   mistral: mistralProvider,
+  cohere: cohereProvider,
   // The OpenAI-compatible family: compositions of the OpenAI base with their quirks declared.
   groq: groqProvider,
   together: togetherProvider,

@@ -6,6 +6,7 @@ import type { SimProtocol } from './core/protocol.js';
 import { SimulatorServer } from './core/server.js';
 import type { Simulator, SimulatorOptions } from './core/types.js';
 import { azureProtocol } from './azure/protocol.js';
+import { cohereProtocol } from './cohere/protocol.js';
 import { mistralProtocol } from './mistral/protocol.js';
 import { openaiProtocol } from './openai/protocol.js';
 
@@ -13,6 +14,7 @@ export const SIM_PROTOCOLS: Readonly<Record<string, (name: string) => SimProtoco
   openai: openaiProtocol,
   azure: azureProtocol,
   mistral: mistralProtocol,
+  cohere: cohereProtocol,
 };
 
 export function simProtocol(name: string): ((simName: string) => SimProtocol) | undefined {

@@ -26,8 +26,8 @@ import {
   type ReasoningDetail,
   type ToolCallOut,
 } from '../core/output.js';
-import { applyParameters, misconfigured, parametersOf } from '../core/param-map.js';
-import { readChatRequest } from '../core/request-model.js';
+import { parametersOf } from '../core/param-map.js';
+import { prepareJson, requireCredentials } from '../core/prepare.js';
 import { fromOpenAIUsage } from '../core/usage.js';
 import { bearer } from '../openai-compatible/openai-compatible.adapter.js';
 import { COMPATIBLE_CAPABILITIES } from '../openai-compatible/family-params.js';
@@ -41,6 +41,7 @@ import { MISTRAL_ERROR_DIALECT } from './mistral.errors.js';
 import { MISTRAL_ONLY_FIELDS, MISTRAL_PARAMS } from './mistral.params.js';
 import { MISTRAL_REASONING_FORMAT, mistralMessages } from './mistral.request.js';
 
+const PARAMS = MISTRAL_PARAMS;
 const ZERO = { prompt: 0, completion: 0, cachedRead: 0, cacheWrite: 0, reasoning: 0 };
 
 class MistralAdapter implements ProviderAdapter {
@@ -52,7 +53,7 @@ class MistralAdapter implements ProviderAdapter {
     ...COMPATIBLE_CAPABILITIES,
     reasoning: true,
     prefill: true,
-    parameters: parametersOf(MISTRAL_PARAMS),
+    parameters: parametersOf(PARAMS),
   };
 
   prepareRequest(
@@ -60,41 +61,29 @@ class MistralAdapter implements ProviderAdapter {
     connection: ProviderConnection,
     opts: PrepareOptions,
   ): Promise<PreparedRequest> {
-    if (connection.credentials.type !== 'api_key')
-      throw misconfigured(
-        `Mistral needs 'api_key' credentials, not '${connection.credentials.type}'.`,
-      );
-    const request = readChatRequest(call.body);
-    const payload: Json = {
-      model: call.upstreamModel,
-      messages: mistralMessages(request),
-      stream: call.stream,
-    };
-    for (const k of MISTRAL_ONLY_FIELDS) if (call.body[k] !== undefined) payload[k] = call.body[k];
-    const { dropped } = applyParameters(
-      MISTRAL_PARAMS,
-      payload,
-      {
-        body: call.body,
-        request,
-        upstreamModel: call.upstreamModel,
-        stream: call.stream,
-        maxOutputTokens: call.maxOutputTokens,
-      },
-      { requireParameters: opts.requireParameters, provider: this.kind },
+    requireCredentials(this.kind, connection, this.credentialTypes);
+    return Promise.resolve(
+      prepareJson({
+        kind: this.kind,
+        call,
+        connection,
+        opts,
+        params: PARAMS,
+        build: (request) => ({
+          model: call.upstreamModel,
+          messages: mistralMessages(request),
+          stream: call.stream,
+          ...Object.fromEntries(
+            MISTRAL_ONLY_FIELDS.filter((k) => call.body[k] !== undefined).map((k) => [
+              k,
+              call.body[k],
+            ]),
+          ),
+        }),
+        url: `${connection.baseUrl.replace(/\/+$/, '')}/v1/chat/completions`,
+        headers: bearer(connection),
+      }),
     );
-    return Promise.resolve({
-      method: 'POST',
-      url: `${connection.baseUrl.replace(/\/+$/, '')}/v1/chat/completions`,
-      headers: {
-        'content-type': 'application/json',
-        accept: call.stream ? 'text/event-stream' : 'application/json',
-        ...bearer(connection),
-        ...connection.headers,
-      },
-      body: JSON.stringify(payload),
-      droppedParameters: dropped,
-    });
   }
 
   openStream(): StreamDecoder {

@@ -4,6 +4,7 @@
  * tool call ids must be 9 characters of `[a-zA-Z0-9]`, `prefix` only on a final assistant
  * message, `tool_choice` is `auto|none|any|required` or a named function.
  */
+import { textOfContent } from '../core/content.js';
 import type { FunctionTool, SimChatRequest, ToolChoice } from '../core/protocol.js';
 import { mistralErrors } from './errors.js';
 
@@ -37,17 +38,6 @@ export const MISTRAL_REQUEST_FIELDS = new Set([
 ]);
 
 const TOOL_CALL_ID = /^[a-zA-Z0-9]{9}$/;
-
-/** The text of a Mistral content (a string, or text and thinking chunks). */
-export function contentText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content
-    .map((c) =>
-      isObj(c) && c['type'] === 'text' && typeof c['text'] === 'string' ? c['text'] : '',
-    )
-    .join('');
-}
 
 function checkToolCallId(id: unknown): void {
   if (typeof id !== 'string' || !TOOL_CALL_ID.test(id))
@@ -96,7 +86,7 @@ export function parseMistralRequest(body: unknown): SimChatRequest {
           input: m,
         },
       ]);
-    let text = contentText(m['content']);
+    let text = textOfContent(m['content']);
     if (m['role'] === 'assistant' && Array.isArray(m['tool_calls']))
       for (const t of m['tool_calls']) {
         checkToolCallId(isObj(t) ? t['id'] : undefined);
