@@ -43,28 +43,26 @@ class CohereAdapter implements ProviderAdapter {
     parameters: parametersOf(PARAMS),
   };
 
-  prepareRequest(
+  async prepareRequest(
     call: GenerationCall,
     connection: ProviderConnection,
     opts: PrepareOptions,
   ): Promise<PreparedRequest> {
     requireCredentials(this.kind, connection, this.credentialTypes);
-    return Promise.resolve(
-      prepareJson({
-        kind: this.kind,
-        call,
-        connection,
-        opts,
-        params: PARAMS,
-        build: (request) => ({
-          model: call.upstreamModel,
-          messages: cohereMessages(request),
-          stream: call.stream,
-        }),
-        url: `${connection.baseUrl.replace(/\/+$/, '')}/v2/chat`,
-        headers: bearer(connection),
+    return prepareJson({
+      kind: this.kind,
+      call,
+      connection,
+      opts,
+      params: PARAMS,
+      build: (request) => ({
+        model: call.upstreamModel,
+        messages: cohereMessages(request),
+        stream: call.stream,
       }),
-    );
+      url: `${connection.baseUrl.replace(/\/+$/, '')}/v2/chat`,
+      headers: bearer(connection),
+    });
   }
 
   openStream(call: GenerationCall): StreamDecoder {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { ProviderConnection } from '@turnpike/contracts';
 import type { Json } from '../core/json.js';
+import { RequestMappingError } from '../core/param-map.js';
 import { chunksOf, decodeAtEverySplit, firstChoice } from '../openai-compatible/family-testing.js';
 import { cohereProvider } from './cohere.provider.js';
 
@@ -91,6 +92,18 @@ test('cohere: every parameter of the map, by its v2 name', async () => {
   assert.equal(none.json['tool_choice'], 'NONE');
   const auto = await request({ messages: [], tools: [WEATHER], tool_choice: 'auto' });
   assert.equal('tool_choice' in auto.json, false, 'auto is the absence of tool_choice');
+  await assert.rejects(
+    cohereProvider.prepareRequest(
+      call({ messages: [] }),
+      {
+        baseUrl: 'https://x',
+        credentials: { type: 'vertex', accessToken: 't', projectId: 'p', location: 'l' },
+      },
+      opts,
+    ),
+    (e: unknown) =>
+      e instanceof RequestMappingError && e.error.reply.code === 'provider_misconfigured',
+  );
 });
 
 test('cohere: system, images, tool plan and calls, tool results, thinking back, multi-turn', async () => {

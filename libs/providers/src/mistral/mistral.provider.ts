@@ -56,34 +56,32 @@ class MistralAdapter implements ProviderAdapter {
     parameters: parametersOf(PARAMS),
   };
 
-  prepareRequest(
+  async prepareRequest(
     call: GenerationCall,
     connection: ProviderConnection,
     opts: PrepareOptions,
   ): Promise<PreparedRequest> {
     requireCredentials(this.kind, connection, this.credentialTypes);
-    return Promise.resolve(
-      prepareJson({
-        kind: this.kind,
-        call,
-        connection,
-        opts,
-        params: PARAMS,
-        build: (request) => ({
-          model: call.upstreamModel,
-          messages: mistralMessages(request),
-          stream: call.stream,
-          ...Object.fromEntries(
-            MISTRAL_ONLY_FIELDS.filter((k) => call.body[k] !== undefined).map((k) => [
-              k,
-              call.body[k],
-            ]),
-          ),
-        }),
-        url: `${connection.baseUrl.replace(/\/+$/, '')}/v1/chat/completions`,
-        headers: bearer(connection),
+    return prepareJson({
+      kind: this.kind,
+      call,
+      connection,
+      opts,
+      params: PARAMS,
+      build: (request) => ({
+        model: call.upstreamModel,
+        messages: mistralMessages(request),
+        stream: call.stream,
+        ...Object.fromEntries(
+          MISTRAL_ONLY_FIELDS.filter((k) => call.body[k] !== undefined).map((k) => [
+            k,
+            call.body[k],
+          ]),
+        ),
       }),
-    );
+      url: `${connection.baseUrl.replace(/\/+$/, '')}/v1/chat/completions`,
+      headers: bearer(connection),
+    });
   }
 
   openStream(): StreamDecoder {
