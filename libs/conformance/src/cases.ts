@@ -27,6 +27,8 @@ export interface CheckContext {
 export interface ConformanceCase {
   id: string;
   requires: readonly CapabilityFlag[];
+  /** Request parameters the case needs the provider to map (its `supported_parameters`). */
+  parameters?: readonly string[];
   stream: boolean;
   /** The OpenAI request without `model` (the runner sets it). */
   body: Json;
@@ -114,6 +116,7 @@ function both(
   body: Json,
   check: (o: Observed, ctx: CheckContext, stream: boolean) => void,
   tiers?: readonly Tier[],
+  parameters?: readonly string[],
 ): ConformanceCase[] {
   return [false, true].map((stream) => ({
     id: `${id}.${stream ? 'stream' : 'unary'}`,
@@ -121,6 +124,7 @@ function both(
     stream,
     body,
     ...(tiers ? { tiers } : {}),
+    ...(parameters ? { parameters } : {}),
     check: (o, ctx) => check(o, ctx, stream),
   }));
 }
@@ -190,10 +194,17 @@ export const CASES: readonly ConformanceCase[] = [
     assert.equal(a.finishReason, 'length');
     assert.equal(a.usage?.completion, 3);
   }),
-  ...both('chat.stop', [], { messages: [user(USER)], stop: ['ZZZ'] }, (o, ctx) => {
-    answer(o);
-    assert.deepEqual(ctx.record?.parsed?.stop, ['ZZZ']);
-  }),
+  ...both(
+    'chat.stop',
+    [],
+    { messages: [user(USER)], stop: ['ZZZ'] },
+    (o, ctx) => {
+      answer(o);
+      assert.deepEqual(ctx.record?.parsed?.stop, ['ZZZ']);
+    },
+    undefined,
+    ['stop'],
+  ),
   ...both(
     'chat.sampling',
     [],
@@ -501,6 +512,9 @@ function errorCases(): ConformanceCase[] {
 /** The cases a provider's capabilities call for. */
 export function casesFor(capabilities: ProviderCapabilities, tier: Tier): ConformanceCase[] {
   return CASES.filter(
-    (c) => c.requires.every((f) => capabilities[f]) && (!c.tiers || c.tiers.includes(tier)),
+    (c) =>
+      c.requires.every((f) => capabilities[f]) &&
+      (c.parameters ?? []).every((p) => capabilities.parameters.includes(p)) &&
+      (!c.tiers || c.tiers.includes(tier)),
   );
 }

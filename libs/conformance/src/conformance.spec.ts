@@ -26,6 +26,7 @@ for (const target of TARGETS) {
         apiKey: secret,
         name: `conformance-${target.kind}`,
         models: [{ id: target.upstreamModel, contextLength: 128_000 }],
+        ...(target.simDefaults ? { defaults: target.simDefaults } : {}),
       });
     });
     after(async () => {

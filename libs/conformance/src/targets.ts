@@ -5,6 +5,7 @@
  */
 import type { ProviderConnection } from '@turnpike/contracts';
 import { adapterFor, type ProviderAdapter } from '@turnpike/providers';
+import type { Knobs } from '@turnpike/simulators';
 
 export interface SimEndpoint {
   /** The base URL the protocol's SDKs take. */
@@ -21,15 +22,65 @@ export interface ConformanceTarget {
   /** A model id the simulator serves (its `--models`). */
   upstreamModel: string;
   connection(sim: SimEndpoint): ProviderConnection;
+  /**
+   * How the simulator plays this provider where a wire is shared (the OpenAI-compatible family:
+   * which field carries the thinking).
+   */
+  simDefaults?: Partial<Knobs>;
 }
+
+/** An account of an OpenAI-wire provider at the simulator, with an API key. */
+const apiKeyAt = (sim: SimEndpoint): ProviderConnection => ({
+  baseUrl: sim.url,
+  credentials: { type: 'api_key', apiKey: sim.apiKey },
+});
+
+/**
+ * The OpenAI-compatible family against the OpenAI simulator (they speak its wire); the knob
+ * says where each returns its thinking.
+ */
+const FAMILY: ReadonlyArray<[kind: string, simDefaults?: Partial<Knobs>]> = [
+  ['groq', { reasoningField: 'reasoning' }],
+  ['together', { reasoningField: 'reasoning' }],
+  ['fireworks', { reasoningField: 'reasoning_content' }],
+  ['deepseek', { reasoningField: 'reasoning_content' }],
+  ['xai', { reasoningField: 'reasoning_content' }],
+  ['perplexity'],
+  ['cerebras', { reasoningField: 'reasoning' }],
+  ['openrouter', { reasoningField: 'reasoning' }],
+  ['vllm', { reasoningField: 'reasoning_content' }],
+  ['ollama', { reasoningField: 'reasoning' }],
+  ['lmstudio', { reasoningField: 'reasoning_content' }],
+];
 
 export const TARGETS: readonly ConformanceTarget[] = [
   {
     kind: 'openai',
     simProtocol: 'openai',
     upstreamModel: 'sim-gpt-large',
+    connection: apiKeyAt,
+  },
+  {
+    kind: 'azure',
+    simProtocol: 'azure',
+    upstreamModel: 'sim-gpt-large',
+    // The deployment is named after the model here; `deployments` maps others.
     connection: (sim) => ({
-      baseUrl: sim.url,
+      baseUrl: sim.origin,
+      credentials: {
+        type: 'azure',
+        apiKey: sim.apiKey,
+        apiVersion: '2024-10-21',
+        deployments: {},
+      },
+    }),
+  },
+  {
+    kind: 'mistral',
+    simProtocol: 'mistral',
+    upstreamModel: 'mistral-small-latest',
+    connection: (sim) => ({
+      baseUrl: sim.origin,
       credentials: { type: 'api_key', apiKey: sim.apiKey },
     }),
   },
@@ -75,6 +126,22 @@ export const TARGETS: readonly ConformanceTarget[] = [
       },
     }),
   },
+  {
+    kind: 'cohere',
+    simProtocol: 'cohere',
+    upstreamModel: 'command-a-03-2025',
+    connection: (sim) => ({
+      baseUrl: sim.origin,
+      credentials: { type: 'api_key', apiKey: sim.apiKey },
+    }),
+  },
+  ...FAMILY.map(([kind, simDefaults]): ConformanceTarget => ({
+    kind,
+    simProtocol: 'openai',
+    upstreamModel: 'sim-gpt-large',
+    connection: apiKeyAt,
+    ...(simDefaults ? { simDefaults } : {}),
+  })),
 ];
 
 export function adapterOf(t: ConformanceTarget): ProviderAdapter {

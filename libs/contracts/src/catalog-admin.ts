@@ -22,6 +22,20 @@ export const PROVIDER_KINDS = [
   'anthropic',
   'gemini',
   'vertex',
+  'azure',
+  'mistral',
+  'cohere',
+  'groq',
+  'together',
+  'fireworks',
+  'deepseek',
+  'xai',
+  'perplexity',
+  'cerebras',
+  'openrouter',
+  'vllm',
+  'ollama',
+  'lmstudio',
 ] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 export const ProviderKind = z.enum(PROVIDER_KINDS, {

@@ -6,6 +6,7 @@ export * from './core/framing/aws-event-stream.js';
 export * from './core/json.js';
 export * from './core/output.js';
 export * from './core/param-map.js';
+export * from './core/prepare.js';
 export * from './core/request-model.js';
 export * from './core/usage.js';
 export * from './core/upstream-call.js';

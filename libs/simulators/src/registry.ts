@@ -7,12 +7,18 @@ import type { SimProtocol } from './core/protocol.js';
 import { SimulatorServer } from './core/server.js';
 import type { Simulator, SimulatorOptions } from './core/types.js';
 import { geminiProtocol } from './gemini/protocol.js';
+import { azureProtocol } from './azure/protocol.js';
+import { cohereProtocol } from './cohere/protocol.js';
+import { mistralProtocol } from './mistral/protocol.js';
 import { openaiProtocol } from './openai/protocol.js';
 
 export const SIM_PROTOCOLS: Readonly<Record<string, (name: string) => SimProtocol>> = {
   openai: openaiProtocol,
   anthropic: anthropicProtocol,
   gemini: geminiProtocol,
+  azure: azureProtocol,
+  mistral: mistralProtocol,
+  cohere: cohereProtocol,
 };
 
 export function simProtocol(name: string): ((simName: string) => SimProtocol) | undefined {

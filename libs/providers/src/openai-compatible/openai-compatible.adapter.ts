@@ -19,8 +19,14 @@ import type { ProviderCapabilities } from '../core/capabilities.js';
 import type { DecodedEvent, StreamDecoder } from '../core/decoder.js';
 import { isObj, type Json } from '../core/json.js';
 import { normaliseFinish, type FinishReason } from '../core/output.js';
-import { applyParameters, misconfigured, parametersOf, type ParamMap } from '../core/param-map.js';
-import { readChatRequest } from '../core/request-model.js';
+import {
+  applyParameters,
+  misconfigured,
+  parametersOf,
+  type ParamContext,
+  type ParamMap,
+} from '../core/param-map.js';
+import { readChatRequest, type ReasoningRequest } from '../core/request-model.js';
 import { fromOpenAIUsage } from '../core/usage.js';
 import { normaliseReasoningField, OpenAIStreamDecoder } from './openai-compatible.decoder.js';
 
@@ -67,11 +73,23 @@ export interface OpenAICompatibleOptions {
   credentialTypes?: readonly string[];
   /** How this provider writes its errors (default: OpenAI's shapes). */
   errors?: ErrorDialect;
+  /** The `format` of the `reasoning_details` made from the server's reasoning text. */
+  reasoningFormat?: string;
+  /** Where the server puts a stream's usage when not in `usage` (see the decoder). */
+  streamUsageOf?: (chunk: Json) => Json | undefined;
 }
 
 /** The OpenAI parameter entry that passes a field through unchanged. */
 export const passThrough = (...names: string[]): ParamMap =>
   names.map((name) => ({ name, to: name }));
+
+/** A parameter map without the entries for `names` (a provider that lacks them). */
+export const omitParams = (map: ParamMap, ...names: string[]): ParamMap =>
+  map.filter((s) => !names.includes(s.name));
+
+/** The reasoning request of the neutral model (OpenRouter's `reasoning`, or its legacy forms). */
+export const readReasoning = (ctx: ParamContext): ReasoningRequest | undefined =>
+  ctx.request.reasoning;
 
 /**
  * The shared base of every provider that speaks OpenAI's chat completions protocol; a concrete
@@ -161,6 +179,8 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   openStream(): StreamDecoder {
     return new OpenAIStreamDecoder({
       ...(this.opts.finishReasons ? { finishReasons: this.opts.finishReasons } : {}),
+      ...(this.opts.reasoningFormat ? { reasoningFormat: this.opts.reasoningFormat } : {}),
+      ...(this.opts.streamUsageOf ? { usageOf: this.opts.streamUsageOf } : {}),
       streamError: (json) => ({
         type: 'error',
         error: upstreamStreamError(json, this.opts.errors ?? OPENAI_ERROR_DIALECT),
@@ -174,7 +194,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     let finish: string | null = null;
     for (const c of json['choices']) {
       if (!isObj(c)) continue;
-      if (isObj(c['message'])) normaliseReasoningField(c['message']);
+      if (isObj(c['message'])) normaliseReasoningField(c['message'], this.opts.reasoningFormat);
       if (typeof c['finish_reason'] === 'string') {
         const f = normaliseFinish(c['finish_reason'], this.opts.finishReasons);
         if (native === null) {
@@ -206,6 +226,23 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   ): UpstreamError {
     return upstreamHttpError(status, body, headers, this.opts.errors ?? OPENAI_ERROR_DIALECT);
   }
+}
+
+/**
+ * The conversation's trailing assistant message (text only, no tool calls) in an OpenAI-shaped
+ * payload: the prefill a provider continues, marked as its wire wants it (`prefix: true` for
+ * DeepSeek and Mistral, `continue_final_message` for vLLM).
+ */
+export function trailingAssistant(payload: Json): Json | undefined {
+  const messages = Array.isArray(payload['messages']) ? payload['messages'] : [];
+  const last: unknown = messages[messages.length - 1];
+  if (!isObj(last) || last['role'] !== 'assistant') return undefined;
+  if (Array.isArray(last['tool_calls']) && last['tool_calls'].length > 0) return undefined;
+  const c = last['content'];
+  const hasText =
+    (typeof c === 'string' && c !== '') ||
+    (Array.isArray(c) && c.some((p) => isObj(p) && typeof p['text'] === 'string' && p['text']));
+  return hasText ? last : undefined;
 }
 
 /** `Authorization: Bearer <key>` from api-key credentials. */

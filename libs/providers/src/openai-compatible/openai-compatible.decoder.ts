@@ -1,13 +1,20 @@
 import type { NativeTokens } from '@turnpike/contracts';
 import type { DecodedEvent, StreamDecoder, StreamSummary } from '../core/decoder.js';
-import { SseParser } from '../core/framing/sse.js';
-import { isObj, tryParse, type Json } from '../core/json.js';
-import { normaliseFinish, type FinishReason } from '../core/output.js';
-import { fromOpenAIUsage } from '../core/usage.js';
+import { SseParser, sseJson } from '../core/framing/sse.js';
+import { isObj, type Json } from '../core/json.js';
+import { normaliseFinish, type FinishReason, type ReasoningDetail } from '../core/output.js';
+import { fromOpenAIUsage, openAIUsageOf } from '../core/usage.js';
 import { streamFailure } from '../core/stream-errors.js';
 
 export interface OpenAIStreamOptions {
   finishReasons?: Readonly<Record<string, FinishReason>>;
+  /** The `format` of the `reasoning_details` made from a server's reasoning text. */
+  reasoningFormat?: string;
+  /**
+   * Where a server puts a stream's usage when not in `usage` (Groq: `x_groq.usage`); the chunk
+   * then carries it as OpenAI's `usage` too.
+   */
+  usageOf?: (chunk: Json) => Json | undefined;
   /** Reads an in-stream error event (its whole data) through the error policy. */
   streamError: (event: Json) => DecodedEvent & { type: 'error' };
 }
@@ -30,12 +37,24 @@ export function deltaHasOutput(delta: Json): boolean {
 
 /**
  * Normalises a compatible server's reasoning field: DeepSeek, vLLM and others stream
- * `reasoning_content`; OpenRouter's (and our) field is `reasoning`.
+ * `reasoning_content`; OpenRouter's (and our) field is `reasoning`, with `reasoning_details`
+ * (one `reasoning.text` detail per piece, as OpenRouter gives them) when the server sent none.
  */
-export function normaliseReasoningField(m: Json): void {
+export function normaliseReasoningField(m: Json, format = 'unknown'): void {
   if (typeof m['reasoning_content'] === 'string') {
     if (typeof m['reasoning'] !== 'string') m['reasoning'] = m['reasoning_content'];
     delete m['reasoning_content'];
+  }
+  const text = m['reasoning'];
+  if (typeof text === 'string' && text !== '' && !Array.isArray(m['reasoning_details'])) {
+    const detail: ReasoningDetail = {
+      type: 'reasoning.text',
+      text,
+      signature: null,
+      format,
+      index: 0,
+    };
+    m['reasoning_details'] = [detail];
   }
 }
 
@@ -53,19 +72,18 @@ export class OpenAIStreamDecoder implements StreamDecoder {
   push(bytes: Uint8Array): DecodedEvent[] {
     const out: DecodedEvent[] = [];
     if (this.done) return out;
-    for (const ev of this.sse.push(bytes)) {
-      const data = ev.data.trim();
-      if (data === '[DONE]') {
+    for (const ev of sseJson(this.sse, bytes)) {
+      if (ev.type === 'done') {
         this.done = true;
         out.push({ type: 'done' });
         break;
       }
-      const json = tryParse(data);
-      if (!isObj(json)) {
+      if (ev.type === 'malformed') {
         this.malformed++;
         out.push(streamFailure());
         continue;
       }
+      const json = ev.json;
       if (ev.event === 'error' || isObj(json['error'])) {
         out.push(this.opts.streamError(json));
         continue;
@@ -76,12 +94,16 @@ export class OpenAIStreamDecoder implements StreamDecoder {
   }
 
   private chunk(json: Json): DecodedEvent {
+    // Azure's annotation-only chunks (`prompt_filter_results` before the answer) leave
+    // `object` empty; every chunk we emit is a `chat.completion.chunk`.
+    if (json['object'] === '' || json['object'] === undefined)
+      json['object'] = 'chat.completion.chunk';
     const choices = Array.isArray(json['choices']) ? (json['choices'] as unknown[]) : [];
     let hasOutput = false;
     for (const c of choices) {
       if (!isObj(c)) continue;
       if (isObj(c['delta'])) {
-        normaliseReasoningField(c['delta']);
+        normaliseReasoningField(c['delta'], this.opts.reasoningFormat);
         if (deltaHasOutput(c['delta'])) hasOutput = true;
       }
       const native = c['finish_reason'];
@@ -95,6 +117,13 @@ export class OpenAIStreamDecoder implements StreamDecoder {
       }
     }
     if (isObj(json['usage'])) this.tokens = fromOpenAIUsage(json['usage']);
+    else {
+      const elsewhere = this.opts.usageOf?.(json);
+      if (elsewhere) {
+        this.tokens = fromOpenAIUsage(elsewhere);
+        json['usage'] = openAIUsageOf(this.tokens);
+      }
+    }
     return { type: 'chunk', chunk: json, hasOutput };
   }
 

@@ -120,7 +120,12 @@ test('the stream decoder: any byte split, reasoning_content, finish map, usage, 
       [false, true, true, false, false],
     );
     const reasoning = chunks[1]!.type === 'chunk' ? choice(chunks[1]!.chunk)['delta'] : null;
-    assert.deepEqual(reasoning, { reasoning: 'think' });
+    assert.deepEqual(reasoning, {
+      reasoning: 'think',
+      reasoning_details: [
+        { type: 'reasoning.text', text: 'think', signature: null, format: 'unknown', index: 0 },
+      ],
+    });
     const fin = chunks[3]!.type === 'chunk' ? choice(chunks[3]!.chunk) : {};
     assert.equal(fin['finish_reason'], 'stop');
     assert.equal(fin['native_finish_reason'], 'eos');
@@ -173,6 +178,9 @@ test('parseCompletion: usage, reasoning_content, silent upstream', () => {
   assert.equal(p.usageReported, true);
   assert.equal(p.finishReason, 'length');
   assert.equal((choice(p.completion)['message'] as Json)['reasoning'], 'r');
+  assert.deepEqual((choice(p.completion)['message'] as Json)['reasoning_details'], [
+    { type: 'reasoning.text', text: 'r', signature: null, format: 'unknown', index: 0 },
+  ]);
   const silent = openaiProvider.parseCompletion(
     {
       choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finish_reason: 'stop' }],

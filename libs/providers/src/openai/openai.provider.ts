@@ -3,6 +3,7 @@ import {
   OpenAICompatibleAdapter,
   passThrough,
 } from '../openai-compatible/openai-compatible.adapter.js';
+import { COMPATIBLE_CAPABILITIES } from '../openai-compatible/family-params.js';
 
 /** OpenAI's chat completions parameters: all passed through as they are. */
 export const OPENAI_PARAMS: ParamMap = [
@@ -48,20 +49,6 @@ export const OPENAI_PARAMS: ParamMap = [
 export const openaiProvider = new OpenAICompatibleAdapter({
   kind: 'openai',
   defaultBaseUrl: 'https://api.openai.com/v1',
-  capabilities: {
-    streaming: true,
-    streamUsage: true,
-    systemPrompt: true,
-    tools: true,
-    toolChoice: true,
-    parallelToolCalls: true,
-    jsonMode: true,
-    jsonSchema: true,
-    vision: true,
-    reasoning: false,
-    prefill: false,
-    multipleChoices: true,
-    promptCaching: false,
-  },
+  capabilities: COMPATIBLE_CAPABILITIES,
   params: OPENAI_PARAMS,
 });

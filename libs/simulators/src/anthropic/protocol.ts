@@ -104,7 +104,7 @@ function bufferedSink(a: SinkArgs<MessagesRequest>): GenerationSink {
   const plan = a.plans[0]!;
   const ids = toolIds(plan);
   const body = () => message(a.meta, plan, ids, usage(a));
-  return bufferedJsonSink(a.ex, body, rateLimitHeaders(false), a.drop);
+  return bufferedJsonSink(a, body, rateLimitHeaders(false));
 }
 
 export const anthropicChatDialect: ChatDialect<MessagesRequest> = {

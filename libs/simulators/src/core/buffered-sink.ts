@@ -8,12 +8,11 @@ import type { Exchange } from './http-util.js';
  * knob: the status and headers, then half of the body if the first token was produced).
  */
 export function bufferedJsonSink(
-  ex: Exchange,
+  a: { ex: Exchange; drop: () => void },
   body: () => unknown,
-  headers: Record<string, string>,
-  drop: () => void,
+  headers: Record<string, string> = {},
 ): GenerationSink {
-  return wholeBodySink({ ex, drop }, () => ({
+  return wholeBodySink(a, () => ({
     payload: JSON.stringify(body()),
     contentType: 'application/json',
     headers,

@@ -4,7 +4,7 @@
  * clock into the protocol's streamed or buffered sink.
  */
 import { performance } from 'node:perf_hooks';
-import { Generation } from './generation.js';
+import { Generation, type GenerationSink } from './generation.js';
 import {
   dropConnection,
   parseJson,
@@ -25,7 +25,6 @@ import {
 } from './protocol.js';
 import { proxyErrorBody } from './proxy-errors.js';
 import { SimHttpError } from './sim-error.js';
-import type { GenerationSink } from './generation.js';
 import { MAX_TOKEN_TIMES, type Knobs, type SimOutcome, type SimRequestRecord } from './types.js';
 
 function resolveKnobs<R extends SimChatRequest>(

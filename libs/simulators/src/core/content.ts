@@ -252,3 +252,14 @@ export function instanceFromSchema(
 
   return build(schema, isObject(schema) ? schema : {}, 0);
 }
+
+/** The text of a message content: a string, or the `text` of its `{type: 'text'}` parts. */
+export function textOfContent(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((c) =>
+      isObject(c) && c['type'] === 'text' && typeof c['text'] === 'string' ? c['text'] : '',
+    )
+    .join('');
+}

@@ -5,7 +5,7 @@
  * Precedence (lowest → highest): simulator defaults, headers, directives.
  */
 import { KNOB_MAXIMA, OUTPUT_LIMITS } from './limits.js';
-import type { CutMode, ErrorBodyMode, Knobs, TextMode } from './types.js';
+import type { CutMode, ErrorBodyMode, Knobs, ReasoningField, TextMode } from './types.js';
 
 export const BASE_KNOBS: Readonly<Knobs> = Object.freeze({
   ttftMs: 0,
@@ -144,6 +144,18 @@ const SPECS: Record<string, KnobSpec> = {
       if (s !== 'after_first')
         throw new KnobError(`sim knob '${key}' must be after_first | none, got '${s}'`);
       return { streamError: 'after_first' };
+    },
+  },
+  reasoning_field: {
+    knob: 'reasoningField',
+    parse(raw, key) {
+      const s = text(raw, key).toLowerCase();
+      if (NONE.has(s) || s === 'hidden') return { reasoningField: undefined };
+      if (s !== 'reasoning_content' && s !== 'reasoning')
+        throw new KnobError(
+          `sim knob '${key}' must be reasoning_content | reasoning | hidden, got '${s}'`,
+        );
+      return { reasoningField: s satisfies ReasoningField };
     },
   },
   tool_call: {

@@ -47,7 +47,15 @@ export interface Knobs {
    * event (OpenAI `data: {"error":...}`, Anthropic `event: error`, ...) and ends.
    */
   streamError?: 'after_first';
+  /**
+   * Where an OpenAI-compatible server returns the thinking it was asked for:
+   * `reasoning_content` (DeepSeek, vLLM, Fireworks, xAI), `reasoning` (OpenRouter, Groq,
+   * Ollama). Unset: hidden, as OpenAI's own models do (counted in usage only).
+   */
+  reasoningField?: ReasoningField;
 }
+
+export type ReasoningField = 'reasoning_content' | 'reasoning';
 
 /** What the simulator understood of a chat request, whatever its wire (for tests). */
 export interface SimRequestSummary {

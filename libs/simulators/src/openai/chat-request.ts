@@ -180,6 +180,39 @@ function parseResponseFormat(raw: unknown): ResponseFormat {
   }
 }
 
+/**
+ * Whether the request asks for thinking, in any of the ways the OpenAI-compatible family does:
+ * `reasoning_effort` (OpenAI, xAI, Fireworks, Ollama), OpenRouter's `reasoning` object (Together
+ * takes `reasoning: {enabled}`), `include_reasoning`, Groq's and Cerebras' `reasoning_format`,
+ * DeepSeek's `thinking: {type: 'enabled'}`, vLLM's `chat_template_kwargs.enable_thinking`.
+ */
+function asksForReasoning(body: Obj): boolean {
+  const effort = body['reasoning_effort'];
+  if (typeof effort === 'string' && effort !== 'none') return true;
+  const r = body['reasoning'];
+  if (isObj(r) && r['enabled'] !== false && r['effort'] !== 'none') return true;
+  if (body['include_reasoning'] === true) return true;
+  const format = body['reasoning_format'];
+  if (format === 'parsed' || format === 'raw' || format === 'hidden') return true;
+  const thinking = body['thinking'];
+  if (isObj(thinking) && thinking['type'] === 'enabled') return true;
+  const kwargs = body['chat_template_kwargs'];
+  return isObj(kwargs) && kwargs['enable_thinking'] === true;
+}
+
+/**
+ * The trailing assistant message the model continues, as the family marks it: `prefix: true`
+ * on the message (DeepSeek, Mistral) or `continue_final_message` (vLLM). OpenAI itself has no
+ * prefill: an unmarked trailing assistant message is answered, not continued.
+ */
+function prefillOf(body: Obj, messages: readonly ChatMessage[]): string | undefined {
+  const last = messages[messages.length - 1];
+  if (!last || last.role !== 'assistant') return undefined;
+  if (last['prefix'] !== true && body['continue_final_message'] !== true) return undefined;
+  const text = messageText(last.content);
+  return text === '' ? undefined : text;
+}
+
 /** Validates a parsed JSON body; throws {@link SimHttpError}s shaped like OpenAI's. */
 export function parseChatRequest(body: unknown): ChatRequest {
   if (!isObj(body)) throw errors.invalidJson();
@@ -192,6 +225,7 @@ export function parseChatRequest(body: unknown): ChatRequest {
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   const maxTokens = positiveInt(body, 'max_completion_tokens') ?? positiveInt(body, 'max_tokens');
   const serviceTier = typeof body['service_tier'] === 'string' ? body['service_tier'] : undefined;
+  const prefill = prefillOf(body, messages);
   return {
     model,
     messages,
@@ -222,9 +256,9 @@ export function parseChatRequest(body: unknown): ChatRequest {
       0,
     ),
     stop: stopOf(body['stop']),
-    // o-series models think when asked for an effort: hidden, counted in usage.
-    ...(typeof body['reasoning_effort'] === 'string' && body['reasoning_effort'] !== 'none'
-      ? { reasoning: {} }
-      : {}),
+    // o-series models think when asked for an effort: hidden, counted in usage (a compatible
+    // server returns the thinking: the `reasoning_field` knob).
+    ...(asksForReasoning(body) ? { reasoning: {} } : {}),
+    ...(prefill !== undefined ? { prefill } : {}),
   };
 }

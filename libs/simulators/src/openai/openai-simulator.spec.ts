@@ -30,6 +30,7 @@ import {
 import { parseDirectiveBody } from '../core/knobs.js';
 import { KNOB_MAXIMA, OUTPUT_LIMITS } from '../core/limits.js';
 import { loadOpenAISpecValidators } from '@turnpike/openai-api/spec';
+import { REASONING_WORDS } from '../core/plan.js';
 
 const KEY = 'sk-sim-test-0123456789';
 const spec = loadOpenAISpecValidators();
@@ -1288,6 +1289,76 @@ describe('OpenAI simulator', () => {
       assert.ok(args.length >= 1);
       const total = args.reduce((n, a) => n + a.length, 0);
       assert.ok(total <= OUTPUT_LIMITS.charsPerRequest, `${total} characters of arguments`);
+    });
+  });
+
+  describe('the OpenAI-compatible family', () => {
+    it('returns the thinking in the field the reasoning_field knob names, when asked for', async () => {
+      const ask = { model: 'sim-gpt-large', messages: user('alpha bravo [[sim tokens=3]]') };
+      const hidden = await client.chat.completions.create({ ...ask, reasoning_effort: 'low' });
+      assert.equal('reasoning_content' in hidden.choices[0]!.message, false, 'OpenAI hides it');
+      assert.ok((hidden.usage?.completion_tokens_details?.reasoning_tokens ?? 0) > 0);
+      const asks: Array<Record<string, unknown>> = [
+        { reasoning_effort: 'high' },
+        { thinking: { type: 'enabled' } },
+        { reasoning: { enabled: true } },
+        { reasoning_format: 'parsed' },
+        { chat_template_kwargs: { enable_thinking: true } },
+      ];
+      for (const extra of asks) {
+        const res = await raw(
+          { ...ask, ...extra },
+          { 'x-sim-reasoning-field': 'reasoning_content' },
+        );
+        const body = (await res.json()) as { choices: Array<{ message: Record<string, unknown> }> };
+        assert.equal(
+          body.choices[0]!.message['reasoning_content'],
+          REASONING_WORDS.join(' '),
+          JSON.stringify(extra),
+        );
+      }
+      const plain = await raw(ask, { 'x-sim-reasoning-field': 'reasoning_content' });
+      const plainBody = (await plain.json()) as { choices: Array<{ message: object }> };
+      assert.equal('reasoning_content' in plainBody.choices[0]!.message, false, 'not asked');
+      const stream = await client.chat.completions.create(
+        { ...ask, stream: true, reasoning_effort: 'low' },
+        { headers: { 'x-sim-reasoning-field': 'reasoning' } },
+      );
+      let thought = '';
+      for await (const c of stream)
+        thought += (c.choices[0]?.delta as { reasoning?: string } | undefined)?.reasoning ?? '';
+      assert.equal(thought, REASONING_WORDS.join(' '));
+    });
+
+    it('records a marked trailing assistant message as a prefill, at /v1 and /beta', async () => {
+      const messages = [
+        { role: 'user', content: 'count' },
+        { role: 'assistant', content: 'one two', prefix: true },
+      ];
+      await (await raw({ model: 'sim-gpt-large', messages })).json();
+      assert.equal(sim.requests().at(-1)!.parsed?.prefill, 'one two');
+      const beta = await fetch(`${sim.origin}/beta/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+        body: JSON.stringify({
+          model: 'sim-gpt-large',
+          messages: [messages[0], { role: 'assistant', content: 'one two' }],
+          continue_final_message: true,
+        }),
+      });
+      assert.equal(beta.status, 200);
+      assert.equal(sim.requests().at(-1)!.parsed?.prefill, 'one two');
+      await (
+        await raw({
+          model: 'sim-gpt-large',
+          messages: [messages[0], { role: 'assistant', content: 'x' }],
+        })
+      ).json();
+      assert.equal(
+        sim.requests().at(-1)!.parsed?.prefill,
+        undefined,
+        'OpenAI answers, not continues',
+      );
     });
   });
 });

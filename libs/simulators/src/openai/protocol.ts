@@ -26,19 +26,47 @@ export function authorize(ctx: { apiKey?: string }, ex: Exchange): void {
   if (token !== ctx.apiKey) throw errors.invalidApiKey(token);
 }
 
-function streamSink(a: SinkArgs<ChatRequest>, fingerprint: string): GenerationSink {
+/**
+ * What an OpenAI-shaped protocol adds to OpenAI's answers (Azure's content-filter annotations).
+ */
+export interface OpenAIFlavour {
+  /** Chunks sent before the first one of the answer. */
+  leadingChunks?: () => unknown[];
+  /** Adds fields to a whole `chat.completion`. */
+  annotateCompletion?: (completion: Record<string, unknown>) => void;
+  /** Adds fields to each choice of a chunk. */
+  annotateChoice?: (choice: Record<string, unknown>) => void;
+}
+
+function streamSink(
+  a: SinkArgs<ChatRequest>,
+  fingerprint: string,
+  flavour: OpenAIFlavour = {},
+): GenerationSink {
   const { ex, plans, req, promptTokens } = a;
   const includeUsage = req.includeUsage && !a.silent;
   const sse = new SseWriter(ex.res);
   const chunks = new ChunkFactory(
     { ...a.meta, systemFingerprint: fingerprint, serviceTier: servedTier(req.serviceTier) },
-    { includeUsage, includeObfuscation: req.includeObfuscation },
+    {
+      includeUsage,
+      includeObfuscation: req.includeObfuscation,
+      ...(a.knobs.reasoningField ? { reasoningField: a.knobs.reasoningField } : {}),
+    },
   );
   sse.open(ex.headers(rateLimitHeaders(false)));
+  const send = (chunk: { choices: unknown[] }) => {
+    if (flavour.annotateChoice)
+      for (const c of chunk.choices) flavour.annotateChoice(c as Record<string, unknown>);
+    sse.event(chunk);
+  };
   return {
-    begin: () => plans.forEach((p) => sse.event(chunks.role(p))),
-    step: (p, s) => chunks.step(p, s).forEach((c) => sse.event(c)),
-    finishChoice: (p) => sse.event(chunks.finish(p)),
+    begin: () => {
+      for (const c of flavour.leadingChunks?.() ?? []) sse.event(c);
+      plans.forEach((p) => send(chunks.role(p)));
+    },
+    step: (p, s) => chunks.step(p, s).forEach(send),
+    finishChoice: (p) => send(chunks.finish(p)),
     end() {
       if (includeUsage) sse.event(chunks.usage(usageOf(plans, promptTokens, a.knobs.cachedTokens)));
       sse.done();
@@ -63,22 +91,34 @@ function streamSink(a: SinkArgs<ChatRequest>, fingerprint: string): GenerationSi
   };
 }
 
-function bufferedSink(a: SinkArgs<ChatRequest>, fingerprint: string): GenerationSink {
+function bufferedSink(
+  a: SinkArgs<ChatRequest>,
+  fingerprint: string,
+  flavour: OpenAIFlavour = {},
+): GenerationSink {
+  const { plans } = a;
   const body = () => {
     const c: Partial<ReturnType<typeof chatCompletion>> = chatCompletion(
       { ...a.meta, systemFingerprint: fingerprint, serviceTier: servedTier(a.req.serviceTier) },
       a.plans,
       a.promptTokens,
-      { ...(a.knobs.cachedTokens !== undefined ? { cached: a.knobs.cachedTokens } : {}) },
+      {
+        ...(a.knobs.cachedTokens !== undefined ? { cached: a.knobs.cachedTokens } : {}),
+        ...(a.knobs.reasoningField ? { reasoningField: a.knobs.reasoningField } : {}),
+      },
     );
     if (a.silent) delete c.usage;
+    flavour.annotateCompletion?.(c as Record<string, unknown>);
     return c;
   };
-  return bufferedJsonSink(a.ex, body, rateLimitHeaders(false), a.drop);
+  return bufferedJsonSink(a, body, rateLimitHeaders(false));
 }
 
 /** The chat route of OpenAI's wire, reusable by OpenAI-shaped protocols (Azure). */
-export function openaiChatDialect(fingerprint: string): ChatDialect<ChatRequest> {
+export function openaiChatDialect(
+  fingerprint: string,
+  flavour: OpenAIFlavour = {},
+): ChatDialect<ChatRequest> {
   return {
     authorize,
     parse: (body) => parseChatRequest(body),
@@ -88,8 +128,8 @@ export function openaiChatDialect(fingerprint: string): ChatDialect<ChatRequest>
     contextLengthExceeded: (max, actual) => errors.contextLengthExceeded(max, actual),
     errorForStatus: (status, ctx) => errorForStatus(status, ctx),
     credentialOf: (ex) => bearerToken(ex.req),
-    streamSink: (a) => streamSink(a, fingerprint),
-    bufferedSink: (a) => bufferedSink(a, fingerprint),
+    streamSink: (a) => streamSink(a, fingerprint, flavour),
+    bufferedSink: (a) => bufferedSink(a, fingerprint, flavour),
     completionId,
   };
 }
@@ -114,7 +154,12 @@ export function openaiProtocol(name: string): SimProtocol {
     internalError: () => errors.serverError(),
     async route(ctx: SimContext, ex: Exchange, path: string, url: URL): Promise<boolean> {
       const method = ex.method;
-      if (method === 'POST' && path === '/v1/chat/completions') {
+      // `/beta/chat/completions`: DeepSeek's beta base (prefix completion); the compatible
+      // family shares this simulator.
+      if (
+        method === 'POST' &&
+        (path === '/v1/chat/completions' || path === '/beta/chat/completions')
+      ) {
         await runChat(ctx, ex, url, chat);
         return true;
       }

@@ -94,3 +94,28 @@ export class SseParser {
     return null;
   }
 }
+
+/** One server-sent event read as JSON, the `[DONE]` end marker, or data that is not JSON. */
+export type SseJsonEvent =
+  | { type: 'json'; event: string; json: Record<string, unknown> }
+  | { type: 'done' }
+  | { type: 'malformed' };
+
+/**
+ * The events completed by `bytes`, their data parsed as JSON objects: what every JSON-over-SSE
+ * decoder reads (OpenAI's and Mistral's end with `data: [DONE]`; Cohere's event names ride along).
+ */
+export function sseJson(parser: SseParser, bytes: Uint8Array): SseJsonEvent[] {
+  return parser.push(bytes).map((ev): SseJsonEvent => {
+    const data = ev.data.trim();
+    if (data === '[DONE]') return { type: 'done' };
+    try {
+      const json = JSON.parse(data) as unknown;
+      if (typeof json === 'object' && json !== null && !Array.isArray(json))
+        return { type: 'json', event: ev.event, json: json as Record<string, unknown> };
+    } catch {
+      // not JSON
+    }
+    return { type: 'malformed' };
+  });
+}
