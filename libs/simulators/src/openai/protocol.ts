@@ -96,7 +96,6 @@ function bufferedSink(
   fingerprint: string,
   flavour: OpenAIFlavour = {},
 ): GenerationSink {
-  const { plans } = a;
   const body = () => {
     const c: Partial<ReturnType<typeof chatCompletion>> = chatCompletion(
       { ...a.meta, systemFingerprint: fingerprint, serviceTier: servedTier(a.req.serviceTier) },
