@@ -1,4 +1,5 @@
 import type { ProviderAdapter } from './core/adapter.js';
+import { bedrockProvider } from './bedrock/bedrock.provider.js';
 import { openaiProvider } from './openai/openai.provider.js';
 
 /**
@@ -8,6 +9,7 @@ import { openaiProvider } from './openai/openai.provider.js';
  */
 export const PROVIDER_ADAPTERS: Readonly<Record<string, ProviderAdapter>> = {
   openai: openaiProvider,
+  bedrock: bedrockProvider,
 };
 
 export function adapterFor(kind: string): ProviderAdapter | undefined {
