@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
  * CLI: node libs/simulators/dist/main.js [--protocol openai] --port 0 --api-key sk-sim --name sim-a
+ *        [--access-key-id AKIA... (bedrock: the access key id of --api-key, the secret key)]
  *        [--host 127.0.0.1] [--models sim-gpt-small:8192,sim-gpt-large:128000]
  *        [--ttft-ms 50 --tps 200 --tokens 24 --status 503 --retry-after 1 --cut after_first
  *         --reset --stall-ms 500 --stall-after 3 --tool-call get_weather]
@@ -25,6 +26,7 @@ function parseCli(argv: string[]): SimulatorOptions & { protocol: string } {
       port: { type: 'string' },
       host: { type: 'string' },
       'api-key': { type: 'string' },
+      'access-key-id': { type: 'string' },
       name: { type: 'string' },
       models: { type: 'string' },
       ...knobFlags,
@@ -50,6 +52,7 @@ function parseCli(argv: string[]): SimulatorOptions & { protocol: string } {
   }
   if (values.host !== undefined) opts.host = values.host;
   if (values['api-key'] !== undefined) opts.apiKey = values['api-key'];
+  if (values['access-key-id'] !== undefined) opts.accessKeyId = values['access-key-id'];
   if (values.name !== undefined) opts.name = values.name;
   if (values.models !== undefined) opts.models = parseModels(values.models);
   return opts;

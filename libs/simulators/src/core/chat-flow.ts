@@ -4,9 +4,9 @@
  * clock into the protocol's streamed or buffered sink.
  */
 import { performance } from 'node:perf_hooks';
-import { Generation } from './generation.js';
+import { Generation, type GenerationSink } from './generation.js';
 import {
-  dropConnection,
+  dropResponse,
   parseJson,
   readBody,
   recordHeaders,
@@ -108,9 +108,10 @@ export async function runChat<R extends SimChatRequest>(
   const outcome = new Outcome(ctx, ex, record);
 
   try {
-    const body = parseJson(await readBody(ex.req));
+    const raw = await readBody(ex.req);
+    const body = parseJson(raw);
     ctx.records.update(record, { body });
-    dialect.authorize(ctx, ex);
+    dialect.authorize(ctx, ex, raw);
     if (body === undefined) throw dialect.invalidJson();
     const req = dialect.parse(body, ex, url);
     ctx.records.update(record, {
@@ -163,7 +164,7 @@ export async function runChat<R extends SimChatRequest>(
       knobs,
       drop: () => {
         outcome.dropped = 'cut';
-        dropConnection(ex.res.socket);
+        dropResponse(ex.res);
       },
       silent: knobs.usage === 'none',
     };
@@ -182,4 +183,39 @@ export async function runChat<R extends SimChatRequest>(
 /** Waits for the response's drain (the generation's back-pressure). */
 export function onDrain(ex: Exchange) {
   return (resume: () => void) => ex.res.once('drain', resume);
+}
+
+/**
+ * The sink of a non-streamed answer: the JSON `body` once every step is done. Its `cut` sends the
+ * headers (with the whole body's length), then half of the body if the answer had begun, then
+ * drops the connection.
+ */
+export function bufferedJsonSink(
+  ex: Exchange,
+  drop: () => void,
+  body: () => unknown,
+  headers: Record<string, string> = {},
+): GenerationSink {
+  let begun = false;
+  return {
+    begin: () => {
+      begun = true;
+    },
+    step: () => {},
+    finishChoice: () => {},
+    end: () => ex.json(200, body(), headers),
+    cut() {
+      const payload = JSON.stringify(body());
+      ex.res.writeHead(200, {
+        ...ex.headers(headers),
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(payload)),
+      });
+      if (begun) ex.res.write(payload.slice(0, Math.floor(payload.length / 2)));
+      else ex.res.flushHeaders();
+      drop();
+    },
+    flush: () => true,
+    onDrain: onDrain(ex),
+  };
 }

@@ -1,5 +1,5 @@
 /** The OpenAI wire: `POST /v1/chat/completions` (SSE or JSON), `GET /v1/models[/{id}]`. */
-import { onDrain, runChat } from '../core/chat-flow.js';
+import { bufferedJsonSink, onDrain, runChat } from '../core/chat-flow.js';
 import type { GenerationSink } from '../core/generation.js';
 import { bearerToken, type Exchange } from '../core/http-util.js';
 import { completionId, systemFingerprint } from '../core/ids.js';
@@ -73,29 +73,7 @@ function bufferedSink(a: SinkArgs<ChatRequest>, fingerprint: string): Generation
     if (a.silent) delete c.usage;
     return c;
   };
-  let begun = false;
-  return {
-    begin: () => {
-      begun = true;
-    },
-    step: () => {},
-    finishChoice: () => {},
-    end: () => ex.json(200, body(), rateLimitHeaders(false)),
-    cut() {
-      // before the first token: headers only; after it: half of the body.
-      const payload = JSON.stringify(body());
-      ex.res.writeHead(200, {
-        ...ex.headers(rateLimitHeaders(false)),
-        'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(payload)),
-      });
-      if (begun) ex.res.write(payload.slice(0, Math.floor(payload.length / 2)));
-      else ex.res.flushHeaders();
-      a.drop();
-    },
-    flush: () => true,
-    onDrain: onDrain(ex),
-  };
+  return bufferedJsonSink(ex, a.drop, body, rateLimitHeaders(false));
 }
 
 /** The chat route of OpenAI's wire, reusable by OpenAI-shaped protocols (Azure). */
