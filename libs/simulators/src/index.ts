@@ -1,4 +1,5 @@
 export * from './openai/index.js';
+export * from './bedrock/index.js';
 export * from './core/protocol.js';
 export { SimulatorServer } from './core/server.js';
 export { SimHttpError, redactKey } from './core/sim-error.js';

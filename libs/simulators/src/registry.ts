@@ -5,10 +5,12 @@
 import type { SimProtocol } from './core/protocol.js';
 import { SimulatorServer } from './core/server.js';
 import type { Simulator, SimulatorOptions } from './core/types.js';
+import { bedrockProtocol } from './bedrock/protocol.js';
 import { openaiProtocol } from './openai/protocol.js';
 
 export const SIM_PROTOCOLS: Readonly<Record<string, (name: string) => SimProtocol>> = {
   openai: openaiProtocol,
+  bedrock: bedrockProtocol,
 };
 
 export function simProtocol(name: string): ((simName: string) => SimProtocol) | undefined {
