@@ -5,12 +5,13 @@
  */
 import type { ProviderConnection } from '@turnpike/contracts';
 import { adapterFor, type ProviderAdapter } from '@turnpike/providers';
+import { SIM_AWS_ACCESS_KEY_ID } from '@turnpike/simulators';
 
 export interface SimEndpoint {
   /** The base URL the protocol's SDKs take. */
   url: string;
   origin: string;
-  /** The secret the simulator expects (an API key, or the AWS secret key). */
+  /** The secret the simulator expects (an API key, or the AWS secret access key). */
   apiKey: string;
 }
 
@@ -31,6 +32,21 @@ export const TARGETS: readonly ConformanceTarget[] = [
     connection: (sim) => ({
       baseUrl: sim.url,
       credentials: { type: 'api_key', apiKey: sim.apiKey },
+    }),
+  },
+  {
+    kind: 'bedrock',
+    simProtocol: 'bedrock',
+    // A Claude model: Converse's extended thinking is Claude's; the colon is URI-encoded.
+    upstreamModel: 'anthropic.claude-3-7-sonnet-20250219-v1:0',
+    connection: (sim) => ({
+      baseUrl: sim.origin,
+      credentials: {
+        type: 'aws',
+        accessKeyId: SIM_AWS_ACCESS_KEY_ID,
+        secretAccessKey: sim.apiKey,
+        region: 'us-east-1',
+      },
     }),
   },
 ];
