@@ -10,7 +10,8 @@
  */
 import { parseArgs } from 'node:util';
 import { DIRECTIVE_KEYS, KnobError, parseKnob } from './core/knobs.js';
-import type { Knobs, SimModel, SimulatorOptions } from './core/types.js';
+import { parseModels } from './core/models.js';
+import type { Knobs, SimulatorOptions } from './core/types.js';
 import { SIM_PROTOCOLS, startSimulator } from './registry.js';
 
 const knobFlags = Object.fromEntries(
@@ -56,22 +57,6 @@ function parseCli(argv: string[]): SimulatorOptions & { protocol: string } {
   if (values.name !== undefined) opts.name = values.name;
   if (values.models !== undefined) opts.models = parseModels(values.models);
   return opts;
-}
-
-/** `id[:contextLength],...` */
-function parseModels(spec: string): SimModel[] {
-  return spec
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const [id = '', ctx] = entry.split(':');
-      if (ctx === undefined) return { id };
-      const contextLength = Number(ctx);
-      if (!Number.isInteger(contextLength) || contextLength <= 0)
-        throw new KnobError(`invalid context length in '${entry}'`);
-      return { id, contextLength };
-    });
 }
 
 async function main(): Promise<void> {

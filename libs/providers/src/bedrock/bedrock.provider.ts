@@ -95,8 +95,11 @@ export function buildConverseRequest(
   );
   // Converse refuses toolUse/toolResult blocks without a toolConfig that names their tools.
   if (hasToolBlocks(body.messages)) {
-    const tools =
-      body.toolConfig?.tools ?? (request.toolChoice === 'none' ? toolSpecs(request.tools) : []);
+    // `tool_choice: none` left the declared tools out: the conversation needs them back.
+    const tools = [
+      ...(body.toolConfig?.tools ?? []),
+      ...(request.toolChoice === 'none' ? toolSpecs(request.tools) : []),
+    ];
     const declared = new Set(
       tools.map((t) => (isObj(t['toolSpec']) ? String(t['toolSpec']['name']) : '')),
     );

@@ -18,7 +18,9 @@
  *   so it is trimmed at the end.
  * - Converse has no JSON mode: `response_format` becomes a forced tool whose input schema is the
  *   requested schema (`{type: 'object'}` for `json_object`), and its call is mapped back to the
- *   message content (`structuredOutputTool`, the decoder and `parseCompletion`).
+ *   message content (`structuredOutputTool`, the decoder and `parseCompletion`). It takes
+ *   precedence over `tool_choice` (the client's tools stay offered, not chosen). Converse's newer
+ *   native `outputConfig.textFormat` is left aside: only some models take it.
  */
 import { createHash } from 'node:crypto';
 import { RequestMappingError } from '../core/param-map.js';

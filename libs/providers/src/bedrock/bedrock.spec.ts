@@ -461,16 +461,45 @@ describe('request mapping', () => {
     );
   });
 
+  /** A conversation in which `f` was called and answered. */
+  const callOfF = [
+    user('x'),
+    {
+      role: 'assistant',
+      tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }],
+    },
+    { role: 'tool', tool_call_id: 'c', content: 'r' },
+  ];
+
+  test('tool_choice none with tool history and a response_format: the declared tools come back', async () => {
+    const { json } = await prepare({
+      messages: callOfF,
+      tools: [
+        {
+          type: 'function',
+          function: { name: 'f', parameters: { type: 'object', properties: { a: {} } } },
+        },
+      ],
+      tool_choice: 'none',
+      response_format: { type: 'json_object' },
+    });
+    const tc = json['toolConfig'] as Json;
+    assert.deepEqual(
+      (tc['tools'] as Json[]).map((t) => [
+        (t['toolSpec'] as Json)['name'],
+        (t['toolSpec'] as Json)['inputSchema'],
+      ]),
+      [
+        ['json_response', { json: { type: 'object' } }],
+        ['f', { json: { type: 'object', properties: { a: {} } } }],
+      ],
+    );
+    assert.deepEqual(tc['toolChoice'], { tool: { name: 'json_response' } });
+  });
+
   test('tool_choice none with tool history keeps the tools (Converse requires them), unforced', async () => {
     const { json } = await prepare({
-      messages: [
-        user('x'),
-        {
-          role: 'assistant',
-          tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }],
-        },
-        { role: 'tool', tool_call_id: 'c', content: 'r' },
-      ],
+      messages: callOfF,
       tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }],
       tool_choice: 'none',
     });
@@ -831,6 +860,12 @@ describe('ConverseStream decoder', () => {
       complete: true,
       malformedEvents: 0,
     });
+    // The same at every byte split.
+    const r = decodeAtEverySplit(concat(bytes.slice(0, 5)));
+    assert.deepEqual(
+      [r.finish, r.native, r.text, r.summary.complete],
+      ['stop', '__stopReason__', '', true],
+    );
     // Each exception (as the SDK's recording writes them, events named after the exception).
     const want: [string, number, string][] = [
       ['internalServerException', 502, 'upstream_error'],
