@@ -629,6 +629,9 @@ describe('Bedrock simulator (official @aws-sdk/client-bedrock-runtime)', () => {
         new ConverseCommand({ modelId: CLAUDE, messages: [user('alpha [[sim tokens=1]]')] }),
       );
       assert.equal(r.stopReason, 'end_turn');
+      const rec = sim.requests()[0];
+      assert.equal(rec?.headers['x-amz-security-token'], undefined, 'the token is not recorded');
+      assert.ok(rec?.headers['x-amz-date'], 'other headers are');
       c.destroy();
     });
   });

@@ -133,11 +133,20 @@ export function resetConnection(socket: Socket | null): void {
   else socket.destroy();
 }
 
-/** Lower-cased request headers without `authorization`. */
+/** Headers that carry a credential: never recorded. */
+export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
+  'authorization',
+  'x-api-key',
+  'api-key',
+  'x-goog-api-key',
+  'x-amz-security-token',
+]);
+
+/** Lower-cased request headers without the credential ones. */
 export function recordHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
-    if (k === 'authorization' || v === undefined) continue;
+    if (CREDENTIAL_HEADERS.has(k) || v === undefined) continue;
     out[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;

@@ -102,7 +102,7 @@ export interface SimRequestRecord {
   model: string | null;
   stream: boolean;
   messagesCount: number;
-  /** Lower-cased request headers, without `authorization`. */
+  /** Lower-cased request headers, without the credential ones (`authorization`, `x-api-key`, ...). */
   headers: Record<string, string>;
   /** The parsed JSON body (undefined when it was not valid JSON). */
   body: unknown;
