@@ -96,7 +96,8 @@ export class SimulatorServer implements Simulator {
     socket.on('error', () => {});
     // A connection that never says anything is dropped (Node's headersTimeout counts from a
     // listen() of its own, which the HTTP/1.1 server here does not do).
-    socket.setTimeout(HEADERS_TIMEOUT_MS, () => socket.destroy());
+    const silent = () => socket.destroy();
+    socket.setTimeout(HEADERS_TIMEOUT_MS, silent);
     let seen = Buffer.alloc(0);
     const sniff = () => {
       const chunk = socket.read() as Buffer | null;
@@ -106,6 +107,7 @@ export class SimulatorServer implements Simulator {
       if (seen.length < 4 && 'PRI '.startsWith(seen.toString('latin1'))) return;
       socket.off('readable', sniff);
       socket.setTimeout(0);
+      socket.off('timeout', silent);
       socket.unshift(seen);
       const h2 = seen.subarray(0, 4).toString('latin1') === 'PRI ';
       (h2 ? this.http2 : this.http1).emit('connection', socket);
