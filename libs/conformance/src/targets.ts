@@ -5,7 +5,7 @@
  */
 import type { ProviderConnection } from '@turnpike/contracts';
 import { adapterFor, type ProviderAdapter } from '@turnpike/providers';
-import type { Knobs } from '@turnpike/simulators';
+import { SIM_AWS_ACCESS_KEY_ID, type Knobs } from '@turnpike/simulators';
 
 export interface SimEndpoint {
   /** The base URL the protocol's SDKs take. */
@@ -123,6 +123,21 @@ export const TARGETS: readonly ConformanceTarget[] = [
         accessToken: sim.apiKey,
         projectId: 'sim-project',
         location: 'us-central1',
+      },
+    }),
+  },
+  {
+    kind: 'bedrock',
+    simProtocol: 'bedrock',
+    // A Claude model: Converse's extended thinking is Claude's; the colon is URI-encoded.
+    upstreamModel: 'anthropic.claude-3-7-sonnet-20250219-v1:0',
+    connection: (sim) => ({
+      baseUrl: sim.origin,
+      credentials: {
+        type: 'aws',
+        accessKeyId: SIM_AWS_ACCESS_KEY_ID,
+        secretAccessKey: sim.apiKey,
+        region: 'us-east-1',
       },
     }),
   },

@@ -22,6 +22,7 @@ export const PROVIDER_KINDS = [
   'anthropic',
   'gemini',
   'vertex',
+  'bedrock',
   'azure',
   'mistral',
   'cohere',

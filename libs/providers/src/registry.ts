@@ -2,6 +2,7 @@ import { anthropicProvider } from './anthropic/anthropic.provider.js';
 import type { ProviderAdapter } from './core/adapter.js';
 import { PROVIDER_KINDS, type ProviderKind } from '@turnpike/contracts';
 import { geminiProvider, vertexProvider } from './gemini/gemini.provider.js';
+import { bedrockProvider } from './bedrock/bedrock.provider.js';
 import { openaiProvider } from './openai/openai.provider.js';
 import { openaiCompatibleHostProvider } from './openai-compatible-host/openai-compatible-host.provider.js';
 import { azureProvider } from './azure/azure.provider.js';
@@ -45,6 +46,7 @@ export const PROVIDER_ADAPTERS: Readonly<Record<ProviderKind, ProviderAdapter>> 
   vllm: vllmProvider,
   ollama: ollamaProvider,
   lmstudio: lmstudioProvider,
+  bedrock: bedrockProvider,
 };
 
 export function isProviderKind(kind: string): kind is ProviderKind {

@@ -1,5 +1,6 @@
 export * from './openai/index.js';
 export * from './anthropic/index.js';
+export * from './bedrock/index.js';
 export * from './core/protocol.js';
 export { SimulatorServer } from './core/server.js';
 export { SimHttpError, redactKey } from './core/sim-error.js';

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
  * CLI: node libs/simulators/dist/main.js [--protocol openai] --port 0 --api-key sk-sim --name sim-a
+ *        [--access-key-id AKIA... (bedrock: the access key id of --api-key, the secret key)]
  *        [--host 127.0.0.1] [--models sim-gpt-small:8192,sim-gpt-large:128000]
  *        [--models-file models.json]   (a JSON array of {"id", "contextLength"?}: many models,
  *                                       ids with ':' such as Bedrock's; added to --models)
@@ -12,7 +13,8 @@
 import { parseArgs } from 'node:util';
 import { DIRECTIVE_KEYS, KnobError, parseKnob } from './core/knobs.js';
 import { readModelsFile } from './core/models-file.js';
-import type { Knobs, SimModel, SimulatorOptions } from './core/types.js';
+import { parseModels } from './core/models.js';
+import type { Knobs, SimulatorOptions } from './core/types.js';
 import { SIM_PROTOCOLS, startSimulator } from './registry.js';
 
 const knobFlags = Object.fromEntries(
@@ -28,6 +30,7 @@ function parseCli(argv: string[]): SimulatorOptions & { protocol: string } {
       port: { type: 'string' },
       host: { type: 'string' },
       'api-key': { type: 'string' },
+      'access-key-id': { type: 'string' },
       name: { type: 'string' },
       models: { type: 'string' },
       'models-file': { type: 'string' },
@@ -54,27 +57,12 @@ function parseCli(argv: string[]): SimulatorOptions & { protocol: string } {
   }
   if (values.host !== undefined) opts.host = values.host;
   if (values['api-key'] !== undefined) opts.apiKey = values['api-key'];
+  if (values['access-key-id'] !== undefined) opts.accessKeyId = values['access-key-id'];
   if (values.name !== undefined) opts.name = values.name;
   if (values.models !== undefined) opts.models = parseModels(values.models);
   if (values['models-file'] !== undefined)
     opts.models = [...(opts.models ?? []), ...readModelsFile(values['models-file'])];
   return opts;
-}
-
-/** `id[:contextLength],...` */
-function parseModels(spec: string): SimModel[] {
-  return spec
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const [id = '', ctx] = entry.split(':');
-      if (ctx === undefined) return { id };
-      const contextLength = Number(ctx);
-      if (!Number.isInteger(contextLength) || contextLength <= 0)
-        throw new KnobError(`invalid context length in '${entry}'`);
-      return { id, contextLength };
-    });
 }
 
 async function main(): Promise<void> {

@@ -10,6 +10,7 @@ import { geminiProtocol } from './gemini/protocol.js';
 import { azureProtocol } from './azure/protocol.js';
 import { cohereProtocol } from './cohere/protocol.js';
 import { mistralProtocol } from './mistral/protocol.js';
+import { bedrockProtocol } from './bedrock/protocol.js';
 import { openaiProtocol } from './openai/protocol.js';
 
 export const SIM_PROTOCOLS: Readonly<Record<string, (name: string) => SimProtocol>> = {
@@ -19,6 +20,7 @@ export const SIM_PROTOCOLS: Readonly<Record<string, (name: string) => SimProtoco
   azure: azureProtocol,
   mistral: mistralProtocol,
   cohere: cohereProtocol,
+  bedrock: bedrockProtocol,
 };
 
 export function simProtocol(name: string): ((simName: string) => SimProtocol) | undefined {

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { Generation, type GenerationSink } from './generation.js';
 import {
-  dropConnection,
+  dropResponse,
   parseJson,
   readBody,
   recordHeaders,
@@ -108,9 +108,10 @@ export async function runChat<R extends SimChatRequest>(
   const outcome = new Outcome(ctx, ex, record);
 
   try {
-    const body = parseJson(await readBody(ex.req));
+    const raw = await readBody(ex.req);
+    const body = parseJson(raw);
     ctx.records.update(record, { body });
-    dialect.authorize(ctx, ex);
+    dialect.authorize(ctx, ex, raw);
     if (body === undefined) throw dialect.invalidJson();
     const req = dialect.parse(body, ex, url);
     ctx.records.update(record, {
@@ -163,7 +164,7 @@ export async function runChat<R extends SimChatRequest>(
       knobs,
       drop: () => {
         outcome.dropped = 'cut';
-        dropConnection(ex.res.socket);
+        dropResponse(ex.res);
       },
       silent: knobs.usage === 'none',
     };

@@ -1,5 +1,6 @@
 /** Small node:http helpers: body reading, JSON replies, dropping connections. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constants as http2Constants, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { requestId } from './ids.js';
@@ -101,6 +102,33 @@ export function dropConnection(socket: Socket | null): void {
   setTimeout(() => socket.destroy(), 100).unref();
 }
 
+/**
+ * Ends a response abruptly, mid-body: its connection is closed (HTTP/1.1), or its stream is reset
+ * with INTERNAL_ERROR once what was written went out (HTTP/2, where closing the stream cleanly
+ * would look like a complete body).
+ */
+export function dropResponse(res: ServerResponse): void {
+  const stream = (res as unknown as { stream?: ServerHttp2Stream }).stream;
+  if (!stream) return dropConnection(res.socket);
+  if (stream.destroyed || stream.closed) return;
+  const reset = () => {
+    if (!stream.destroyed && !stream.closed) stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+  };
+  res.write(Buffer.alloc(0), reset);
+  setTimeout(reset, 100).unref();
+}
+
+/** Lower-cased request headers, each as the list of its values (HTTP/1.1 and HTTP/2 alike). */
+export function headerLists(req: IncomingMessage): Record<string, string[]> {
+  if (req.headersDistinct) return req.headersDistinct as Record<string, string[]>;
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? v : [v];
+  }
+  return out;
+}
+
 /** Closes the connection at once with a TCP RST (ECONNRESET on the client). */
 export function resetConnection(socket: Socket | null): void {
   if (!socket || socket.destroyed) return;
@@ -108,15 +136,16 @@ export function resetConnection(socket: Socket | null): void {
   else socket.destroy();
 }
 
-/** Headers that carry a credential (OpenAI's, Anthropic's, Azure's, Google's): never recorded. */
-const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
+/** Headers that carry a credential: never recorded. */
+export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
   'authorization',
   'x-api-key',
   'api-key',
   'x-goog-api-key',
+  'x-amz-security-token',
 ]);
 
-/** Lower-cased request headers without the credential headers. */
+/** Lower-cased request headers without the credential ones. */
 export function recordHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {

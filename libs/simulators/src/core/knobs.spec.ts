@@ -9,6 +9,7 @@ import {
   mergeKnobs,
   parseDirectiveBody,
 } from './knobs.js';
+import { parseModels } from './models.js';
 
 describe('sim knobs', () => {
   it('parses every directive key', () => {
@@ -120,5 +121,23 @@ describe('sim knobs', () => {
     );
     assert.deepEqual(k, { ttftMs: 5, tokensPerSecond: 0, completionTokens: 2 });
     assert.equal('status' in k, false);
+  });
+});
+
+describe('--models', () => {
+  it('reads id:ctx, id=ctx for ids with a colon, and ids alone', () => {
+    assert.deepEqual(
+      parseModels(
+        'sim-gpt-small:8192, anthropic.claude-3-7-sonnet-20250219-v1:0=200000,meta.llama3-1-8b-instruct-v1:0:x:y,plain',
+      ),
+      [
+        { id: 'sim-gpt-small', contextLength: 8192 },
+        { id: 'anthropic.claude-3-7-sonnet-20250219-v1:0', contextLength: 200000 },
+        { id: 'meta.llama3-1-8b-instruct-v1:0:x:y' },
+        { id: 'plain' },
+      ],
+    );
+    assert.throws(() => parseModels('a:0'), /invalid context length/);
+    assert.throws(() => parseModels('b=x'), /invalid context length/);
   });
 });

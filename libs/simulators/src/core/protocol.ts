@@ -56,6 +56,8 @@ export function countTextTokens(texts: readonly string[]): number {
 export interface SimContext {
   name: string;
   apiKey?: string;
+  /** AWS protocols: the access key id whose secret is `apiKey`. */
+  accessKeyId?: string;
   models: ReadonlyMap<string, SimModel>;
   defaults(): Knobs;
   records: RecordStore;
@@ -84,8 +86,11 @@ export interface SinkArgs<R extends SimChatRequest> {
 
 /** One chat route of a protocol, run by `runChat`. */
 export interface ChatDialect<R extends SimChatRequest = SimChatRequest> {
-  /** Checks the credentials; throws the protocol's 401/403. */
-  authorize(ctx: SimContext, ex: Exchange): void;
+  /**
+   * Checks the credentials; throws the protocol's 401/403. `rawBody` is the request body as
+   * received, for protocols that sign it (AWS SigV4 hashes it).
+   */
+  authorize(ctx: SimContext, ex: Exchange, rawBody: Buffer): void;
   /** Validates the body (and the URL: Gemini and Bedrock put the model there). */
   parse(body: unknown, ex: Exchange, url: URL): R;
   invalidJson(): SimHttpError;
@@ -132,5 +137,6 @@ export function summarise(req: SimChatRequest): SimRequestSummary {
     reasoning: req.reasoning !== undefined,
     ...(req.prefill !== undefined ? { prefill: req.prefill } : {}),
     responseFormat: req.responseFormat.type,
+    ...(typeof req.toolChoice === 'object' ? { forcedTool: req.toolChoice.name } : {}),
   };
 }

@@ -1,6 +1,21 @@
-/** The node:http server: routing, lifecycle, state. */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+/**
+ * The server: routing, lifecycle, state. One port serves HTTP/1.1 and cleartext HTTP/2 with prior
+ * knowledge (h2c, as the AWS SDK's HTTP/2 handler speaks to an `http://` endpoint): each
+ * connection's first bytes tell which (the HTTP/2 preface starts `PRI `).
+ */
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttp2Server, type Http2Server } from 'node:http2';
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server,
+  type Socket,
+} from 'node:net';
 import { CONTROL_PREFIX, handleControl } from './control.js';
 import type { Generation } from './generation.js';
 import { Exchange } from './http-util.js';
@@ -28,6 +43,9 @@ export class SimulatorServer implements Simulator {
   origin = '';
   port = 0;
   private readonly server: Server;
+  private readonly http1: HttpServer;
+  private readonly http2: Http2Server;
+  private readonly sockets = new Set<Socket>();
   private readonly records = new RecordStore();
   private readonly active = new Set<Generation>();
   private readonly initialDefaults: Knobs;
@@ -46,23 +64,55 @@ export class SimulatorServer implements Simulator {
     this.ctx = {
       name: this.name,
       ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
+      ...(opts.accessKeyId ? { accessKeyId: opts.accessKeyId } : {}),
       models: this.models,
       defaults: () => ({ ...this.currentDefaults }),
       records: this.records,
       active: this.active,
     };
-    this.server = createServer(
-      { noDelay: true, keepAlive: true },
-      (req, res) => void this.handle(req, res),
-    );
-    this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    this.server.headersTimeout = HEADERS_TIMEOUT_MS;
-    this.server.requestTimeout = 0; // streams may legitimately be long; idle sockets are bounded above
-    this.server.on('connection', (s: Socket) => s.setNoDelay(true));
-    this.server.on('clientError', (_e, socket: Socket) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    this.http1 = createHttpServer({ noDelay: true, keepAlive: true }, handler);
+    this.http1.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    this.http1.headersTimeout = HEADERS_TIMEOUT_MS;
+    this.http1.requestTimeout = 0; // streams may legitimately be long; idle sockets are bounded above
+    this.http1.on('clientError', (_e, socket: Socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
       else socket.destroy();
     });
+    // The compat API's request and response stand in for node:http's (the parts used here).
+    this.http2 = createHttp2Server(
+      {},
+      handler as unknown as Parameters<typeof createHttp2Server>[1],
+    );
+    this.http2.on('sessionError', () => {});
+    this.server = createNetServer({ noDelay: true }, (socket) => this.dispatch(socket));
+  }
+
+  /** Hands a connection to the HTTP/1.1 or the HTTP/2 server by its first bytes. */
+  private dispatch(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.setNoDelay(true);
+    socket.on('error', () => {});
+    // A connection that never says anything is dropped (Node's headersTimeout counts from a
+    // listen() of its own, which the HTTP/1.1 server here does not do).
+    const silent = () => socket.destroy();
+    socket.setTimeout(HEADERS_TIMEOUT_MS, silent);
+    let seen = Buffer.alloc(0);
+    const sniff = () => {
+      const chunk = socket.read() as Buffer | null;
+      if (chunk === null) return;
+      seen = Buffer.concat([seen, chunk]);
+      // The first bytes may arrive alone: wait while they could still begin the preface.
+      if (seen.length < 4 && 'PRI '.startsWith(seen.toString('latin1'))) return;
+      socket.off('readable', sniff);
+      socket.setTimeout(0);
+      socket.off('timeout', silent);
+      socket.unshift(seen);
+      const h2 = seen.subarray(0, 4).toString('latin1') === 'PRI ';
+      (h2 ? this.http2 : this.http1).emit('connection', socket);
+    };
+    socket.on('readable', sniff);
   }
 
   async listen(): Promise<this> {
@@ -86,7 +136,8 @@ export class SimulatorServer implements Simulator {
     this.active.clear();
     this.records.abandonWaiters();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
     await closed;
   }
 

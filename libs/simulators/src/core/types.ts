@@ -70,6 +70,8 @@ export interface SimRequestSummary {
   reasoning: boolean;
   prefill?: string;
   responseFormat: string;
+  /** The one tool the request forces (a named `tool_choice`), if any. */
+  forcedTool?: string;
 }
 
 export type TextMode = 'echo' | 'prose';
@@ -85,8 +87,13 @@ export interface SimulatorOptions {
   /** 0 (default) = pick a free port. */
   port?: number;
   host?: '127.0.0.1' | (string & {});
-  /** When set, requests must send `Authorization: Bearer <apiKey>`. */
+  /**
+   * When set, requests must carry this credential: `Authorization: Bearer <apiKey>` (OpenAI), or
+   * for AWS protocols the secret access key the SigV4 signature is verified with.
+   */
   apiKey?: string;
+  /** AWS protocols: the access key id of `apiKey` (default: the protocol's fixed one). */
+  accessKeyId?: string;
   models?: SimModel[];
   defaults?: Partial<Knobs>;
   /** Identifies this simulator (health endpoint, `x-sim-name` response header). */

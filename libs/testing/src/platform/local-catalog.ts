@@ -13,7 +13,7 @@ import type {
   ProviderConnection,
 } from '@turnpike/contracts';
 import { adapterFor } from '@turnpike/providers';
-import { simProtocol } from '@turnpike/simulators';
+import { SIM_AWS_ACCESS_KEY_ID, simProtocol } from '@turnpike/simulators';
 
 /** Where a simulator listens and the secret it expects (an API key, or the AWS secret key). */
 export interface SimEndpointInfo {
@@ -25,9 +25,6 @@ export interface SimEndpointInfo {
 
 /** Builds the account of a provider kind that reaches a simulator. */
 export type SimConnection = (kind: string, sim: SimEndpointInfo) => ProviderConnection;
-
-/** A region, project and access key id for the simulated clouds (they check only the secret). */
-export const SIM_AWS_ACCESS_KEY_ID = 'AKIDTURNPIKESIM';
 
 /**
  * The default account for a simulator: credentials of the adapter's first credential type, the
