@@ -15,10 +15,15 @@ import { loadOpenAISpecValidators } from '@turnpike/openai-api/spec';
 import { adapterFor } from '@turnpike/providers';
 import type { SimRequestRecord } from '@turnpike/simulators';
 import { client, ctx } from '../support/context.js';
+import { NATIVE_PROTOCOLS, nativeModelId } from '../support/native-models.js';
 
-/** Catalog model → the provider kind serving it and the simulator it runs on (test catalog). */
+/**
+ * Catalog model → the provider kind serving it and the simulator it runs on: the test catalog's
+ * OpenAI model, and one model per native protocol (support/native-models.ts).
+ */
 export const GATEWAY_TARGETS: ReadonlyArray<{ model: string; kind: string; simulator: string }> = [
   { model: 'turnpike/sim-large', kind: 'openai', simulator: 'sim' },
+  ...NATIVE_PROTOCOLS.map((p) => ({ model: nativeModelId(p), kind: p, simulator: `sim-${p}` })),
 ];
 
 const spec = loadOpenAISpecValidators();

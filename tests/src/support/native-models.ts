@@ -36,7 +36,8 @@ function nativeDocument(): CatalogFile {
       endpoints: [
         {
           provider: `sim-${p}`,
-          upstream_model: 'sim-gpt-large',
+          // The conformance target's model (Bedrock's is a Claude model id, so it can think).
+          upstream_model: TARGETS.find((t) => t.kind === p)?.upstreamModel ?? 'sim-gpt-large',
           pricing: {
             prompt: '1',
             completion: '4',

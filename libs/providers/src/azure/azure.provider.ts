@@ -36,6 +36,7 @@ export function deploymentOf(connection: ProviderConnection, model: string): str
 
 export const azureProvider = new OpenAICompatibleAdapter({
   kind: 'azure',
+  protocol: 'azure',
   // Every Azure resource has its own endpoint: an account must name it.
   defaultBaseUrl: 'https://RESOURCE.openai.azure.com',
   capabilities: COMPATIBLE_CAPABILITIES,

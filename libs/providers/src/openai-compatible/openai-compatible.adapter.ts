@@ -50,6 +50,11 @@ export const GATEWAY_ONLY_FIELDS: readonly string[] = [
 
 export interface OpenAICompatibleOptions {
   kind: string;
+  /**
+   * The wire, when it differs from OpenAI's in more than parameters (Azure: its own paths and
+   * auth header): which simulator plays it.
+   */
+  protocol?: string;
   /** The provider's public API base URL (with its version path, e.g. `https://api.groq.com/openai/v1`). */
   defaultBaseUrl: string;
   capabilities: Omit<ProviderCapabilities, 'parameters'>;
@@ -99,13 +104,14 @@ export const readReasoning = (ctx: ParamContext): ReasoningRequest | undefined =
  */
 export class OpenAICompatibleAdapter implements ProviderAdapter {
   readonly kind: string;
-  readonly protocol: string = 'openai';
+  readonly protocol: string;
   readonly capabilities: ProviderCapabilities;
   readonly credentialTypes: readonly string[];
   readonly defaultBaseUrl: string;
 
   constructor(protected readonly opts: OpenAICompatibleOptions) {
     this.kind = opts.kind;
+    this.protocol = opts.protocol ?? 'openai';
     this.defaultBaseUrl = opts.defaultBaseUrl;
     this.credentialTypes = opts.credentialTypes ?? ['api_key'];
     this.capabilities = { ...opts.capabilities, parameters: parametersOf(opts.params) };

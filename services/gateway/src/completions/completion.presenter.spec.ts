@@ -73,7 +73,14 @@ describe('chat completion presenters: @openrouter/sdk and openai accept them', (
       { id: ours.id, model: ours.model, provider: ours.provider },
       presentUsage(tokens, upstreamCompletion.usage, cost, price),
     );
-    assert.equal(body['system_fingerprint'], null, 'the key the SDK requires is there');
+    // The key the SDK requires, a string as OpenAI's schema wants: the backend's stable hash.
+    assert.match(String(body['system_fingerprint']), /^fp_[0-9a-f]{10}$/);
+    const again = presentCompletion(
+      withoutFingerprint,
+      { id: 'gen-2', model: ours.model, provider: ours.provider },
+      presentUsage(tokens, upstreamCompletion.usage, cost, price),
+    );
+    assert.equal(again['system_fingerprint'], body['system_fingerprint'], 'stable per backend');
     const r = ChatResult$inboundSchema.parse(body);
     assert.equal(r.id, 'gen-1-x');
     assert.equal(r.model, 'turnpike/sim-small');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EndpointPricing, NativeTokens, UsageEventV1 } from '@turnpike/contracts';
 
 /**
@@ -97,6 +98,16 @@ export function excludesReasoning(body: Json): boolean {
 }
 
 /**
+ * A fingerprint for an upstream that sends none: OpenAI's schema wants a string and
+ * `@openrouter/sdk` wants the key, so the serving backend (provider and model) is named by a
+ * stable hash of it, as OpenAI's fingerprints name a backend configuration.
+ */
+function fingerprintOf(ours: Json): string {
+  const seed = `${String(ours['provider'] ?? '')}/${String(ours['model'] ?? '')}`;
+  return `fp_${createHash('sha256').update(seed).digest('hex').slice(0, 10)}`;
+}
+
+/**
  * A non-streaming completion under our id, model and provider. `system_fingerprint` is always
  * present (null when the upstream sent none): `@openrouter/sdk` requires the key.
  */
@@ -120,7 +131,7 @@ export function presentCompletion(
     system_fingerprint:
       typeof completion['system_fingerprint'] === 'string'
         ? completion['system_fingerprint']
-        : null,
+        : fingerprintOf(ours),
     ...ours,
     usage,
   };
