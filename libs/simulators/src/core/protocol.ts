@@ -55,7 +55,13 @@ export function countTextTokens(texts: readonly string[]): number {
 /** State shared by the routes of one simulator. */
 export interface SimContext {
   name: string;
+  /** The first accepted API key (what a protocol's 401 for the `status` knob may quote). */
   apiKey?: string;
+  /**
+   * Every API key the simulator accepts right now (`--api-key`, then `POST /__sim/auth`: a key
+   * rotation is a moment when old and new keys both work); empty: no authentication.
+   */
+  readonly apiKeys: readonly string[];
   models: ReadonlyMap<string, SimModel>;
   defaults(): Knobs;
   records: RecordStore;
@@ -131,4 +137,13 @@ export function summarise(req: SimChatRequest): SimRequestSummary {
     ...(req.prefill !== undefined ? { prefill: req.prefill } : {}),
     responseFormat: req.responseFormat.type,
   };
+}
+
+/** Whether `credential` is accepted: any key when none is configured, else one of the keys. */
+export function keyAccepted(
+  ctx: Pick<SimContext, 'apiKeys'>,
+  credential: string | null | undefined,
+): boolean {
+  if (ctx.apiKeys.length === 0) return true;
+  return typeof credential === 'string' && ctx.apiKeys.includes(credential);
 }
