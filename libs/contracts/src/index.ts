@@ -12,3 +12,4 @@ export * from './catalog-admin.js';
 export * from './billing.js';
 export * from './provider-connection.js';
 export * from './parameters.js';
+export * from './provider-account.js';

@@ -28,6 +28,8 @@ function attempt(over: Partial<LlmAttemptV1> = {}): LlmAttemptV1 {
     errorCode: null,
     providerCode: null,
     retryAfterSec: null,
+    accountId: null,
+    accountFailures: [],
     ttftMs: 100,
     latencyMs: 1100,
     tokens: { ...zeroTokens(), prompt: 10, completion: 101 },
