@@ -15,6 +15,7 @@ import { RpcFailure } from '@turnpike/kafka';
 import { formatMicros, perMillionFromDecimal } from '@turnpike/pricing';
 import { adapterFor } from '@turnpike/providers';
 import { RouterConfig } from '../router.config.js';
+import type { BulkPlan, CatalogKeys } from './catalog-bulk.js';
 import { readCatalogFile, type CatalogFile } from './catalog-file.js';
 import { EndpointEntity, ModelEntity, ProviderEntity, SeedEntity } from './catalog.entities.js';
 
@@ -185,6 +186,48 @@ export class CatalogService {
       throw RpcFailure.of(404, `Endpoint '${id}' not found.`, 'not_found');
     await this.reload();
     return [modelId];
+  }
+
+  /** What the catalog holds, for a bulk document's references. */
+  keys(): CatalogKeys {
+    return {
+      providers: new Set(this.providers.keys()),
+      models: new Set(this.models.keys()),
+      endpoints: new Set(this.endpoints.keys()),
+    };
+  }
+
+  /**
+   * Applies a validated bulk plan in ONE transaction (all of it, or nothing); returns the models
+   * whose routing entry changed (upserted and deleted ones, those whose endpoints changed, and
+   * those served by an upserted provider) and the endpoints that were deleted.
+   */
+  async applyBulk(plan: BulkPlan): Promise<{ models: string[]; deletedEndpoints: string[] }> {
+    const deletedEndpoints = [
+      ...plan.deleteEndpoints.map((e) => endpointIdOf(e.model, e.provider)),
+      ...plan.deleteModels.flatMap((m) => this.endpointsOf(m, true).map((e) => e.id)),
+    ];
+    await this.db.transaction(async (tx) => {
+      for (const p of plan.providers) await this.writeProvider(tx, p);
+      for (const m of plan.models) {
+        await this.writeModel(tx, m);
+        for (const e of m.endpoints ?? []) await this.writeEndpoint(tx, m.id, e);
+      }
+      for (const e of plan.deleteEndpoints)
+        await tx.getRepository(EndpointEntity).delete({ id: endpointIdOf(e.model, e.provider) });
+      for (const id of plan.deleteModels) await tx.getRepository(ModelEntity).delete({ id });
+    });
+    const providers = new Set(plan.providers.map((p) => p.id));
+    const models = new Set([
+      ...plan.models.map((m) => m.id),
+      ...plan.deleteModels,
+      ...plan.deleteEndpoints.map((e) => e.model),
+      ...[...this.endpoints.values()]
+        .filter((e) => providers.has(e.providerId))
+        .map((e) => e.modelId),
+    ]);
+    await this.reload();
+    return { models: [...models].sort(), deletedEndpoints };
   }
 
   // --- writes ----------------------------------------------------------------------------------
