@@ -57,6 +57,7 @@ async function integration(filter?: string): Promise<RunResult> {
   // Port 1 (tcpmux): privileged and unused, so no test platform's free port can take it, and a
   // connection is refused at once.
   const downUrl = 'http://127.0.0.1:1/v1';
+  const downKey = `sk-down-${randomBytes(8).toString('hex')}`;
   try {
     const state = await startPlatform({
       rootDir: root,
@@ -69,7 +70,7 @@ async function integration(filter?: string): Promise<RunResult> {
         [DOWN_PROVIDER]: {
           kind: 'openai',
           baseUrl: downUrl,
-          apiKey: `sk-down-${randomBytes(8).toString('hex')}`,
+          apiKey: downKey,
         },
       },
       gatewayReplicas: 2,
@@ -101,7 +102,7 @@ async function integration(filter?: string): Promise<RunResult> {
       adminToken: state.adminToken,
       tenants,
       simulators: state.simulators.map((s) => ({ id: s.id, url: s.url, apiKey: s.apiKey })),
-      downUpstream: { provider: DOWN_PROVIDER, url: downUrl },
+      downUpstream: { provider: DOWN_PROVIDER, url: downUrl, apiKey: downKey },
       services: state.services.map((s) => ({ name: s.name, url: s.url, pid: s.pid })),
       kafkaBrokers: state.kafka.brokers,
       databaseUrl: state.postgres.url,
