@@ -121,6 +121,14 @@ describe('AccountBook', () => {
       kind_mismatch: 1,
     });
     assert.equal(book.presence({ id: 'q', kind: 'openai' }).usable, 0);
+    // A tenant's own account (BYOK) is never pooled for everyone.
+    const byok = 'acct_000000000000000000000004';
+    book.apply(byok, rec({ id: byok, owner: 'tenant:t1' }));
+    assert.equal(book.presence({ id: 'p', kind: 'openai' }).usable, 1);
+    assert.deepEqual(
+      book.usable('p').map((a) => a.record.id),
+      ['acct_000000000000000000000001'],
+    );
     assert.equal(book.presence({ id: 'p', kind: 'other' }).usable, 0);
   });
 });

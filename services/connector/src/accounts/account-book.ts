@@ -1,4 +1,9 @@
-import type { ProviderAccountV1, ProviderConnection, ProviderPresence } from '@turnpike/contracts';
+import {
+  PLATFORM_OWNER,
+  type ProviderAccountV1,
+  type ProviderConnection,
+  type ProviderPresence,
+} from '@turnpike/contracts';
 import { adapterFor, type ProviderAdapter } from '@turnpike/providers';
 import { SecretError, type MasterKeyRing } from '@turnpike/secrets';
 import { openPayload } from './account-sealing.js';
@@ -127,11 +132,15 @@ export class AccountBook {
     }
   }
 
-  /** The active, usable accounts of a provider. */
+  /**
+   * The active, usable accounts of a provider: the platform's own. A tenant's account (BYOK)
+   * would serve only that tenant's requests, which routing cannot ask for yet: never pooled.
+   */
   usable(providerId: string, kind?: string): LiveAccount[] {
     return this.all().filter(
       (a) =>
         a.record.providerId === providerId &&
+        a.record.owner === PLATFORM_OWNER &&
         a.record.status === 'active' &&
         a.connection !== null &&
         (kind === undefined || a.record.kind === kind),
