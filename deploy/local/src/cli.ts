@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import {
   isAlive,
   isRunning,
+  masterKeyFileOf,
   readState,
   seedTenant,
   startPlatform,
@@ -88,6 +89,9 @@ function printSummary(state: PlatformState, key: string): void {
   say('');
   say(`  OpenAI base URL: ${url}/v1   models: turnpike/sim-small, turnpike/sim-large`);
   say(`  logs: ${path.join(stateDir, 'logs')}   env: ${envFile}   stop: npm run down`);
+  say(
+    `  provider accounts: $TURNPIKE_URL/admin/providers/{provider}/accounts, sealed under ${masterKeyFileOf(stateDir)} (keep it)`,
+  );
 }
 
 async function up(): Promise<void> {
