@@ -106,6 +106,12 @@ export const ProviderAccountV1 = z.object({
   updatedAt: z.number().int().positive(),
   /** When the current secret version was set. */
   rotatedAt: z.number().int().positive(),
+  /**
+   * `<master key id>:<hex HMAC-SHA256>` of every other field (canonical JSON) under a subkey of
+   * the master key: a record altered on the topic (another base URL, kind, status, revision...)
+   * is refused by every connector, as a secret altered is by its AES-GCM tag.
+   */
+  mac: z.string().regex(/^[A-Za-z0-9._-]{1,32}:[0-9a-f]{64}$/),
 });
 export type ProviderAccountV1 = z.infer<typeof ProviderAccountV1>;
 

@@ -16,11 +16,12 @@ const ID = /^[A-Za-z0-9._-]{1,32}$/;
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
 
 /** The purposes a master key is used for, each with a key of its own (HKDF-SHA256). */
-export type KeyPurpose = 'wrap' | 'fingerprint' | 'transport' | 'id';
+export type KeyPurpose = 'wrap' | 'fingerprint' | 'record' | 'transport' | 'id';
 
 const INFO: Record<KeyPurpose, string> = {
   wrap: 'turnpike/connector/data-key-wrap/v1',
   fingerprint: 'turnpike/connector/fingerprint/v1',
+  record: 'turnpike/connector/record-mac/v1',
   transport: 'turnpike/connector/transport-x25519/v1',
   id: 'turnpike/connector/key-id/v1',
 };

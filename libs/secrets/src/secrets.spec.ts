@@ -3,7 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { SealedSecret } from '@turnpike/contracts';
 import {
+  canonicalJson,
   fingerprintMatches,
+  keyedMac,
+  keyedMacMatches,
   fingerprintSecret,
   maskSecret,
   MasterKeyError,
@@ -206,6 +209,21 @@ describe('fingerprints', () => {
     assert.ok(
       !fingerprintMatches(old, 'sk-one-0123456789abcdef', MasterKeyRing.parse(`k2:${b64(k2)}`)),
     );
+  });
+});
+
+describe('record MACs', () => {
+  test('canonical JSON: key order does not matter, values do', () => {
+    assert.equal(
+      canonicalJson({ b: 1, a: { d: [2, { f: 1, e: 0 }], c: null } }),
+      '{"a":{"c":null,"d":[2,{"e":0,"f":1}]},"b":1}',
+    );
+    const a = keyedMac('record', canonicalJson({ x: 1, y: 'u' }), ring1);
+    assert.equal(a, keyedMac('record', canonicalJson({ y: 'u', x: 1 }), ring1));
+    assert.ok(keyedMacMatches('record', a, canonicalJson({ y: 'u', x: 1 }), ring1));
+    assert.ok(!keyedMacMatches('record', a, canonicalJson({ y: 'v', x: 1 }), ring1));
+    // Another purpose's subkey: a fingerprint is not a record MAC of the same text.
+    assert.notEqual(a, keyedMac('fingerprint', canonicalJson({ x: 1, y: 'u' }), ring1));
   });
 });
 

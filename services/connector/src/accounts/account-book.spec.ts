@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import type { ProviderAccountV1 } from '@turnpike/contracts';
 import { MasterKeyRing } from '@turnpike/secrets';
 import { AccountBook } from './account-book.js';
-import { sealPayload } from './account-sealing.js';
+import { sealPayload, signAccount } from './account-sealing.js';
 
 const ring = MasterKeyRing.parse(`m:${randomBytes(32).toString('base64')}`);
 const SECRET = 'sk-book-0123456789abcdefXYZW';
@@ -12,34 +12,40 @@ const SECRET = 'sk-book-0123456789abcdefXYZW';
 function rec(over: Partial<ProviderAccountV1> = {}, apiKey = SECRET): ProviderAccountV1 {
   const id = over.id ?? 'acct_aaaaaaaaaaaaaaaaaaaaaaaa';
   const version = over.secretVersion ?? 1;
-  return {
-    v: 1,
-    id,
-    providerId: 'p',
-    kind: 'openai',
-    owner: 'platform',
-    label: '',
-    baseUrl: 'http://127.0.0.1:9/v1',
-    credentialType: 'api_key',
-    status: 'active',
-    weight: 1,
-    secretVersion: version,
-    revision: 1,
-    secret: sealPayload(
-      { credentials: { type: 'api_key', apiKey }, headers: {} },
+  return signAccount(
+    {
+      v: 1,
       id,
-      version,
-      ring,
-    ),
-    hint: 'sk-…XYZW',
-    fingerprint: `m:${'0'.repeat(64)}`,
-    headerNames: [],
-    createdAt: 1,
-    updatedAt: 1,
-    rotatedAt: 1,
-    ...over,
-  };
+      providerId: 'p',
+      kind: 'openai',
+      owner: 'platform',
+      label: '',
+      baseUrl: 'http://127.0.0.1:9/v1',
+      credentialType: 'api_key',
+      status: 'active',
+      weight: 1,
+      secretVersion: version,
+      revision: 1,
+      secret: sealPayload(
+        { credentials: { type: 'api_key', apiKey }, headers: {} },
+        id,
+        version,
+        ring,
+      ),
+      hint: 'sk-…XYZW',
+      fingerprint: `m:${'0'.repeat(64)}`,
+      headerNames: [],
+      createdAt: 1,
+      updatedAt: 1,
+      rotatedAt: 1,
+      ...over,
+    },
+    ring,
+  );
 }
+
+/** A record as a connector with the master key writes it (its MAC over the other fields). */
+const sign = (r: ProviderAccountV1) => signAccount(r, ring);
 
 describe('AccountBook', () => {
   test('an account whose secret does not open is kept but unusable, with a reason naming no secret', () => {
@@ -51,7 +57,10 @@ describe('AccountBook', () => {
     const good = rec();
     const b = Buffer.from(good.secret.ciphertext, 'base64');
     b[0] = b[0]! ^ 1;
-    book.apply(good.id, { ...good, secret: { ...good.secret, ciphertext: b.toString('base64') } });
+    book.apply(
+      good.id,
+      sign({ ...good, secret: { ...good.secret, ciphertext: b.toString('base64') } }),
+    );
     const a = book.get(good.id)!;
     assert.equal(a.connection, null);
     assert.match(a.unusable!, /authentication failed/);
@@ -76,6 +85,30 @@ describe('AccountBook', () => {
     assert.equal(none.get(good.id)!.unusable, 'no master key configured');
   });
 
+  test('a record altered on the topic (not signed with the master key) is not applied', () => {
+    const warnings: string[] = [];
+    const book = new AccountBook(ring, undefined, {
+      warn: (m) => warnings.push(m),
+      log: () => undefined,
+    });
+    const r = rec();
+    book.apply(r.id, r);
+    // Another base URL (where the connector would send the secret), a newer revision: refused.
+    book.apply(r.id, { ...r, revision: 9, baseUrl: 'https://attacker.example/v1' });
+    assert.equal(book.get(r.id)!.record.baseUrl, 'http://127.0.0.1:9/v1');
+    book.apply(r.id, { ...r, revision: 9, status: 'disabled' });
+    assert.equal(book.get(r.id)!.record.status, 'active');
+    // A new account nobody signed is not applied at all; one signed with another key neither.
+    const other = rec({ id: 'acct_bbbbbbbbbbbbbbbbbbbbbbbb' });
+    book.apply(other.id, { ...other, mac: `m:${'f'.repeat(64)}` });
+    assert.equal(book.get(other.id), undefined);
+    const stranger = MasterKeyRing.parse(`m:${randomBytes(32).toString('base64')}`);
+    book.apply(other.id, signAccount(other, stranger));
+    assert.equal(book.get(other.id), undefined);
+    assert.equal(warnings.length, 4);
+    assert.match(warnings[0]!, /fails authentication/);
+  });
+
   test('records apply in revision order; a stale one is ignored; a tombstone removes', () => {
     const book = new AccountBook(ring);
     const r2 = rec({ revision: 2, weight: 7 });
@@ -94,7 +127,7 @@ describe('AccountBook', () => {
     const got = book.acquire('p');
     assert.ok(got.ok);
     got.lease.end({ kind: 'success' });
-    book.apply(r.id, { ...r, revision: 2, weight: 3 });
+    book.apply(r.id, sign({ ...r, revision: 2, weight: 3 }));
     assert.equal(book.get(r.id)!.state.successes, 1);
     book.apply(r.id, rec({ revision: 3, secretVersion: 2 }, 'sk-book-rotated-0123456789ab'));
     assert.equal(book.get(r.id)!.state.successes, 0);

@@ -6,7 +6,7 @@ import {
 } from '@turnpike/contracts';
 import { adapterFor, type ProviderAdapter } from '@turnpike/providers';
 import { SecretError, type MasterKeyRing } from '@turnpike/secrets';
-import { openPayload } from './account-sealing.js';
+import { accountAuthentic, openPayload } from './account-sealing.js';
 import {
   AccountState,
   DEFAULT_POOL_POLICY,
@@ -90,6 +90,12 @@ export class AccountBook {
       return;
     }
     if (held && record.revision < held.record.revision) return;
+    // A record whose fields were not written by a connector holding the master key (altered on
+    // the topic: another base URL to send the secret to, a status...) is not applied.
+    if (this.ring && !accountAuthentic(record, this.ring)) {
+      this.log.warn(`account ${id}: a record that fails authentication was ignored`);
+      return;
+    }
     const { adapter, connection, unusable } = this.open(record);
     // A new secret or address starts with a clean slate; a label or weight change keeps it.
     const same =

@@ -14,7 +14,9 @@ import {
   rewrapPayload,
   sealPayload,
   secretOf,
+  signAccount,
   type SealedPayload,
+  type UnsignedAccount,
 } from './account-sealing.js';
 import type { AccountRow, AccountStore, AccountTx } from './account.store.js';
 
@@ -108,7 +110,13 @@ export class AccountManager {
     );
   }
 
-  private async save(tx: AccountTx, row: AccountRow, isNew: boolean): Promise<AccountRow> {
+  /** Signs the record (its MAC under the current master key), stores and publishes it. */
+  private async save(
+    tx: AccountTx,
+    unsigned: UnsignedAccount,
+    isNew: boolean,
+  ): Promise<AccountRow> {
+    const row = signAccount(unsigned, this.keys());
     if (isNew) await tx.insert(row);
     else await tx.update(row);
     await this.publish(row.id, row);
@@ -133,7 +141,7 @@ export class AccountManager {
         );
       const id = newAccountId();
       const { hint } = secretOf(n.payload.credentials);
-      const row: AccountRow = {
+      const row: UnsignedAccount = {
         v: 1,
         id,
         providerId: n.provider.id,
@@ -162,7 +170,7 @@ export class AccountManager {
   private async change(
     providerId: string,
     accountId: string,
-    change: (row: AccountRow, tx: AccountTx) => Promise<AccountRow> | AccountRow,
+    change: (row: AccountRow, tx: AccountTx) => Promise<UnsignedAccount> | UnsignedAccount,
   ): Promise<AccountRow> {
     return this.store.write(async (tx) => {
       const row = await tx.get(accountId);
@@ -204,7 +212,7 @@ export class AccountManager {
 
   update(providerId: string, accountId: string, c: AccountChanges): Promise<AccountRow> {
     return this.change(providerId, accountId, (row) => {
-      let next: AccountRow = {
+      let next: UnsignedAccount = {
         ...row,
         ...(c.label !== undefined ? { label: c.label } : {}),
         ...(c.weight !== undefined ? { weight: c.weight } : {}),
@@ -276,7 +284,7 @@ export class AccountManager {
         const id = newAccountId();
         const now = this.now();
         const payload = { credentials: e.credentials, headers: e.headers };
-        const row: AccountRow = {
+        const row: UnsignedAccount = {
           v: 1,
           id,
           providerId,
@@ -297,9 +305,9 @@ export class AccountManager {
           updatedAt: now,
           rotatedAt: now,
         };
-        await this.save(tx, row, true);
-        await tx.recordBootstrapImport(providerId, row.fingerprint, id);
-        imported.push(row);
+        const saved = await this.save(tx, row, true);
+        await tx.recordBootstrapImport(providerId, saved.fingerprint, id);
+        imported.push(saved);
       });
     }
     return { imported, present };
@@ -323,11 +331,13 @@ export class AccountManager {
       const rows = await tx.list();
       const ids = new Set(rows.map((r) => r.id));
       for (const row of rows) {
-        let next = row;
+        let next: UnsignedAccount = row;
+        const current = `${ring?.current.id}:`;
         const stale =
           ring !== null &&
           (row.secret.masterKeyId !== ring.current.id ||
-            !row.fingerprint.startsWith(`${ring.current.id}:`));
+            !row.fingerprint.startsWith(current) ||
+            !row.mac.startsWith(current));
         if (stale) {
           const { credentials } = openPayload(row, ring);
           next = {

@@ -6,7 +6,10 @@ import {
   type SealedSecret,
 } from '@turnpike/contracts';
 import {
+  canonicalJson,
   fingerprintSecret,
+  keyedMac,
+  keyedMacMatches,
   maskSecret,
   openSecret,
   rewrapSecret,
@@ -104,4 +107,26 @@ export function secretOf(c: ProviderCredentials): { material: string; hint: stri
 
 export function fingerprintOf(c: ProviderCredentials, ring: MasterKeyRing): string {
   return fingerprintSecret(secretOf(c).material, ring);
+}
+
+/** A record without its MAC (what the MAC covers). */
+export type UnsignedAccount = Omit<ProviderAccountV1, 'mac'>;
+
+const unsigned = (r: UnsignedAccount & { mac?: string }): UnsignedAccount => {
+  const { mac: _mac, ...rest } = r;
+  return rest;
+};
+
+/** The record with its MAC (over every other field) under the current master key. */
+export function signAccount(
+  r: UnsignedAccount & { mac?: string },
+  ring: MasterKeyRing,
+): ProviderAccountV1 {
+  const body = unsigned(r);
+  return { ...body, mac: keyedMac('record', canonicalJson(body), ring) };
+}
+
+/** Whether a record's fields are as a connector holding the master key wrote them. */
+export function accountAuthentic(r: ProviderAccountV1, ring: MasterKeyRing): boolean {
+  return keyedMacMatches('record', r.mac, canonicalJson(unsigned(r)), ring);
 }

@@ -3,8 +3,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * The connector's tables (schema `connector`):
  * - `provider_accounts`: one row per provider account, its secret sealed (envelope encryption:
- *   `secret` holds the ciphertext and the wrapped data key, never clear text); the same record
- *   the connectors publish on `connector.accounts.v1`.
+ *   `secret` holds the ciphertext and the wrapped data key, never clear text) and its fields
+ *   authenticated (`mac`); the same record the connectors publish on `connector.accounts.v1`.
  * - `bootstrap_imports`: the `CONNECTOR_PROVIDERS` secrets already imported (by fingerprint), so
  *   a bootstrap account an operator deleted is not imported again at the next restart.
  */
@@ -30,7 +30,8 @@ export class CreateProviderAccounts1732406400300 implements MigrationInterface {
       header_names text[] NOT NULL DEFAULT '{}',
       created_at timestamptz NOT NULL,
       updated_at timestamptz NOT NULL,
-      rotated_at timestamptz NOT NULL)`);
+      rotated_at timestamptz NOT NULL,
+      mac text NOT NULL)`);
     await q.query(
       `CREATE INDEX provider_accounts_provider_idx ON connector.provider_accounts (provider_id)`,
     );

@@ -7,7 +7,7 @@ const WRITE_LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('turnpike.connecto
 
 const COLUMNS = `id, provider_id, kind, owner, label, base_url, credential_type, status, weight,
   secret_version, revision, secret, hint, fingerprint, header_names,
-  created_at, updated_at, rotated_at`;
+  created_at, updated_at, rotated_at, mac`;
 
 interface Row {
   id: string;
@@ -28,6 +28,7 @@ interface Row {
   created_at: Date;
   updated_at: Date;
   rotated_at: Date;
+  mac: string;
 }
 
 /** A row back to the record; a row that does not parse is a bug or tampering: fail loudly. */
@@ -52,6 +53,7 @@ function toRecord(r: Row): AccountRow {
     createdAt: r.created_at.getTime(),
     updatedAt: r.updated_at.getTime(),
     rotatedAt: r.rotated_at.getTime(),
+    mac: r.mac,
   });
 }
 
@@ -74,6 +76,7 @@ const params = (a: AccountRow): unknown[] => [
   new Date(a.createdAt),
   new Date(a.updatedAt),
   new Date(a.rotatedAt),
+  a.mac,
 ];
 
 async function select(
@@ -106,7 +109,7 @@ class PgTx implements AccountTx {
   async insert(a: AccountRow): Promise<void> {
     await this.q(
       `INSERT INTO connector.provider_accounts (${COLUMNS})
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13,$14,$15,$16,$17,$18)`,
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13,$14,$15,$16,$17,$18,$19)`,
       params(a),
     );
   }
@@ -116,7 +119,7 @@ class PgTx implements AccountTx {
       `UPDATE connector.provider_accounts SET provider_id=$2, kind=$3, owner=$4, label=$5,
          base_url=$6, credential_type=$7, status=$8, weight=$9, secret_version=$10, revision=$11,
          secret=$12::jsonb, hint=$13, fingerprint=$14, header_names=$15, created_at=$16,
-         updated_at=$17, rotated_at=$18
+         updated_at=$17, rotated_at=$18, mac=$19
        WHERE id = $1`,
       params(a),
     );

@@ -15,7 +15,7 @@ import { startOpenAISimulator, type OpenAISimulator } from '@turnpike/simulators
 import type { ProducerService } from '@turnpike/service-kit';
 import { context } from '@turnpike/telemetry';
 import { AccountBook } from '../accounts/account-book.js';
-import { sealPayload } from '../accounts/account-sealing.js';
+import { sealPayload, signAccount } from '../accounts/account-sealing.js';
 import type { AccountsView } from '../accounts/accounts-view.service.js';
 import type { ConnectorConfig } from '../connector.config.js';
 import { GenerationRunner } from './generation-runner.service.js';
@@ -37,7 +37,7 @@ function account(
   weight = 1,
 ): ProviderAccountV1 {
   const now = Date.now();
-  return {
+  return sign({
     v: 1,
     id,
     providerId,
@@ -57,8 +57,11 @@ function account(
     createdAt: now,
     updatedAt: now,
     rotatedAt: now,
-  };
+  });
 }
+
+/** As a connector with the master key writes a record (its MAC over the other fields). */
+const sign = (r: Omit<ProviderAccountV1, 'mac'>): ProviderAccountV1 => signAccount(r, ring);
 
 const idOf = (n: number) => `acct_${String(n).padStart(24, '0')}`;
 
@@ -228,9 +231,9 @@ describe('GenerationRunner: key pools', () => {
     assert.equal(none.attempt.accountId, null);
     // A disabled account is no account; an enabled one serves at once.
     const a = account(idOf(1), 'p', simA.url, keyA);
-    book.apply(a.id, { ...a, status: 'disabled' });
+    book.apply(a.id, sign({ ...a, status: 'disabled' }));
     assert.equal((await run(request('p'))).attempt.errorCode, 'provider_not_configured');
-    book.apply(a.id, { ...a, revision: 2 });
+    book.apply(a.id, sign({ ...a, revision: 2 }));
     assert.equal((await run(request('p'))).attempt.outcome, 'success');
   });
 
@@ -242,17 +245,20 @@ describe('GenerationRunner: key pools', () => {
     await simA.waitForRequest(() => true);
     const rotatedKey = key('rotated');
     simA.setApiKeys([keyA, rotatedKey]);
-    book.apply(a.id, {
-      ...a,
-      revision: 2,
-      secretVersion: 2,
-      secret: sealPayload(
-        { credentials: { type: 'api_key', apiKey: rotatedKey }, headers: {} },
-        a.id,
-        2,
-        ring,
-      ),
-    });
+    book.apply(
+      a.id,
+      sign({
+        ...a,
+        revision: 2,
+        secretVersion: 2,
+        secret: sealPayload(
+          { credentials: { type: 'api_key', apiKey: rotatedKey }, headers: {} },
+          a.id,
+          2,
+          ring,
+        ),
+      }),
+    );
     const done = await inFlight;
     assert.equal(done.attempt.outcome, 'success');
     simA.setDefaults({ ttftMs: 0 });
