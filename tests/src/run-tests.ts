@@ -62,6 +62,7 @@ async function integration(filter?: string): Promise<RunResult> {
   const catalog = testCatalog(path.join(root, 'tests/fixtures/test.catalog.json'), stateDir);
   if (catalog.models.length > 0)
     console.log(`[platform] native test models: ${catalog.models.join(', ')}`);
+  const downKey = `sk-down-${randomBytes(8).toString('hex')}`;
   try {
     const state = await startPlatform({
       rootDir: root,
@@ -74,7 +75,7 @@ async function integration(filter?: string): Promise<RunResult> {
         [DOWN_PROVIDER]: {
           kind: 'openai',
           baseUrl: downUrl,
-          apiKey: `sk-down-${randomBytes(8).toString('hex')}`,
+          apiKey: downKey,
         },
       },
       gatewayReplicas: 2,
@@ -106,7 +107,7 @@ async function integration(filter?: string): Promise<RunResult> {
       adminToken: state.adminToken,
       tenants,
       simulators: state.simulators.map((s) => ({ id: s.id, url: s.url, apiKey: s.apiKey })),
-      downUpstream: { provider: DOWN_PROVIDER, url: downUrl },
+      downUpstream: { provider: DOWN_PROVIDER, url: downUrl, apiKey: downKey },
       services: state.services.map((s) => ({ name: s.name, url: s.url, pid: s.pid })),
       kafkaBrokers: state.kafka.brokers,
       databaseUrl: state.postgres.url,

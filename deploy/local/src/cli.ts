@@ -18,6 +18,7 @@ import {
   mergeCatalogs,
   planLocalCatalog,
   simulatorConnection,
+  masterKeyFileOf,
   readState,
   seedTenant,
   startPlatform,
@@ -134,6 +135,9 @@ function printSummary(state: PlatformState, key: string): void {
   say('');
   say(`  OpenAI base URL: ${url}/v1   models: GET ${url}/v1/models (e.g. openai/gpt-4o-mini)`);
   say(`  logs: ${path.join(stateDir, 'logs')}   env: ${envFile}   stop: npm run down`);
+  say(
+    `  provider accounts: $TURNPIKE_URL/admin/providers/{provider}/accounts, sealed under ${masterKeyFileOf(stateDir)} (keep it)`,
+  );
 }
 
 async function up(): Promise<void> {

@@ -129,6 +129,7 @@ export const CATALOG_RPC = {
   deleteEndpoint: 'catalog.endpoints.delete',
   /** Applies a whole catalog document as an import (operator overrides survive it). */
   importCatalog: 'catalog.import',
+  bulk: 'catalog.bulk',
 } as const;
 
 export const ModelRefParams = z.object({ model: ModelId });
@@ -180,4 +181,58 @@ export interface CatalogProviderView {
   overrides: string[];
   /** The kind has an adapter in this build (otherwise its endpoints are not routed to). */
   adapter: boolean;
+}
+
+// --- bulk changes (`POST /admin/catalog/bulk`) ------------------------------------------------
+
+/** Most providers, models, endpoints and deletions one bulk call may carry, all together. */
+export const CATALOG_BULK_MAX_ITEMS = 2000;
+
+/** A model of a bulk document, with the endpoints to upsert for it. */
+export const CatalogBulkModel = CatalogModelInput.extend({
+  endpoints: z.array(CatalogEndpointInput).max(64).optional(),
+});
+export type CatalogBulkModel = z.infer<typeof CatalogBulkModel>;
+
+/**
+ * A bulk document: its shape only. Every item is validated by the router on its own, so that
+ * all of the document's errors are answered at once, each with its path.
+ */
+export const CatalogBulkParams = z
+  .object({
+    providers: z.array(z.unknown()).max(CATALOG_BULK_MAX_ITEMS).default([]),
+    models: z.array(z.unknown()).max(CATALOG_BULK_MAX_ITEMS).default([]),
+    delete: z
+      .object({
+        models: z.array(z.unknown()).max(CATALOG_BULK_MAX_ITEMS).default([]),
+        endpoints: z.array(z.unknown()).max(CATALOG_BULK_MAX_ITEMS).default([]),
+      })
+      .strict()
+      .default({ models: [], endpoints: [] }),
+    /** Validate and count, change nothing. */
+    dry_run: z.boolean().default(false),
+  })
+  .strict();
+export type CatalogBulkParams = z.infer<typeof CatalogBulkParams>;
+
+export interface CatalogBulkItemError {
+  /** Where in the document, e.g. `models[3].endpoints[0].pricing.prompt`. */
+  path: string;
+  message: string;
+}
+
+export interface CatalogBulkResult {
+  /** False when the document had errors (then nothing was changed) or for a dry run. */
+  applied: boolean;
+  dry_run: boolean;
+  counts: {
+    providers_upserted: number;
+    models_upserted: number;
+    endpoints_upserted: number;
+    models_deleted: number;
+    endpoints_deleted: number;
+  };
+  errors: CatalogBulkItemError[];
+  /** Every provider the document names (for the gateway's account check). */
+  providers: string[];
 }

@@ -13,3 +13,4 @@ export * from './catalog-file.js';
 export * from './billing.js';
 export * from './provider-connection.js';
 export * from './parameters.js';
+export * from './provider-account.js';

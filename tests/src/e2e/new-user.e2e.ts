@@ -91,10 +91,12 @@ describe('npm run up, then the openai client, then npm run down', () => {
     // The demo upstream answers with text that reads like a reply, not an echo of the prompt.
     assert.match(completion.choices[0]?.message.content ?? '', /^Hello! This answer comes from /);
 
-    // Secrets: the state file (admin token, database URL, provider keys), local.env, the logs;
+    // Secrets: the state file (admin token, database URL, provider keys), local.env, the
+    // connector's master key, the logs;
     // the state directory cannot be listed or read by anyone else (Postgres' user may traverse it).
     const state = readState(stateDir)!;
-    for (const file of [path.join(stateDir, 'state.json'), envFile])
+    const masterKey = path.join(stateDir, 'connector-master.key');
+    for (const file of [path.join(stateDir, 'state.json'), envFile, masterKey])
       assert.equal(mode(file).toString(8), '600', file);
     const dirMode = mode(stateDir);
     assert.equal(dirMode & 0o066, 0, `state dir mode ${dirMode.toString(8)}`);

@@ -9,6 +9,7 @@ import { serveModel } from '../core/models-route.js';
 import type { GenerationSink } from '../core/generation.js';
 import { bearerToken, type Exchange } from '../core/http-util.js';
 import type { ChatDialect, SimContext, SimProtocol, SinkArgs } from '../core/protocol.js';
+import { keyAccepted } from '../core/protocol.js';
 import { SseWriter } from '../core/sse.js';
 import { errorForStatus, errors, OVERLOADED_EVENT, rateLimitHeaders } from './errors.js';
 import {
@@ -36,11 +37,14 @@ export function apiKeyOf(ex: Exchange): string {
 }
 
 /** Checks the key, then the API version; throws Anthropic's 401 or 400. */
-export function authorize(ctx: { apiKey?: string }, ex: Exchange): ApiVersion {
+export function authorize(
+  ctx: { apiKey?: string; apiKeys: readonly string[] },
+  ex: Exchange,
+): ApiVersion {
   if (ctx.apiKey) {
     const key = apiKeyOf(ex);
     if (!key) throw errors.missingApiKey();
-    if (key !== ctx.apiKey) throw errors.invalidApiKey();
+    if (!keyAccepted(ctx, key)) throw errors.invalidApiKey();
   }
   return versionOf(ex);
 }

@@ -9,6 +9,7 @@ import { runChat } from '../core/chat-flow.js';
 import type { Exchange } from '../core/http-util.js';
 import { systemFingerprint } from '../core/ids.js';
 import type { ChatDialect, SimContext, SimProtocol } from '../core/protocol.js';
+import { keyAccepted } from '../core/protocol.js';
 import { parseChatRequest, type ChatRequest } from '../openai/chat-request.js';
 import { openaiChatDialect } from '../openai/protocol.js';
 import { azureErrorForStatus, azureErrors, SAFE_FILTER_RESULTS } from './errors.js';
@@ -54,7 +55,7 @@ function azureChatDialect(name: string, deployment: string): ChatDialect<ChatReq
   return {
     ...base,
     authorize(ctx: SimContext, ex: Exchange) {
-      if (ctx.apiKey && apiKeyOf(ex) !== ctx.apiKey) throw azureErrors.accessDenied();
+      if (!keyAccepted(ctx, apiKeyOf(ex))) throw azureErrors.accessDenied();
     },
     // The deployment is the model; the body's `model` is optional and ignored.
     parse: (body) =>

@@ -21,6 +21,7 @@ import type {
   SimProtocol,
   SinkArgs,
 } from '../core/protocol.js';
+import { keyAccepted } from '../core/protocol.js';
 import { SseWriter } from '../core/sse.js';
 import { parseCohereRequest } from './chat-request.js';
 import { cohereErrorForStatus, cohereErrors } from './errors.js';
@@ -146,8 +147,8 @@ function bufferedSink(a: SinkArgs<SimChatRequest>): GenerationSink {
   });
 }
 
-function authorize(ctx: { apiKey?: string }, ex: Exchange): void {
-  if (ctx.apiKey && bearerToken(ex.req) !== ctx.apiKey) throw cohereErrors.unauthorized();
+function authorize(ctx: Pick<SimContext, 'apiKeys'>, ex: Exchange): void {
+  if (!keyAccepted(ctx, bearerToken(ex.req))) throw cohereErrors.unauthorized();
 }
 
 const chat: ChatDialect<SimChatRequest> = {

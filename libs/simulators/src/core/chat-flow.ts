@@ -3,6 +3,7 @@
  * apply the faults (reset, error status, context window), plan the answer and run the token
  * clock into the protocol's streamed or buffered sink.
  */
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Generation, type GenerationSink } from './generation.js';
 import {
@@ -97,6 +98,7 @@ export async function runChat<R extends SimChatRequest>(
     stream: false,
     messagesCount: 0,
     headers: recordHeaders(ex.req),
+    credentialSha256: credentialHash(dialect.credentialOf(ex)),
     body: undefined,
     knobs: ctx.defaults(),
     outcome: 'in_progress',
@@ -230,4 +232,9 @@ export function wholeBodySink(
     flush: () => true,
     onDrain: onDrain(ex),
   };
+}
+
+/** What a record keeps of the credential: its SHA-256, never the credential. */
+function credentialHash(credential: string | null | undefined): string | null {
+  return credential ? createHash('sha256').update(credential).digest('hex') : null;
 }

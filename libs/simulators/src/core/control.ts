@@ -1,4 +1,7 @@
-/** The control API, outside `/v1`: `/__sim/requests`, `/__sim/reset`, `/__sim/config`, `/__sim/health`. */
+/**
+ * The control API, outside `/v1`: `/__sim/requests`, `/__sim/reset`, `/__sim/config`,
+ * `/__sim/auth`, `/__sim/health`.
+ */
 import { parseJson, readBody, type Exchange } from './http-util.js';
 import { SimHttpError } from './sim-error.js';
 import { KnobError, knobsFromObject } from './knobs.js';
@@ -12,8 +15,20 @@ export interface ControlTarget {
   requests(): SimRequestRecord[];
   reset(): void;
   setDefaults(k: Partial<Knobs>): void;
+  setApiKeys(keys: readonly string[]): void;
   defaults(): Knobs;
   inFlight(): number;
+}
+
+/** `POST /__sim/auth` body: the API keys accepted from now on (none: no authentication). */
+function apiKeysOf(body: unknown): string[] | string {
+  const keys = (body as { api_keys?: unknown } | null)?.api_keys;
+  if (!Array.isArray(keys) || keys.length > 16)
+    return "'api_keys' must be an array of at most 16 keys";
+  for (const k of keys)
+    if (typeof k !== 'string' || k.length === 0 || k.length > 512 || /\s/.test(k))
+      return "every key of 'api_keys' must be a non-empty string without white space";
+  return keys as string[];
 }
 
 /** Errors of the control API (our own API: a plain `{error: {message, code}}`). */
@@ -53,6 +68,15 @@ export async function handleControl(
         throw e;
       }
       return ex.json(200, { ok: true, defaults: target.defaults() });
+    }
+    case 'POST /__sim/auth': {
+      // Never echoes the keys: the answer says how many there are.
+      const body = parseJson(await readBody(ex.req));
+      if (body === undefined) return ex.error(controlError(400, 'The body is not valid JSON.'));
+      const keys = apiKeysOf(body);
+      if (typeof keys === 'string') return ex.error(controlError(400, keys, 'sim_invalid_keys'));
+      target.setApiKeys(keys);
+      return ex.json(200, { ok: true, api_keys: keys.length });
     }
     default:
       throw controlError(404, `Invalid URL (${ex.method} ${path})`);

@@ -55,9 +55,15 @@ export function countTextTokens(texts: readonly string[]): number {
 /** State shared by the routes of one simulator. */
 export interface SimContext {
   name: string;
+  /** The first accepted API key (what a protocol's 401 for the `status` knob may quote). */
   apiKey?: string;
   /** AWS protocols: the access key id whose secret is `apiKey`. */
   accessKeyId?: string;
+  /**
+   * Every API key the simulator accepts right now (`--api-key`, then `POST /__sim/auth`: a key
+   * rotation is a moment when old and new keys both work); empty: no authentication.
+   */
+  readonly apiKeys: readonly string[];
   models: ReadonlyMap<string, SimModel>;
   defaults(): Knobs;
   records: RecordStore;
@@ -139,4 +145,13 @@ export function summarise(req: SimChatRequest): SimRequestSummary {
     responseFormat: req.responseFormat.type,
     ...(typeof req.toolChoice === 'object' ? { forcedTool: req.toolChoice.name } : {}),
   };
+}
+
+/** Whether `credential` is accepted: any key when none is configured, else one of the keys. */
+export function keyAccepted(
+  ctx: Pick<SimContext, 'apiKeys'>,
+  credential: string | null | undefined,
+): boolean {
+  if (ctx.apiKeys.length === 0) return true;
+  return typeof credential === 'string' && ctx.apiKeys.includes(credential);
 }

@@ -52,6 +52,8 @@ export class SimulatorServer implements Simulator {
   private currentDefaults: Knobs;
   private readonly models: ReadonlyMap<string, SimModel>;
   private readonly ctx: SimContext;
+  private readonly initialKeys: readonly string[];
+  private keys: readonly string[];
 
   constructor(
     readonly protocol: SimProtocol,
@@ -61,9 +63,18 @@ export class SimulatorServer implements Simulator {
     this.initialDefaults = mergeKnobs(BASE_KNOBS, opts.defaults);
     this.currentDefaults = { ...this.initialDefaults };
     this.models = new Map((opts.models ?? DEFAULT_MODELS).map((m) => [m.id, m]));
+    this.initialKeys = opts.apiKey ? [opts.apiKey] : [];
+    this.keys = this.initialKeys;
+    // The keys change at run time (`POST /__sim/auth`): the context reads them live.
+    const keys = () => this.keys;
     this.ctx = {
       name: this.name,
-      ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
+      get apiKey() {
+        return keys()[0];
+      },
+      get apiKeys() {
+        return keys();
+      },
       ...(opts.accessKeyId ? { accessKeyId: opts.accessKeyId } : {}),
       models: this.models,
       defaults: () => ({ ...this.currentDefaults }),
@@ -148,6 +159,12 @@ export class SimulatorServer implements Simulator {
   reset(): void {
     this.records.clear();
     this.currentDefaults = { ...this.initialDefaults };
+    this.keys = this.initialKeys;
+  }
+
+  /** The API keys accepted from now on (a key rotation: the new key, then without the old). */
+  setApiKeys(keys: readonly string[]): void {
+    this.keys = [...keys];
   }
 
   setDefaults(k: Partial<Knobs>): void {
@@ -194,6 +211,7 @@ export class SimulatorServer implements Simulator {
       requests: () => this.requests(),
       reset: () => this.reset(),
       setDefaults: (k: Partial<Knobs>) => this.setDefaults(k),
+      setApiKeys: (keys: readonly string[]) => this.setApiKeys(keys),
       defaults: () => this.defaults(),
       inFlight: () => this.active.size,
     };

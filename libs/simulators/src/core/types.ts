@@ -112,6 +112,11 @@ export interface SimRequestRecord {
   messagesCount: number;
   /** Lower-cased request headers, without the credential headers (`authorization`, `x-goog-api-key`, ...). */
   headers: Record<string, string>;
+  /**
+   * SHA-256 (hex) of the credential the request carried (the protocol's API key header), or
+   * null: which key a client used, without the key.
+   */
+  credentialSha256: string | null;
   /** The parsed JSON body (undefined when it was not valid JSON). */
   body: unknown;
   /** The effective knobs (defaults + headers + directive). */
@@ -150,6 +155,8 @@ export interface Simulator {
   reset(): void;
   /** Merge into the current defaults (a key set to undefined clears an optional knob). */
   setDefaults(k: Partial<Knobs>): void;
+  /** The API keys accepted from now on (`reset` restores the one given at start). */
+  setApiKeys(keys: readonly string[]): void;
   /** Current default knobs. */
   defaults(): Knobs;
   /** Resolves with the first record (present or future) matching `predicate`, with its state at that moment. */

@@ -16,6 +16,7 @@ import type { GenerationSink } from '../core/generation.js';
 import { bearerToken, type Exchange } from '../core/http-util.js';
 import type { ChoicePlan } from '../core/plan.js';
 import type { ChatDialect, SimContext, SimProtocol, SinkArgs } from '../core/protocol.js';
+import { keyAccepted } from '../core/protocol.js';
 import {
   errorForStatus,
   errorText,
@@ -60,12 +61,12 @@ function authorize(ctx: SimContext, ex: Exchange, url: URL, t: Target, e: ErrorC
   if (t.auth === 'key') {
     const key = apiKeyOf(ex, url);
     if (!key) throw geminiErrors.missingKey(e);
-    if (key !== ctx.apiKey) throw geminiErrors.invalidKey(e);
+    if (!keyAccepted(ctx, key)) throw geminiErrors.invalidKey(e);
     return;
   }
   const token = bearerToken(ex.req);
   if (!token) throw geminiErrors.missingToken(e);
-  if (token !== ctx.apiKey) throw geminiErrors.invalidToken(e);
+  if (!keyAccepted(ctx, token)) throw geminiErrors.invalidToken(e);
 }
 
 /** Per-candidate state of a streamed answer. */

@@ -22,6 +22,7 @@ import type {
   SimProtocol,
   SinkArgs,
 } from '../core/protocol.js';
+import { keyAccepted } from '../core/protocol.js';
 import { SseWriter } from '../core/sse.js';
 import { parseMistralRequest } from './chat-request.js';
 import { mistralErrorForStatus, mistralErrors } from './errors.js';
@@ -162,8 +163,8 @@ function bufferedSink(a: SinkArgs<SimChatRequest>): GenerationSink {
   return bufferedJsonSink(a, body);
 }
 
-function authorize(ctx: { apiKey?: string }, ex: Exchange): void {
-  if (ctx.apiKey && bearerToken(ex.req) !== ctx.apiKey) throw mistralErrors.unauthorized();
+function authorize(ctx: Pick<SimContext, 'apiKeys'>, ex: Exchange): void {
+  if (!keyAccepted(ctx, bearerToken(ex.req))) throw mistralErrors.unauthorized();
 }
 
 const chat: ChatDialect<SimChatRequest> = {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -1020,6 +1021,39 @@ describe('OpenAI simulator', () => {
       assert.equal((await post('/__sim/reset')).status, 200);
       assert.equal(sim.requests().length, 0);
       assert.equal(sim.defaults().completionTokens, 16);
+    });
+
+    it('POST /__sim/auth changes the accepted keys (a rotation); records show which key, never the key', async () => {
+      const base = sim.url.replace(/\/v1$/, '');
+      const auth = (keys: unknown) =>
+        fetch(`${base}/__sim/auth`, { method: 'POST', body: JSON.stringify({ api_keys: keys }) });
+      const NEW = 'sk-sim-rotated-9876543210';
+      const as = (key: string) => new OpenAI({ baseURL: sim.url, apiKey: key, maxRetries: 0 });
+      const ask = (key: string) =>
+        as(key).chat.completions.create({ model: 'sim-gpt-small', messages: user('k') });
+      await assert.rejects(ask(NEW), AuthenticationError);
+
+      // Both keys during the rotation, then only the new one.
+      const both = await auth([KEY, NEW]);
+      assert.deepEqual(await both.json(), { ok: true, api_keys: 2 });
+      await ask(KEY);
+      await ask(NEW);
+      assert.equal((await auth([NEW])).status, 200);
+      await ask(NEW);
+      await assert.rejects(ask(KEY), AuthenticationError);
+
+      const sha = (k: string) => createHash('sha256').update(k).digest('hex');
+      const used = sim.requests().map((r) => r.credentialSha256);
+      assert.deepEqual(used, [sha(NEW), sha(KEY), sha(NEW), sha(NEW), sha(KEY)]);
+      const listed = await (await fetch(`${base}/__sim/requests`)).text();
+      assert.ok(!listed.includes(NEW) && !listed.includes(KEY), 'no key in the records');
+
+      // Refused bodies; reset restores the key given at start.
+      assert.equal((await auth('nope')).status, 400);
+      assert.equal((await auth(['has space'])).status, 400);
+      sim.reset();
+      await ask(KEY);
+      await assert.rejects(ask(NEW), AuthenticationError);
     });
   });
 

@@ -5,7 +5,13 @@ import { serveModel } from '../core/models-route.js';
 import type { GenerationSink } from '../core/generation.js';
 import { bearerToken, type Exchange } from '../core/http-util.js';
 import { completionId, systemFingerprint } from '../core/ids.js';
-import type { ChatDialect, SimContext, SimProtocol, SinkArgs } from '../core/protocol.js';
+import {
+  keyAccepted,
+  type ChatDialect,
+  type SimContext,
+  type SimProtocol,
+  type SinkArgs,
+} from '../core/protocol.js';
 import { parseChatRequest, type ChatRequest } from './chat-request.js';
 import { errorForStatus, errors, rateLimitHeaders } from './errors.js';
 import {
@@ -18,12 +24,12 @@ import {
 } from './responses.js';
 import { SseWriter } from '../core/sse.js';
 
-/** Checks the bearer token; throws the 401 OpenAI would send. */
-export function authorize(ctx: { apiKey?: string }, ex: Exchange): void {
-  if (!ctx.apiKey) return;
+/** Checks the bearer token against the accepted keys; throws the 401 OpenAI would send. */
+export function authorize(ctx: Pick<SimContext, 'apiKeys'>, ex: Exchange): void {
+  if (ctx.apiKeys.length === 0) return;
   const token = bearerToken(ex.req);
   if (!token) throw errors.missingApiKey();
-  if (token !== ctx.apiKey) throw errors.invalidApiKey(token);
+  if (!keyAccepted(ctx, token)) throw errors.invalidApiKey(token);
 }
 
 /**

@@ -105,6 +105,22 @@ export function writeSecretFile(file: string, text: string): void {
   chmodSync(file, 0o600);
 }
 
+/** The connector's master key file of a state dir (`id:base64`, 0600). */
+export const masterKeyFileOf = (stateDir: string): string =>
+  path.join(stateDir, 'connector-master.key');
+
+/**
+ * The connector's master key: 32 random bytes made once per state directory, owner-only (0600),
+ * and kept across `npm run up` restarts: the accounts sealed under it live in the database of
+ * the same directory. Lose it and they cannot be opened again.
+ */
+export function ensureMasterKey(stateDir: string): string {
+  const file = masterKeyFileOf(stateDir);
+  if (existsSync(file)) chmodSync(file, 0o600);
+  else writeSecretFile(file, `local-1:${randomBytes(32).toString('base64')}\n`);
+  return file;
+}
+
 export function readState(stateDir: string): PlatformState | null {
   try {
     return JSON.parse(readFileSync(stateFile(stateDir), 'utf8')) as PlatformState;
@@ -179,6 +195,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
   };
   const save = () => writeSecretFile(stateFile(opts.stateDir), JSON.stringify(state, null, 2));
   save();
+  const masterKeyFile = ensureMasterKey(opts.stateDir);
 
   try {
     const admin = createKafka({ brokers: [kafka.brokers], clientId: 'turnpike-platform' }, quiet);
@@ -267,7 +284,13 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
         DATABASE_URL: postgres.url,
         ...(opts.catalogFile ? { ROUTER_CATALOG_FILE: opts.catalogFile } : {}),
       },
-      connector: { CONNECTOR_PROVIDERS: JSON.stringify(providers) },
+      // The connector's accounts live in its schema, sealed under the master key of the state
+      // dir; CONNECTOR_PROVIDERS (the simulators' keys) is imported once, as bootstrap accounts.
+      connector: {
+        DATABASE_URL: postgres.url,
+        CONNECTOR_MASTER_KEY_FILE: masterKeyFile,
+        CONNECTOR_PROVIDERS: JSON.stringify(providers),
+      },
       billing: { DATABASE_URL: postgres.url },
       analytics: { DATABASE_URL: postgres.url },
       // Each replica may hold 1/N of a tenant's balance in flight (the overspend bound).

@@ -468,9 +468,12 @@ export class CompletionsService {
   ): Promise<AttemptOutcome> {
     const { endpoint } = candidate;
     const queue = new ReplyQueue();
+    // The provider account the connector used, from its final reply (for the usage event).
+    let accountId: string | null = null;
     const unregister = this.inbox.register(gen.id, attempt, (r, headers) => {
       // The way back: the final reply of an attempt continues the connector's span.
       if (r.type !== 'chunk') {
+        accountId = r.accountId ?? accountId;
         tracer()
           .startSpan(
             `${TOPICS.llmReplies} process`,
@@ -515,6 +518,7 @@ export class CompletionsService {
         usageReported: false,
         upstreamMicros: 0,
         served: false,
+        accountId,
       };
       if (tokens) this.countAttempt(entry, candidate, tokens.tokens, tokens.usageReported);
       gen.attempts.push(entry);
@@ -523,7 +527,7 @@ export class CompletionsService {
     // After a cancel: keep listening for the connector's final count of this attempt.
     const awaitCount = (entry: UsageAttempt, fallback: () => NativeTokens) => {
       handedOff = true;
-      this.awaitLateCount(gen, queue, unregister, entry, candidate, fallback);
+      this.awaitLateCount(gen, queue, unregister, entry, candidate, fallback, () => accountId);
     };
     try {
       const message: LlmGenerateV1 = {
@@ -738,6 +742,7 @@ export class CompletionsService {
     entry: UsageAttempt,
     candidate: Candidate,
     fallback: () => NativeTokens,
+    accountId: () => string | null,
   ): void {
     const wait = async (): Promise<{ tokens: NativeTokens; usageReported: boolean } | null> => {
       const until = Date.now() + LATE_COUNT_MAX_MS;
@@ -765,6 +770,7 @@ export class CompletionsService {
         }
         const c = count ?? { tokens: fallback(), usageReported: false };
         this.countAttempt(entry, candidate, c.tokens, c.usageReported);
+        entry.accountId = accountId() ?? entry.accountId;
         if (entry.served && gen.served) {
           gen.served.tokens = c.tokens;
           gen.served.usageReported = c.usageReported;
@@ -945,6 +951,7 @@ export class CompletionsService {
       model: served?.candidate.model.id ?? null,
       provider: served?.candidate.endpoint.provider ?? null,
       endpointId: served?.candidate.endpoint.id ?? null,
+      accountId: gen.attempts.find((a) => a.served)?.accountId ?? null,
       stream: gen.body.stream === true,
       status: gen.status,
       finishReason: served?.finishReason ?? null,

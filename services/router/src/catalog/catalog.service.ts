@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, ObjectLiteral, Repository } from 'typeorm';
+import type { DataSource, EntityManager, ObjectLiteral, Repository } from 'typeorm';
 import {
   type CatalogEndpointInput,
   type CatalogEndpointView,
@@ -16,6 +16,7 @@ import { RpcFailure } from '@turnpike/kafka';
 import { formatMicros } from '@turnpike/pricing';
 import { adapterFor } from '@turnpike/providers';
 import { RouterConfig } from '../router.config.js';
+import type { BulkPlan, CatalogKeys } from './catalog-bulk.js';
 import { readCatalogFile } from './catalog-file.js';
 import {
   endpointRow,
@@ -196,21 +197,7 @@ export class CatalogService {
   // --- operator commands (each returns the models whose routing entry changed) ---------------
 
   async upsertProvider(p: CatalogProviderInput): Promise<string[]> {
-    const cur = this.providers.get(p.id);
-    const values = providerValues(p);
-    await this.db.getRepository(ProviderEntity).save({
-      id: p.id,
-      name: p.name,
-      kind: p.kind,
-      overrides: overridesAfterWrite(
-        PROVIDER_FIELDS,
-        cur?.overrides ?? [],
-        PROVIDER_FIELDS,
-        values,
-        cur?.imported ?? null,
-      ),
-      imported: cur?.imported ?? null,
-    });
+    await this.db.transaction((tx) => this.writeProvider(tx, p));
     await this.reload();
     return [
       ...new Set(
@@ -220,23 +207,7 @@ export class CatalogService {
   }
 
   async upsertModel(m: CatalogModelInput): Promise<string[]> {
-    const cur = this.models.get(m.id);
-    const values = modelValues(m, m.created ?? cur?.created ?? Math.floor(Date.now() / 1000));
-    await this.db.transaction(async (tx) => {
-      await tx.getRepository(ModelEntity).save({
-        ...modelRow(m.id, values),
-        overrides: overridesAfterWrite(
-          MODEL_FIELDS,
-          cur?.overrides ?? [],
-          MODEL_FIELDS,
-          values,
-          cur?.imported ?? null,
-        ),
-        imported: cur?.imported ?? null,
-      });
-      // Created again by the operator: an import may update it again.
-      await tx.getRepository(DeletionEntity).delete({ kind: 'model', id: m.id });
-    });
+    await this.db.transaction((tx) => this.writeModel(tx, m));
     await this.reload();
     return [m.id];
   }
@@ -255,26 +226,9 @@ export class CatalogService {
   async upsertEndpoint(modelId: string, e: CatalogEndpointInput): Promise<string[]> {
     if (!this.models.has(modelId))
       throw RpcFailure.of(404, `Model '${modelId}' not found.`, 'not_found');
-    const provider = this.providers.get(e.provider);
-    if (!provider)
+    if (!this.providers.has(e.provider))
       throw RpcFailure.of(404, `Provider '${e.provider}' not found: create it first.`, 'not_found');
-    const id = endpointIdOf(modelId, e.provider);
-    const cur = this.endpoints.get(id);
-    const values = endpointValues(e, adapterFor(provider.kind)?.capabilities.parameters ?? []);
-    await this.db.transaction(async (tx) => {
-      await tx.getRepository(EndpointEntity).save({
-        ...endpointRow(id, modelId, e.provider, values),
-        overrides: overridesAfterWrite(
-          ENDPOINT_FIELDS,
-          cur?.overrides ?? [],
-          ENDPOINT_FIELDS,
-          values,
-          cur?.imported ?? null,
-        ),
-        imported: cur?.imported ?? null,
-      });
-      await tx.getRepository(DeletionEntity).delete({ kind: 'endpoint', id });
-    });
+    await this.db.transaction((tx) => this.writeEndpoint(tx, modelId, e));
     await this.reload();
     return [modelId];
   }
@@ -315,6 +269,121 @@ export class CatalogService {
     if (affected === 0) throw RpcFailure.of(404, `Endpoint '${id}' not found.`, 'not_found');
     await this.reload();
     return [modelId];
+  }
+
+  // --- bulk changes ----------------------------------------------------------------------------
+
+  /** What the catalog holds, for a bulk document's references. */
+  keys(): CatalogKeys {
+    return {
+      providers: new Set(this.providers.keys()),
+      models: new Set(this.models.keys()),
+      endpoints: new Set(this.endpoints.keys()),
+    };
+  }
+
+  /**
+   * Applies a validated bulk plan in ONE transaction (all of it, or nothing), with the same
+   * writes as the single-item commands (operator overrides recorded, deletions remembered so an
+   * import does not bring them back); returns the models whose routing entry changed and the
+   * endpoints that were deleted.
+   */
+  async applyBulk(plan: BulkPlan): Promise<{ models: string[]; deletedEndpoints: string[] }> {
+    const deletedEndpoints = [
+      ...plan.deleteEndpoints.map((e) => endpointIdOf(e.model, e.provider)),
+      ...plan.deleteModels.flatMap((m) => this.endpointsOf(m, true).map((e) => e.id)),
+    ];
+    await this.db.transaction(async (tx) => {
+      for (const p of plan.providers) await this.writeProvider(tx, p);
+      for (const m of plan.models) {
+        await this.writeModel(tx, m);
+        for (const e of m.endpoints ?? []) await this.writeEndpoint(tx, m.id, e, plan.providers);
+      }
+      for (const e of plan.deleteEndpoints) {
+        const id = endpointIdOf(e.model, e.provider);
+        await tx.getRepository(EndpointEntity).delete({ id });
+        await tx.getRepository(DeletionEntity).save({ kind: 'endpoint', id });
+      }
+      for (const id of plan.deleteModels) {
+        await tx.getRepository(ModelEntity).delete({ id });
+        await tx.getRepository(DeletionEntity).save({ kind: 'model', id });
+      }
+    });
+    const providers = new Set(plan.providers.map((p) => p.id));
+    const models = new Set([
+      ...plan.models.map((m) => m.id),
+      ...plan.deleteModels,
+      ...plan.deleteEndpoints.map((e) => e.model),
+      ...[...this.endpoints.values()]
+        .filter((e) => providers.has(e.providerId))
+        .map((e) => e.modelId),
+    ]);
+    await this.reload();
+    return { models: [...models].sort(), deletedEndpoints };
+  }
+
+  // --- writes (inside a transaction; the operator's fields are recorded as overrides) -----------
+
+  private async writeProvider(tx: EntityManager, p: CatalogProviderInput): Promise<void> {
+    const cur = this.providers.get(p.id);
+    const values = providerValues(p);
+    await tx.getRepository(ProviderEntity).save({
+      id: p.id,
+      name: p.name,
+      kind: p.kind,
+      overrides: overridesAfterWrite(
+        PROVIDER_FIELDS,
+        cur?.overrides ?? [],
+        PROVIDER_FIELDS,
+        values,
+        cur?.imported ?? null,
+      ),
+      imported: cur?.imported ?? null,
+    });
+  }
+
+  private async writeModel(tx: EntityManager, m: CatalogModelInput): Promise<void> {
+    const cur = this.models.get(m.id);
+    const values = modelValues(m, m.created ?? cur?.created ?? Math.floor(Date.now() / 1000));
+    await tx.getRepository(ModelEntity).save({
+      ...modelRow(m.id, values),
+      overrides: overridesAfterWrite(
+        MODEL_FIELDS,
+        cur?.overrides ?? [],
+        MODEL_FIELDS,
+        values,
+        cur?.imported ?? null,
+      ),
+      imported: cur?.imported ?? null,
+    });
+    // Created again by the operator: an import may update it again.
+    await tx.getRepository(DeletionEntity).delete({ kind: 'model', id: m.id });
+  }
+
+  private async writeEndpoint(
+    tx: EntityManager,
+    modelId: string,
+    e: CatalogEndpointInput,
+    /** Providers written in the same transaction (a bulk document), not yet in memory. */
+    pending: readonly CatalogProviderInput[] = [],
+  ): Promise<void> {
+    const kind =
+      pending.find((p) => p.id === e.provider)?.kind ?? this.providers.get(e.provider)?.kind;
+    const id = endpointIdOf(modelId, e.provider);
+    const cur = this.endpoints.get(id);
+    const values = endpointValues(e, adapterFor(kind ?? '')?.capabilities.parameters ?? []);
+    await tx.getRepository(EndpointEntity).save({
+      ...endpointRow(id, modelId, e.provider, values),
+      overrides: overridesAfterWrite(
+        ENDPOINT_FIELDS,
+        cur?.overrides ?? [],
+        ENDPOINT_FIELDS,
+        values,
+        cur?.imported ?? null,
+      ),
+      imported: cur?.imported ?? null,
+    });
+    await tx.getRepository(DeletionEntity).delete({ kind: 'endpoint', id });
   }
 
   // --- imports ---------------------------------------------------------------------------------
