@@ -39,9 +39,7 @@ export interface Lease {
 export type Acquired =
   | { ok: true; lease: Lease }
   /** No active account that opens and fits its kind (or every one was tried already). */
-  | { ok: false; reason: 'none'; tried: number; why: string }
-  /** Every account of the provider is cooling down after a 429. */
-  | { ok: false; reason: 'rate_limited'; retryAfterSec: number };
+  | { ok: false; reason: 'none'; tried: number; why: string };
 
 export interface BookLog {
   warn(message: string): void;
@@ -169,12 +167,6 @@ export class AccountBook {
     if (!pool) this.pools.set(providerId, (pool = new KeyPool()));
     const pick = pool.pick(members, now, exclude);
     if (!pick.ok) {
-      if (pick.reason === 'rate_limited')
-        return {
-          ok: false,
-          reason: 'rate_limited',
-          retryAfterSec: Math.ceil(pick.retryAfterMs / 1000),
-        };
       const all = this.all().filter((a) => a.record.providerId === providerId);
       const why =
         usable.length > 0

@@ -72,17 +72,18 @@ describe('KeyPool: per-account cool-down and circuit', () => {
     assert.equal(t.coolingUntil, T0 + DEFAULT_POOL_POLICY.maxRetryAfterMs);
   });
 
-  test('every account cooling down: the provider throttles us, say so (the soonest end)', () => {
+  test('every account cooling down: the one whose cool-down ends first, as a last resort', () => {
     const pool = new KeyPool();
     const a = member('a');
     const b = member('b');
-    a.state.end({ kind: 'rate_limited', retryAfterSec: 3, errorCode: null }, T0);
-    b.state.end({ kind: 'rate_limited', retryAfterSec: 9, errorCode: null }, T0);
-    assert.deepEqual(pool.pick([a, b], T0 + 1000), {
-      ok: false,
-      reason: 'rate_limited',
-      retryAfterMs: 2000,
-    });
+    a.state.end({ kind: 'rate_limited', retryAfterSec: 9, errorCode: null }, T0);
+    b.state.end({ kind: 'rate_limited', retryAfterSec: 3, errorCode: null }, T0);
+    const pick = pool.pick([a, b], T0 + 1000);
+    assert.ok(pick.ok);
+    assert.equal(pick.member.id, 'b');
+    assert.equal(pick.lastResort, true);
+    // A lone account that was throttled once is still asked (the upstream decides).
+    assert.ok(pool.pick([a], T0 + 1000).ok);
   });
 
   test('refused credentials open the circuit after N in a row; a probe after the cool-down', () => {

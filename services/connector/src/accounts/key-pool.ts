@@ -165,8 +165,6 @@ export interface PoolMember {
 
 export type PoolPick =
   | { ok: true; member: PoolMember; lastResort: boolean }
-  /** Every account is cooling down after a 429: the provider is throttling us. */
-  | { ok: false; reason: 'rate_limited'; retryAfterMs: number }
   /** No account to try (none, or every one already tried). */
   | { ok: false; reason: 'empty' };
 
@@ -176,9 +174,8 @@ export class KeyPool {
 
   /**
    * The account the next request goes to, among `members` not in `exclude`: the ready ones by
-   * smooth weighted round-robin; if none is ready and all are cooling down after 429s, none (the
-   * provider throttles us: say so at once); otherwise, as a last resort, the one whose circuit
-   * reopens first.
+   * smooth weighted round-robin; if none is ready, as a last resort, the one that would be ready
+   * first (its cool-down or circuit ending soonest).
    */
   pick(
     members: readonly PoolMember[],
@@ -191,10 +188,10 @@ export class KeyPool {
     if (candidates.length === 0) return { ok: false, reason: 'empty' };
     const ready = candidates.filter((m) => m.state.ready(now));
     if (ready.length > 0) return { ok: true, member: this.next(ready), lastResort: false };
-    if (candidates.every((m) => m.state.cooling(now) && m.state.circuit(now) !== 'open')) {
-      const at = Math.min(...candidates.map((m) => m.state.availableAt(now)));
-      return { ok: false, reason: 'rate_limited', retryAfterMs: Math.max(0, at - now) };
-    }
+    // None is ready (cooling after a 429, or its circuit open): still try the one that would be
+    // ready first. A 429's Retry-After already makes the router and the gateway avoid the
+    // endpoint; when they still send the request here, it is their last resort, and refusing it
+    // without asking the upstream would turn one throttled answer into an outage of the provider.
     const soonest = [...candidates].sort(
       (a, b) => a.state.availableAt(now) - b.state.availableAt(now) || a.id.localeCompare(b.id),
     )[0]!;

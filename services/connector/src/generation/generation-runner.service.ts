@@ -20,7 +20,6 @@ import {
   OutputTally,
   providerNotConfigured,
   secretsOf,
-  serverReply,
   UpstreamAborted,
   UpstreamError,
   withoutSecret,
@@ -108,7 +107,6 @@ export class GenerationRunner implements OnApplicationShutdown {
     const got = this.accounts.book.acquire(providerId, tried);
     if (got.ok) return got.lease;
     if (lastFailure) throw lastFailure;
-    if (got.reason === 'rate_limited') throw poolRateLimited(got.retryAfterSec);
     throw providerNotConfigured(providerId, got.why);
   }
 
@@ -438,25 +436,6 @@ export function accountOutcomeOf(e: UpstreamError): AccountOutcome {
   if (code === UPSTREAM_ERROR_CODES.auth || code === UPSTREAM_ERROR_CODES.payment)
     return { kind: 'refused', errorCode: code };
   return { kind: 'other', errorCode: code };
-}
-
-/** Every account of the provider is cooling down after a 429: the provider throttles us. */
-export function poolRateLimited(retryAfterSec: number): UpstreamError {
-  return new UpstreamError(
-    serverReply(
-      503,
-      UPSTREAM_ERROR_CODES.rateLimited,
-      'The upstream provider is rate limiting the gateway. Please try again later.',
-      null,
-      retryAfterSec,
-    ),
-    {
-      upstreamStatus: null,
-      providerCode: null,
-      providerType: null,
-      providerMessage: 'every account of the provider is cooling down after a 429',
-    },
-  );
 }
 
 /** `provider.require_parameters` of an OpenRouter-style request. */
