@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { seedTenant, startPlatform, stopPlatform, writeSecretFile } from '@turnpike/testing';
 import { startOtlpCollector } from './support/otlp-collector.js';
 import { DOWN_PROVIDER, type TestContext } from './support/context.js';
+import { testCatalog } from './support/native-models.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cacheDir = process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache/turnpike');
@@ -57,23 +58,28 @@ async function integration(filter?: string): Promise<RunResult> {
   // Port 1 (tcpmux): privileged and unused, so no test platform's free port can take it, and a
   // connection is refused at once.
   const downUrl = 'http://127.0.0.1:1/v1';
+  // One model per native protocol whose simulator and adapter exist (see support/native-models).
+  const catalog = testCatalog(path.join(root, 'tests/fixtures/test.catalog.json'), stateDir);
+  if (catalog.models.length > 0)
+    console.log(`[platform] native test models: ${catalog.models.join(', ')}`);
+  const downKey = `sk-down-${randomBytes(8).toString('hex')}`;
   try {
     const state = await startPlatform({
       rootDir: root,
       stateDir,
       cacheDir,
       detached: false,
-      simulators: [{ id: 'sim' }, { id: 'sim-b' }, { id: 'sim-c' }],
+      simulators: [{ id: 'sim' }, { id: 'sim-b' }, { id: 'sim-c' }, ...catalog.simulators],
       // An account whose upstream refuses every connection: errors.e2e.
       providers: {
         [DOWN_PROVIDER]: {
           kind: 'openai',
           baseUrl: downUrl,
-          apiKey: `sk-down-${randomBytes(8).toString('hex')}`,
+          apiKey: downKey,
         },
       },
       gatewayReplicas: 2,
-      catalogFile: path.join(root, 'tests/fixtures/test.catalog.json'),
+      catalogFile: catalog.file,
       env: {
         OTEL_TRACES_EXPORTER: 'otlp',
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
@@ -101,7 +107,7 @@ async function integration(filter?: string): Promise<RunResult> {
       adminToken: state.adminToken,
       tenants,
       simulators: state.simulators.map((s) => ({ id: s.id, url: s.url, apiKey: s.apiKey })),
-      downUpstream: { provider: DOWN_PROVIDER, url: downUrl },
+      downUpstream: { provider: DOWN_PROVIDER, url: downUrl, apiKey: downKey },
       services: state.services.map((s) => ({ name: s.name, url: s.url, pid: s.pid })),
       kafkaBrokers: state.kafka.brokers,
       databaseUrl: state.postgres.url,

@@ -1,17 +1,24 @@
 /**
  * `npm run up`, `npm run down`, `npm run status`: the whole platform on this machine.
- * `up` starts Kafka, Postgres, the upstream simulator and the five services in the background,
+ * `up` starts Kafka, Postgres, the upstream simulators and the five services in the background,
+ * serving the whole imported catalog (`services/router/catalog/imported.catalog.json`) offline,
  * seeds a demo tenant, prints the gateway URL and a demo key, and writes them to
  * `.turnpike/local.env` (as `export` lines, owner-only). Running it again while the platform is
  * up changes nothing. `status` only reads the state file and probes the processes and ports.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TARGETS } from '@turnpike/conformance';
+import { CatalogFile } from '@turnpike/contracts';
 import {
   isAlive,
   isRunning,
+  mergeCatalogs,
+  planLocalCatalog,
+  simulatorConnection,
+  masterKeyFileOf,
   readState,
   seedTenant,
   startPlatform,
@@ -37,9 +44,49 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
  * user's streaming curl visibly streams. Requests can still override every knob
  * (`[[sim ttft_ms=0 tps=0 tokens=16 text=echo]]`); the test platform keeps the instant defaults.
  */
-const DEMO_SIMULATORS: SimulatorSpec[] = [
-  { id: 'sim', args: ['--ttft-ms', '400', '--tps', '35', '--tokens', '97', '--text', 'prose'] },
-];
+const DEMO_ARGS = ['--ttft-ms', '400', '--tps', '35', '--tokens', '97', '--text', 'prose'];
+
+const catalogDir = path.join(rootDir, 'services/router/catalog');
+
+/**
+ * The demo's catalog and upstreams: the simulator models (`turnpike/sim-*`, served by `sim`)
+ * and the whole imported catalog, each provider's endpoints served by the simulator of its wire
+ * protocol with an account of its credential type (as the conformance targets build them). A
+ * provider whose kind has no adapter, or whose protocol no simulator yet, is left out and said.
+ */
+function demoCatalog(): { file: string; simulators: SimulatorSpec[]; notes: string[] } {
+  const read = (name: string) =>
+    CatalogFile.parse(JSON.parse(readFileSync(path.join(catalogDir, name), 'utf8')));
+  const plan = planLocalCatalog(read('imported.catalog.json'));
+  const connection = (kind: string, sim: { url: string; origin: string; apiKey: string }) =>
+    TARGETS.find((t) => t.kind === kind)?.connection(sim) ?? simulatorConnection(kind, sim);
+  const simulators: SimulatorSpec[] = [
+    { id: 'sim', args: DEMO_ARGS },
+    ...plan.simulators.map((s) => ({
+      id: s.id,
+      protocol: s.protocol,
+      args: DEMO_ARGS,
+      models: s.models,
+      accounts: s.accounts.map((a) => ({
+        ...a,
+        connection: (sim: { url: string; origin: string; apiKey: string }) =>
+          connection(a.kind, sim),
+      })),
+    })),
+  ];
+  mkdirSync(stateDir, { recursive: true });
+  const file = path.join(stateDir, 'catalog.json');
+  writeFileSync(file, JSON.stringify(mergeCatalogs(read('default.catalog.json'), plan.catalog)));
+  const providers = new Set(plan.catalog.models.flatMap((m) => m.endpoints.map((e) => e.provider)));
+  const notes = [
+    `imported catalog: ${plan.catalog.models.length} models from ${providers.size} providers, ` +
+      `on ${plan.simulators.map((s) => `${s.protocol} (${s.accounts.length} providers)`).join(', ')} simulators`,
+    ...plan.leftOut.map(
+      (l) => `  left out: ${l.provider} (${l.kind}, ${l.endpoints} endpoints): ${l.reason}`,
+    ),
+  ];
+  return { file, simulators, notes };
+}
 
 /** `export KEY='value'` lines: `source .turnpike/local.env` makes them visible to child processes. */
 function renderEnvFile(vars: Record<string, string>): string {
@@ -86,8 +133,11 @@ function printSummary(state: PlatformState, key: string): void {
   say(`  TURNPIKE_API_KEY=${key}`);
   say(`  TURNPIKE_ADMIN_TOKEN=${state.adminToken}`);
   say('');
-  say(`  OpenAI base URL: ${url}/v1   models: turnpike/sim-small, turnpike/sim-large`);
+  say(`  OpenAI base URL: ${url}/v1   models: GET ${url}/v1/models (e.g. openai/gpt-4o-mini)`);
   say(`  logs: ${path.join(stateDir, 'logs')}   env: ${envFile}   stop: npm run down`);
+  say(
+    `  provider accounts: $TURNPIKE_URL/admin/providers/{provider}/accounts, sealed under ${masterKeyFileOf(stateDir)} (keep it)`,
+  );
 }
 
 async function up(): Promise<void> {
@@ -102,12 +152,15 @@ async function up(): Promise<void> {
     }
   }
   if (existing) await stopPlatform(stateDir); // a half-running platform: start clean
+  const demo = demoCatalog();
+  for (const n of demo.notes) say(`  ${n}`);
   const state = await startPlatform({
     rootDir,
     stateDir,
     cacheDir,
     detached: true,
-    simulators: DEMO_SIMULATORS,
+    simulators: demo.simulators,
+    catalogFile: demo.file,
     log: (l) => say(`  ${l}`),
   });
   const url = state.gatewayUrls[0]!;

@@ -42,6 +42,15 @@ export const UPSTREAM_ERROR_CODES = {
   connector: 'connector_error',
 } as const;
 
+/** One account of a pool that failed before another account of the provider was tried. */
+export const AccountFailure = z.object({
+  accountId: z.string(),
+  errorCode: z.string().nullable(),
+  upstreamStatus: z.number().int().nullable(),
+  retryAfterSec: z.number().nonnegative().nullable(),
+});
+export type AccountFailure = z.infer<typeof AccountFailure>;
+
 /** `llm.attempts.v1`: one record per upstream attempt, published by the connector. */
 export const LlmAttemptV1 = z.object({
   v: z.literal(1),
@@ -60,6 +69,17 @@ export const LlmAttemptV1 = z.object({
   providerCode: z.string().nullable().default(null),
   /** Seconds the upstream asked us to wait (429/503 Retry-After), when it said. */
   retryAfterSec: z.number().nonnegative().nullable().default(null),
+  /**
+   * The provider account the attempt was finally made with (never its secret); null when none
+   * was (no usable account, a connector failure before the call).
+   */
+  accountId: z.string().nullable().default(null),
+  /**
+   * Accounts of the same provider that failed first within this attempt (throttled, or their
+   * credentials refused): the connector moved on to another account of the pool before
+   * answering. Health of the endpoint is the attempt's outcome; these are the accounts' own.
+   */
+  accountFailures: z.array(AccountFailure).max(32).default([]),
   ttftMs: Millis.nullable(),
   latencyMs: Millis,
   tokens: NativeTokens,

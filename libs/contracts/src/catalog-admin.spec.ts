@@ -29,12 +29,13 @@ function problem(
 
 describe('catalog admin inputs', () => {
   test('a provider kind is one the connector implements', () => {
-    assert.deepEqual([...PROVIDER_KINDS], ['openai']);
+    assert.ok(PROVIDER_KINDS.includes('openai'));
     assert.equal(problem(CatalogProviderInput, { id: 'x', name: 'X', kind: 'openai' }), null);
     const r = CatalogProviderInput.safeParse({ id: 'x', name: 'X', kind: 'bogus' });
     assert.equal(r.success, false);
     assert.deepEqual(r.error?.issues[0]?.path, ['kind']);
-    assert.match(r.error?.issues[0]?.message ?? '', /openai/, 'the message lists the valid kinds');
+    for (const kind of PROVIDER_KINDS)
+      assert.ok(r.error?.issues[0]?.message.includes(kind), 'the message lists the valid kinds');
     assert.equal(problem(CatalogProviderInput, { id: 'x', name: 'X' }), 'kind');
   });
 

@@ -16,7 +16,28 @@ import { z } from 'zod';
  * connector provider account, names one of them. `libs/providers`' registry implements exactly
  * these (its unit test checks it); a new adapter adds its kind here.
  */
-export const PROVIDER_KINDS = ['openai'] as const;
+export const PROVIDER_KINDS = [
+  'openai',
+  'openai-compatible',
+  'anthropic',
+  'gemini',
+  'vertex',
+  'bedrock',
+  'azure',
+  'mistral',
+  'cohere',
+  'groq',
+  'together',
+  'fireworks',
+  'deepseek',
+  'xai',
+  'perplexity',
+  'cerebras',
+  'openrouter',
+  'vllm',
+  'ollama',
+  'lmstudio',
+] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 export const ProviderKind = z.enum(PROVIDER_KINDS, {
   error: `expected one of the provider kinds the connector implements: ${PROVIDER_KINDS.join(', ')}`,
@@ -106,6 +127,9 @@ export const CATALOG_RPC = {
   upsertEndpoint: 'catalog.endpoints.upsert',
   setEndpointDisabled: 'catalog.endpoints.disable',
   deleteEndpoint: 'catalog.endpoints.delete',
+  /** Applies a whole catalog document as an import (operator overrides survive it). */
+  importCatalog: 'catalog.import',
+  bulk: 'catalog.bulk',
 } as const;
 
 export const ModelRefParams = z.object({ model: ModelId });
@@ -128,6 +152,13 @@ export interface CatalogEndpointView {
   data_collection: 'allow' | 'deny';
   supported_parameters: string[];
   disabled: boolean;
+  /**
+   * Fields the operator set through this API (`pricing.prompt`, `disabled`, ...): an import
+   * leaves them as they are.
+   */
+  overrides: string[];
+  /** False while the provider's kind has no adapter: imported, but not routed to. */
+  routable: boolean;
   health: unknown;
 }
 
@@ -139,6 +170,7 @@ export interface CatalogModelView {
   context_length: number;
   input_modalities: string[];
   output_modalities: string[];
+  overrides: string[];
   endpoints: CatalogEndpointView[];
 }
 
@@ -146,4 +178,61 @@ export interface CatalogProviderView {
   id: string;
   name: string;
   kind: string;
+  overrides: string[];
+  /** The kind has an adapter in this build (otherwise its endpoints are not routed to). */
+  adapter: boolean;
+}
+
+// --- bulk changes (`POST /admin/catalog/bulk`) ------------------------------------------------
+
+/** Most providers, models, endpoints and deletions one bulk call may carry, all together. */
+export const CATALOG_BULK_MAX_ITEMS = 2000;
+
+/** A model of a bulk document, with the endpoints to upsert for it. */
+export const CatalogBulkModel = CatalogModelInput.extend({
+  endpoints: z.array(CatalogEndpointInput).max(64).optional(),
+});
+export type CatalogBulkModel = z.infer<typeof CatalogBulkModel>;
+
+/**
+ * A bulk document: its shape only. Every item is validated by the router on its own, so that
+ * all of the document's errors are answered at once, each with its path.
+ */
+export const CatalogBulkParams = z
+  .object({
+    providers: z.array(z.unknown()).max(CATALOG_BULK_MAX_ITEMS).default([]),
+    models: z.array(z.unknown()).max(CATALOG_BULK_MAX_ITEMS).default([]),
+    delete: z
+      .object({
+        models: z.array(z.unknown()).max(CATALOG_BULK_MAX_ITEMS).default([]),
+        endpoints: z.array(z.unknown()).max(CATALOG_BULK_MAX_ITEMS).default([]),
+      })
+      .strict()
+      .default({ models: [], endpoints: [] }),
+    /** Validate and count, change nothing. */
+    dry_run: z.boolean().default(false),
+  })
+  .strict();
+export type CatalogBulkParams = z.infer<typeof CatalogBulkParams>;
+
+export interface CatalogBulkItemError {
+  /** Where in the document, e.g. `models[3].endpoints[0].pricing.prompt`. */
+  path: string;
+  message: string;
+}
+
+export interface CatalogBulkResult {
+  /** False when the document had errors (then nothing was changed) or for a dry run. */
+  applied: boolean;
+  dry_run: boolean;
+  counts: {
+    providers_upserted: number;
+    models_upserted: number;
+    endpoints_upserted: number;
+    models_deleted: number;
+    endpoints_deleted: number;
+  };
+  errors: CatalogBulkItemError[];
+  /** Every provider the document names (for the gateway's account check). */
+  providers: string[];
 }

@@ -9,4 +9,8 @@ export * from './account-key.js';
 export * from './schemas.js';
 export * from './rpc.js';
 export * from './catalog-admin.js';
+export * from './catalog-file.js';
 export * from './billing.js';
+export * from './provider-connection.js';
+export * from './parameters.js';
+export * from './provider-account.js';

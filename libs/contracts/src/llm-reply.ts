@@ -40,6 +40,9 @@ export const ReplyError = z.object({
 });
 export type ReplyError = z.infer<typeof ReplyError>;
 
+/** The provider account the connector used for the attempt (null: none), for the usage event. */
+const ReplyAccountId = z.string().nullable().default(null);
+
 const base = {
   v: z.literal(1),
   generationId: GenerationId,
@@ -66,6 +69,7 @@ export const ReplyCompletionV1 = z.object({
   finishReason: z.string().nullable(),
   nativeFinishReason: z.string().nullable(),
   timing: AttemptTiming,
+  accountId: ReplyAccountId,
 });
 
 /** The end of a stream: what the upstream reported once it finished. */
@@ -78,6 +82,7 @@ export const ReplyEndV1 = z.object({
   finishReason: z.string().nullable(),
   nativeFinishReason: z.string().nullable(),
   timing: AttemptTiming,
+  accountId: ReplyAccountId,
 });
 
 /**
@@ -92,6 +97,7 @@ export const ReplyErrorV1 = z.object({
   chunksSent: Count,
   tokens: NativeTokens,
   timing: AttemptTiming,
+  accountId: ReplyAccountId,
 });
 
 export const LlmReplyV1 = z.discriminatedUnion('type', [

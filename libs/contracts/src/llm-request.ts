@@ -16,6 +16,8 @@ export const EndpointRef = z.object({
   provider: z.string().min(1),
   upstreamModel: z.string().min(1),
   pricing: EndpointPricing,
+  /** The endpoint's output limit (the default of `max_tokens` where a protocol requires one). */
+  maxOutputTokens: z.number().int().nonnegative().nullable().optional(),
 });
 export type EndpointRef = z.infer<typeof EndpointRef>;
 

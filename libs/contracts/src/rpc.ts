@@ -3,11 +3,11 @@ import { ReplyAddress } from './llm-request.js';
 
 /**
  * Request/reply between the gateway and the services that own data (`billing`, `router`,
- * `analytics`): the gateway is the only public entry, and services never read each other's
+ * `analytics`, `connector`): the gateway is the only public entry, and services never read each other's
  * tables. Requests go to `rpc.<service>.v1`; replies to the caller's partition of
  * `rpc.replies.v1`.
  */
-export const RPC_SERVICES = ['billing', 'router', 'analytics'] as const;
+export const RPC_SERVICES = ['billing', 'router', 'analytics', 'connector'] as const;
 export type RpcService = (typeof RPC_SERVICES)[number];
 export const rpcTopic = (service: RpcService) => `rpc.${service}.v1` as const;
 export const RPC_REPLIES = 'rpc.replies.v1';

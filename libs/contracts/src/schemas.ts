@@ -6,6 +6,7 @@ import { LlmAttemptV1 } from './attempt.js';
 import { UsageEventV1 } from './usage-event.js';
 import { RoutingEntryV1 } from './routing-table.js';
 import { AccountKeyV1 } from './account-key.js';
+import { ProviderAccountV1 } from './provider-account.js';
 import { RpcReplyV1, RpcRequestV1 } from './rpc.js';
 import { BalanceV1, CreditEventV1, PricingRuleV1 } from './billing.js';
 
@@ -17,9 +18,11 @@ export const TOPIC_SCHEMAS = {
   [TOPICS.usageEvents]: UsageEventV1,
   [TOPICS.routingTable]: RoutingEntryV1,
   [TOPICS.accountsKeys]: AccountKeyV1,
+  [TOPICS.connectorAccounts]: ProviderAccountV1,
   [TOPICS.rpcBilling]: RpcRequestV1,
   [TOPICS.rpcRouter]: RpcRequestV1,
   [TOPICS.rpcAnalytics]: RpcRequestV1,
+  [TOPICS.rpcConnector]: RpcRequestV1,
   [TOPICS.rpcReplies]: RpcReplyV1,
   [TOPICS.billingBalances]: BalanceV1,
   [TOPICS.billingPricing]: PricingRuleV1,

@@ -37,9 +37,11 @@ export const TOPICS = {
   billingCredits: 'billing.credits.v1',
   routingTable: 'routing.table.v1',
   accountsKeys: 'accounts.keys.v1',
+  connectorAccounts: 'connector.accounts.v1',
   rpcBilling: 'rpc.billing.v1',
   rpcRouter: 'rpc.router.v1',
   rpcAnalytics: 'rpc.analytics.v1',
+  rpcConnector: 'rpc.connector.v1',
   rpcReplies: 'rpc.replies.v1',
 } as const;
 
@@ -112,7 +114,14 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     compacted: true,
     description: 'Latest state of each API key, keyed by key hash.',
   },
-  ...(['billing', 'router', 'analytics'] as const).map((s) => ({
+  {
+    topic: TOPICS.connectorAccounts,
+    partitions: 1,
+    compacted: true,
+    description:
+      'Provider accounts (secrets envelope-encrypted), keyed by account id; written and read by the connectors only.',
+  },
+  ...(['billing', 'router', 'analytics', 'connector'] as const).map((s) => ({
     topic: `rpc.${s}.v1`,
     partitions: 3,
     compacted: false,

@@ -27,6 +27,8 @@ export const UsageAttempt = z.object({
    * ledger books it as an expense, and the tenant is not charged for it.
    */
   served: z.boolean().default(false),
+  /** The provider account the connector used (never its secret); null when none or unknown. */
+  accountId: z.string().nullable().default(null),
 });
 export type UsageAttempt = z.infer<typeof UsageAttempt>;
 
@@ -54,6 +56,8 @@ export const UsageEventV1 = z.object({
   model: z.string().nullable(),
   provider: z.string().nullable(),
   endpointId: z.string().nullable(),
+  /** The provider account that served it (never its secret); null if none, or unknown. */
+  accountId: z.string().nullable().default(null),
   stream: z.boolean(),
   status: GenerationStatus,
   finishReason: z.string().nullable(),

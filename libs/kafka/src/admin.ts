@@ -26,6 +26,33 @@ export function topicConfigEntries(s: TopicSpec): Array<{ name: string; value: s
  * (`topicConfigEntries`) up to date, so raising a limit in TOPIC_SPECS reaches existing
  * installations. Safe to call from every instance at boot.
  */
+/** Waits until every partition of `topics` has a leader (metadata errors retried), up to 60 s. */
+async function waitForLeaders(
+  admin: ReturnType<KafkaClient['admin']>,
+  topics: string[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  for (let wait = 50; Date.now() < deadline; wait = Math.min(1_000, wait * 2)) {
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+      if (
+        meta.length === topics.length &&
+        meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+      )
+        return;
+      last = new Error('partitions without a leader');
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  throw new Error(
+    `topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms: ${String(last)}`,
+  );
+}
+
 export async function ensureTopics(
   kafka: KafkaClient,
   specs: readonly TopicSpec[],
@@ -39,7 +66,9 @@ export async function ensureTopics(
     if (missing.length > 0) {
       try {
         await admin.createTopics({
-          waitForLeaders: true,
+          // kafkajs' own wait gives up on UNKNOWN_TOPIC_OR_PARTITION while a busy broker is
+          // still electing leaders (tulios/kafkajs#1222): we wait ourselves, below.
+          waitForLeaders: false,
           topics: missing.map((s) => ({
             topic: s.topic,
             numPartitions: s.partitions,
@@ -51,6 +80,10 @@ export async function ensureTopics(
         // Another instance may have created them meanwhile.
         if (!String((e as Error).message).includes('already exists')) throw e;
       }
+      await waitForLeaders(
+        admin,
+        missing.map((s) => s.topic),
+      );
     }
     const present = specs.filter((s) => existing.has(s.topic));
     if (present.length > 0) {

@@ -375,6 +375,23 @@ describe('fromReplyError', () => {
     assert.equal(e.upstreamStatus, undefined);
     assert.deepEqual(e.headers(), {});
   });
+
+  test('provider_not_configured tells clients not to retry; other codes leave it to them', () => {
+    const notConfigured: ReplyError = {
+      status: 502,
+      type: 'server_error',
+      code: 'provider_not_configured',
+      param: null,
+      message: 'not configured',
+      retryable: true,
+      upstreamStatus: null,
+      retryAfterSec: null,
+    };
+    const e = fromReplyError(notConfigured);
+    assert.equal(e.status, 502);
+    assert.deepEqual(e.headers(), { 'x-should-retry': 'false' });
+    assert.deepEqual(fromReplyError({ ...notConfigured, code: 'upstream_error' }).headers(), {});
+  });
 });
 
 describe('error bodies match the OpenAI spec (ErrorResponse)', () => {

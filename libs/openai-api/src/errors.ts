@@ -33,7 +33,7 @@
  * tenant's own rate limit): trying another provider cannot fix those.
  */
 
-import type { ReplyError } from '@turnpike/contracts';
+import { UPSTREAM_ERROR_CODES, type ReplyError } from '@turnpike/contracts';
 
 export interface OpenAIErrorObject {
   message: string;
@@ -61,6 +61,11 @@ export interface ApiErrorInit {
   retryAfterSec?: number;
   /** HTTP status of the upstream response this error was derived from, if any. */
   upstreamStatus?: number;
+  /**
+   * Tells clients whether to retry (`x-should-retry`, which the official OpenAI SDKs obey over
+   * their status rules); unset: their own rules apply.
+   */
+  clientShouldRetry?: boolean;
   cause?: unknown;
 }
 
@@ -75,6 +80,7 @@ export class ApiError extends Error {
   readonly retryable: boolean;
   readonly retryAfterSec?: number;
   readonly upstreamStatus?: number;
+  readonly clientShouldRetry?: boolean;
 
   constructor(init: ApiErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -87,6 +93,7 @@ export class ApiError extends Error {
     this.retryable = init.retryable ?? false;
     if (init.retryAfterSec !== undefined) this.retryAfterSec = init.retryAfterSec;
     if (init.upstreamStatus !== undefined) this.upstreamStatus = init.upstreamStatus;
+    if (init.clientShouldRetry !== undefined) this.clientShouldRetry = init.clientShouldRetry;
     Object.defineProperty(this, API_ERROR_BRAND, { value: true });
   }
 
@@ -102,11 +109,16 @@ export class ApiError extends Error {
     return { error };
   }
 
-  /** Extra response headers the error calls for (currently only `retry-after`). */
+  /** Extra response headers the error calls for: `retry-after`, `x-should-retry`. */
   headers(): Record<string, string> {
-    return this.retryAfterSec === undefined
-      ? {}
-      : { 'retry-after': String(Math.max(0, Math.ceil(this.retryAfterSec))) };
+    return {
+      ...(this.retryAfterSec === undefined
+        ? {}
+        : { 'retry-after': String(Math.max(0, Math.ceil(this.retryAfterSec))) }),
+      ...(this.clientShouldRetry === undefined
+        ? {}
+        : { 'x-should-retry': String(this.clientShouldRetry) }),
+    };
   }
 }
 
@@ -405,5 +417,7 @@ export function fromReplyError(e: ReplyError): ApiError {
     ...(e.retryAfterSec !== null ? { retryAfterSec: e.retryAfterSec } : {}),
     ...(e.upstreamStatus !== null ? { upstreamStatus: e.upstreamStatus } : {}),
     ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
+    // Our configuration error: the same request fails the same way until an operator acts.
+    ...(e.code === UPSTREAM_ERROR_CODES.notConfigured ? { clientShouldRetry: false } : {}),
   });
 }

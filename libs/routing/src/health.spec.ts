@@ -28,6 +28,8 @@ function attempt(over: Partial<LlmAttemptV1> = {}): LlmAttemptV1 {
     errorCode: null,
     providerCode: null,
     retryAfterSec: null,
+    accountId: null,
+    accountFailures: [],
     ttftMs: 100,
     latencyMs: 1100,
     tokens: { ...zeroTokens(), prompt: 10, completion: 101 },
@@ -105,6 +107,16 @@ describe('classifyAttempt', () => {
     assert.equal(classifyAttempt({ outcome: 'error', upstreamStatus: 400 }), 'ignored');
     assert.equal(classifyAttempt({ outcome: 'error', upstreamStatus: 413 }), 'ignored');
     assert.equal(classifyAttempt({ outcome: 'cancelled', upstreamStatus: null }), 'ignored');
+  });
+  test('no usable provider account is our configuration error, not an outage of the endpoint', () => {
+    const notConfigured = {
+      outcome: 'error' as const,
+      upstreamStatus: null,
+      errorCode: 'provider_not_configured',
+    };
+    assert.equal(classifyAttempt(notConfigured), 'ignored');
+    // Without its code, the same record (no HTTP answer) would be a connection failure.
+    assert.equal(classifyAttempt({ ...notConfigured, errorCode: null }), 'failure');
   });
 });
 
@@ -313,6 +325,23 @@ describe('EndpointHealthTracker: metrics', () => {
 });
 
 describe('HealthBook', () => {
+  test('any number of provider_not_configured attempts leave the circuit closed and uptime unknown', () => {
+    const book = new HealthBook();
+    const before = book.health('m/x@a', T0);
+    for (let i = 0; i < 50; i++) {
+      const change = book.observe(
+        fail({ upstreamStatus: null, errorCode: 'provider_not_configured', endedAt: T0 + i }),
+        T0 + i,
+      );
+      assert.equal(change, 'none');
+    }
+    assert.deepEqual(book.health('m/x@a', T0 + 100), before);
+    // The same number of connection errors would have opened it.
+    for (let i = 0; i < 5; i++)
+      book.observe(fail({ upstreamStatus: null, errorCode: 'upstream_connection_error' }), T0);
+    assert.equal(book.health('m/x@a', T0).circuit, 'open');
+  });
+
   test('keeps one tracker per endpoint and reports the next circuit transition', () => {
     const book = new HealthBook();
     for (let i = 0; i < 5; i++) book.observe(fail({ endpointId: 'm/x@a' }), T0);

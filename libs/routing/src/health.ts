@@ -41,8 +41,11 @@ export const DEFAULT_HEALTH_POLICY: HealthPolicy = {
  *   credentials, account or configuration upstream);
  * - `rate_limited`: 429; counted for the circuit and the error rate, but not against uptime
  *   (as OpenRouter counts uptime);
- * - `ignored`: says nothing about the endpoint: the client went away, or the request itself was
- *   refused (400, 413, 422, context length).
+ * - `ignored`: says nothing about the endpoint: the client went away, the request itself was
+ *   refused (400, 413, 422, context length), or the connector has no usable account for the
+ *   endpoint's provider (`provider_not_configured`: a configuration error of ours, reported to
+ *   the operator, not an outage of the endpoint: it must not open its circuit or lower its
+ *   uptime, and the endpoint is healthy again the moment an account is added).
  *
  * The connector's error policy (`libs/providers/src/errors`) names the meaning of a failure in
  * `errorCode`; where a provider's meaning differs from its status (a quota error sent as a 429,
@@ -52,6 +55,7 @@ export type AttemptClass = 'success' | 'failure' | 'rate_limited' | 'ignored';
 
 const CODE_CLASS: Readonly<Record<string, AttemptClass>> = {
   [UPSTREAM_ERROR_CODES.contextLength]: 'ignored',
+  [UPSTREAM_ERROR_CODES.notConfigured]: 'ignored',
   [UPSTREAM_ERROR_CODES.rateLimited]: 'rate_limited',
   [UPSTREAM_ERROR_CODES.auth]: 'failure',
   [UPSTREAM_ERROR_CODES.payment]: 'failure',

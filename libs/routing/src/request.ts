@@ -1,41 +1,7 @@
+import { ROUTED_PARAMETERS } from '@turnpike/contracts';
 import type { RouteRequest, RoutingPreferences } from './rank.js';
 
-/**
- * Request parameters that endpoints declare in `supported_parameters` (OpenAI's, plus the
- * sampling extensions OpenRouter routes on). Other body fields (messages, stream, provider,
- * unknown pass-through fields) say nothing about what an endpoint must support.
- */
-export const ROUTED_PARAMETERS: ReadonlySet<string> = new Set([
-  'max_tokens',
-  'max_completion_tokens',
-  'temperature',
-  'top_p',
-  'n',
-  'stop',
-  'presence_penalty',
-  'frequency_penalty',
-  'logit_bias',
-  'logprobs',
-  'top_logprobs',
-  'seed',
-  'tools',
-  'tool_choice',
-  'parallel_tool_calls',
-  'response_format',
-  'reasoning_effort',
-  'reasoning',
-  'include_reasoning',
-  'service_tier',
-  'modalities',
-  'audio',
-  'prediction',
-  'web_search_options',
-  'verbosity',
-  'top_k',
-  'repetition_penalty',
-  'min_p',
-  'top_a',
-]);
+export { ROUTED_PARAMETERS } from '@turnpike/contracts';
 
 /** The parameters a request uses, in `supported_parameters` terms. */
 export function requestParameters(body: Record<string, unknown>): string[] {

@@ -1,4 +1,5 @@
 export * from './infra/index.js';
 export * from './platform/platform.js';
-export * from './simulators/openai/index.js';
+export * from './platform/local-catalog.js';
+export * from './simulators/index.js';
 export * from './assertions/stream-pacing.js';

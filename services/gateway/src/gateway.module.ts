@@ -18,6 +18,8 @@ import { CatalogAdminController } from './catalog/catalog-admin.controller.js';
 import { ModelsController } from './catalog/models.controller.js';
 import { RoutingTableService } from './catalog/routing-table.service.js';
 import { CompletionsController } from './completions/completions.controller.js';
+import { ConnectorAdmin } from './providers/connector-admin.service.js';
+import { ProviderAccountsController } from './providers/provider-accounts.controller.js';
 import { ChargesService } from './billing/charges.service.js';
 import { BillingAdminController } from './billing/billing-admin.controller.js';
 import { BalancesView, MarkupsView, Reservations } from './billing/billing-views.service.js';
@@ -71,6 +73,7 @@ export class GatewayModule {
         ModelsController,
         AdminController,
         CatalogAdminController,
+        ProviderAccountsController,
         BillingController,
         BillingAdminController,
       ],
@@ -82,6 +85,7 @@ export class GatewayModule {
         RoutingTableService,
         ReplyInboxService,
         RpcClientService,
+        ConnectorAdmin,
         UsagePublisher,
         RoutePlanner,
         Reservations,

@@ -11,6 +11,7 @@ import {
   ModelEntity,
   ProviderEntity,
   SeedEntity,
+  DeletionEntity,
 } from './catalog/catalog.entities.js';
 import { CATALOG_MIGRATIONS } from './catalog/catalog.migrations.js';
 import { CatalogService } from './catalog/catalog.service.js';
@@ -28,7 +29,7 @@ export class RouterModule {
         DatabaseModule.forRoot({
           url: config.databaseUrl,
           schema: 'catalog',
-          entities: [ProviderEntity, ModelEntity, EndpointEntity, SeedEntity],
+          entities: [ProviderEntity, ModelEntity, EndpointEntity, SeedEntity, DeletionEntity],
           migrations: CATALOG_MIGRATIONS,
         }),
       ],

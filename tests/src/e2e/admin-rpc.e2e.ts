@@ -1,9 +1,9 @@
 /**
- * The gateway survives an admin RPC whose `producer.send` fails. A catalog upsert with a 2 MiB
- * description passes the gateway's 4 MiB body limit and its validation, but its RPC message is
- * larger than `rpc.router.v1` accepts (the broker default, ~1 MiB, in TOPIC_SPECS), so the
- * producer refuses it (MessageTooLargeError) inside `RpcClient.call`, after the reply promise
- * and its 10 s timer exist. That is the path that used to leave the reply's timeout rejection
+ * The gateway survives an admin RPC whose `producer.send` fails. A bulk catalog document of 200
+ * models with 8 KiB descriptions (~1.6 MB) passes the gateway's 4 MiB body limit and its
+ * validation, but its RPC message is larger than `rpc.router.v1` accepts (the broker default,
+ * ~1 MiB, in TOPIC_SPECS), so the producer refuses it (MessageTooLargeError) inside
+ * `RpcClient.call`, after the reply promise and its 10 s timer exist. That is the path that used to leave the reply's timeout rejection
  * unhandled and kill the gateway ~10 s later. The client must get a prompt 413 in OpenAI's
  * shape; past the RPC timeout the same gateway process must still answer, be ready, and have
  * logged no unhandled rejection (services log those instead of dying, so the log is where a
@@ -29,12 +29,18 @@ describe('a failed admin RPC send', () => {
     const logFrom = statSync(running.logFile).size;
     const admin = { authorization: `Bearer ${ctx().adminToken}` };
 
-    const description = 'x'.repeat(2 * 1024 * 1024);
+    const description = 'x'.repeat(8 * 1024);
+    const models = Array.from({ length: 200 }, (_, i) => ({
+      id: i === 0 ? 'turnpike/rpc-too-large' : `turnpike/rpc-too-large-${i}`,
+      name: 'Too large',
+      context_length: 8192,
+      description,
+    }));
     const started = performance.now();
-    const res = await fetch(`${gw.url}/admin/catalog/models/turnpike/rpc-too-large`, {
-      method: 'PUT',
+    const res = await fetch(`${gw.url}/admin/catalog/bulk`, {
+      method: 'POST',
       headers: { ...admin, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Too large', context_length: 8192, description }),
+      body: JSON.stringify({ models }),
     });
     const body = (await res.json()) as { error: Record<string, unknown> };
     const elapsed = performance.now() - started;
@@ -65,7 +71,7 @@ describe('a failed admin RPC send', () => {
     assert.equal(refused.status, 404, await refused.text());
 
     const log = readFileSync(running.logFile).subarray(logFrom).toString();
-    assert.match(log, /router\.catalog\.models\.upsert not sent: .*exceeds rpc\.router\.v1/);
+    assert.match(log, /router\.catalog\.bulk not sent: .*exceeds rpc\.router\.v1/);
     assert.doesNotMatch(log, /unhandled promise rejection/);
   });
 });

@@ -235,6 +235,7 @@ function syntheticEvent(
     model: 'turnpike/sim-small',
     provider: 'sim',
     endpointId: 'turnpike/sim-small@sim',
+    accountId: null,
     stream: false,
     status: 'success',
     finishReason: 'stop',

@@ -4,6 +4,9 @@
  * that `source` hands to child processes); the official `openai` client works with them; the
  * demo upstream streams at a realistic pace; every file that holds a secret is owner-only;
  * `npm run status` answers from the state file (no rebuild) and shows Kafka and Postgres too;
+ * `GET /v1/models` lists the whole imported catalog that this build can serve offline (every
+ * provider whose kind has an adapter and whose wire protocol a simulator), from many providers,
+ * and a model of each simulated protocol answers through the gateway;
  * running `up` again is harmless; `npm run down` stops all.
  * It runs the real CLI (`scripts/turnpike up`) with its state in a temporary directory, so it
  * never touches a developer's own `.turnpike/`.
@@ -16,7 +19,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { isAlive, pacingProblems, readState } from '@turnpike/testing';
+import { CatalogFile } from '@turnpike/contracts';
+import { isAlive, pacingProblems, planLocalCatalog, readState } from '@turnpike/testing';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'turnpike-up-'));
@@ -87,10 +91,12 @@ describe('npm run up, then the openai client, then npm run down', () => {
     // The demo upstream answers with text that reads like a reply, not an echo of the prompt.
     assert.match(completion.choices[0]?.message.content ?? '', /^Hello! This answer comes from /);
 
-    // Secrets: the state file (admin token, database URL, provider keys), local.env, the logs;
+    // Secrets: the state file (admin token, database URL, provider keys), local.env, the
+    // connector's master key, the logs;
     // the state directory cannot be listed or read by anyone else (Postgres' user may traverse it).
     const state = readState(stateDir)!;
-    for (const file of [path.join(stateDir, 'state.json'), envFile])
+    const masterKey = path.join(stateDir, 'connector-master.key');
+    for (const file of [path.join(stateDir, 'state.json'), envFile, masterKey])
       assert.equal(mode(file).toString(8), '600', file);
     const dirMode = mode(stateDir);
     assert.equal(dirMode & 0o066, 0, `state dir mode ${dirMode.toString(8)}`);
@@ -132,6 +138,60 @@ describe('npm run up, then the openai client, then npm run down', () => {
     };
     const record = records.data.find((r) => JSON.stringify(r.body).includes(paced))!;
     assert.deepEqual(pacingProblems(record.tokenTimes, arrivals), []);
+
+    // The whole imported catalog, offline: every model this build can serve (its adapters and
+    // simulators; more as they land) is listed, from many providers, each endpoint at its
+    // provider's simulator, paced like the demo.
+    const catalogFile = (name: string) =>
+      CatalogFile.parse(
+        JSON.parse(readFileSync(path.join(root, 'services/router/catalog', name), 'utf8')),
+      );
+    const plan = planLocalCatalog(catalogFile('imported.catalog.json'));
+    const expected = [...catalogFile('default.catalog.json').models, ...plan.catalog.models]
+      .map((m) => m.id)
+      .sort();
+    const t1 = performance.now();
+    const listed = (await (await fetch(`${env['TURNPIKE_URL']}/v1/models`)).json()) as {
+      data: Array<{ id: string }>;
+      total_count: number;
+    };
+    const listMs = performance.now() - t1;
+    assert.deepEqual(listed.data.map((m) => m.id).sort(), expected);
+    assert.equal(listed.total_count, expected.length);
+    assert.ok(listed.data.length >= 80, `${listed.data.length} models listed`);
+    assert.ok(listMs < 1000, `GET /v1/models took ${listMs.toFixed(0)} ms`);
+    const adminList = (await (
+      await fetch(`${env['TURNPIKE_URL']}/admin/catalog/models`, {
+        headers: { authorization: `Bearer ${env['TURNPIKE_ADMIN_TOKEN']}` },
+      })
+    ).json()) as {
+      data: Array<{ id: string; endpoints: Array<{ provider: string; routable: boolean }> }>;
+    };
+    const routed = new Set(
+      adminList.data.flatMap((m) => m.endpoints.filter((e) => e.routable).map((e) => e.provider)),
+    );
+    const planned = new Set(plan.catalog.providers.map((p) => p.id));
+    for (const p of planned) assert.ok(routed.has(p), `provider ${p} is routed`);
+    assert.ok(planned.size >= 10, `${planned.size} providers`);
+    for (const s of plan.simulators) {
+      const upstream = state.simulators.find((x) => x.id === s.id);
+      assert.ok(upstream, `simulator ${s.id} runs`);
+      const h = (await (await fetch(`${upstream.url}/__sim/health`)).json()) as {
+        defaults: { ttftMs: number; text?: string };
+      };
+      assert.equal(h.defaults.text, 'prose');
+      assert.ok(h.defaults.ttftMs >= 200, 'paced like a hosted model');
+      const providers = new Set(s.accounts.map((a) => a.provider));
+      const model = plan.catalog.models.find((m) =>
+        m.endpoints.some((e) => providers.has(e.provider)),
+      )!;
+      const answer = await client.chat.completions.create({
+        model: model.id,
+        max_tokens: 4,
+        messages: [{ role: 'user', content: `Hello ${s.protocol}` }],
+      });
+      assert.ok(answer.choices[0]?.message.content, `${model.id} answers (${s.protocol} wire)`);
+    }
 
     // `status` answers from the state file, without building, and names every process.
     const st = cli('status');

@@ -10,7 +10,7 @@ export interface TestContext {
   tenants: Array<{ tenantId: string; keyId: string; key: string }>;
   simulators: Array<{ id: string; url: string; apiKey: string }>;
   /** A provider account of the connector whose upstream refuses every connection. */
-  downUpstream: { provider: string; url: string };
+  downUpstream: { provider: string; url: string; apiKey?: string };
   services: Array<{ name: string; url: string; pid: number }>;
   kafkaBrokers: string;
   databaseUrl: string;

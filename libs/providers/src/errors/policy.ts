@@ -28,8 +28,10 @@
  * | refused, reset, DNS, TLS          | 502           | upstream_connection_error    | yes       |
  * | connect/header/idle timeout, deadline | 504       | timeout                      | yes       |
  * | stream cut, malformed answer      | 502           | upstream_stream_cut / _bad_* | yes       |
+ * | no usable account for the provider | 502          | provider_not_configured      | yes (**)  |
  *
  * (*) for fallback only to endpoints with a larger window (the gateway's `FallbackPlan`).
+ * (**) for fallback only to endpoints of other providers; never retried by the client.
  */
 import { UPSTREAM_ERROR_CODES as CODES, type ReplyError } from '@turnpike/contracts';
 import {
@@ -416,13 +418,21 @@ export function deadlineError(beforeCall = false): UpstreamError {
   );
 }
 
-/** The connector has no account for the endpoint's provider (a configuration gap, ours). */
-export function providerNotConfigured(providerId: string): UpstreamError {
+/**
+ * The connector has no usable account for the endpoint's provider: a configuration error of
+ * ours, not an outage. `retryable` (another provider's endpoint may serve the request): the
+ * gateway drops the other endpoints of the same provider from the request's candidates, and the
+ * client is told not to retry (`x-should-retry: false`); the router's health ignores it.
+ */
+export function providerNotConfigured(
+  providerId: string,
+  why = 'no active account',
+): UpstreamError {
   return failure(
     502,
     CODES.notConfigured,
-    "The gateway cannot reach this endpoint's provider right now.",
-    { providerMessage: `no provider account '${providerId}' in this connector` },
+    "This endpoint's provider is not configured on the gateway (it has no usable provider account). An operator must add one; retrying the request will not help.",
+    { providerMessage: `provider '${providerId}': ${why}` },
   );
 }
 

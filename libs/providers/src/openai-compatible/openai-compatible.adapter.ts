@@ -1,4 +1,5 @@
-import type { NativeTokens } from '@turnpike/contracts';
+import type { ProviderConnection } from '@turnpike/contracts';
+import { ROUTED_PARAMETERS } from '@turnpike/contracts';
 import {
   OPENAI_ERROR_DIALECT,
   protocolError,
@@ -8,19 +9,32 @@ import {
   type UpstreamError,
 } from '../errors/index.js';
 import type {
-  ParsedChunk,
+  GenerationCall,
   ParsedCompletion,
+  PreparedRequest,
+  PrepareOptions,
   ProviderAdapter,
-  ProviderCapabilities,
-  ProviderCredentials,
-  UpstreamHttpRequest,
-} from '../provider.js';
+} from '../core/adapter.js';
+import type { ProviderCapabilities } from '../core/capabilities.js';
+import type { DecodedEvent, StreamDecoder } from '../core/decoder.js';
+import { isObj, type Json } from '../core/json.js';
+import { normaliseFinish, type FinishReason } from '../core/output.js';
+import {
+  applyParameters,
+  misconfigured,
+  parametersOf,
+  type ParamContext,
+  type ParamMap,
+} from '../core/param-map.js';
+import { readChatRequest, type ReasoningRequest } from '../core/request-model.js';
+import { fromOpenAIUsage } from '../core/usage.js';
+import { normaliseReasoningField, OpenAIStreamDecoder } from './openai-compatible.decoder.js';
 
 /**
  * Request fields that only the gateway understands (OpenRouter's routing controls), and
- * OpenRouter fields it accepts but does not implement yet (ignored, never sent upstream).
+ * OpenRouter fields it accepts but does not implement yet: never sent upstream.
  */
-const GATEWAY_ONLY_FIELDS = [
+export const GATEWAY_ONLY_FIELDS: readonly string[] = [
   'models',
   'provider',
   'route',
@@ -36,68 +50,103 @@ const GATEWAY_ONLY_FIELDS = [
 
 export interface OpenAICompatibleOptions {
   kind: string;
-  capabilities: ProviderCapabilities;
+  /**
+   * The wire, when it differs from OpenAI's in more than parameters (Azure: its own paths and
+   * auth header): which simulator plays it.
+   */
+  protocol?: string;
+  /** The provider's public API base URL (with its version path, e.g. `https://api.groq.com/openai/v1`). */
+  defaultBaseUrl: string;
+  capabilities: Omit<ProviderCapabilities, 'parameters'>;
+  /** Which OpenAI parameters the provider takes, and how (renames, ranges, defaults). */
+  params: ParamMap;
   /** Path of the chat endpoint under the base URL. */
   chatPath?: string;
-  /** Extra request fields this provider rejects and that must be dropped. */
-  dropFields?: readonly string[];
-  /** Maps a provider-specific finish reason to OpenAI's. */
-  finishReasons?: Record<string, string>;
+  /** Maps provider-specific finish reasons to OpenAI's. */
+  finishReasons?: Readonly<Record<string, FinishReason>>;
+  /**
+   * Whether the provider takes `stream_options: {include_usage: true}` (otherwise usage comes
+   * unasked, or not at all and the connector estimates it).
+   */
+  streamOptions?: boolean;
+  /** Last provider-specific touches to the body (after the parameter map). */
+  finishBody?: (payload: Json, call: GenerationCall) => void;
+  /** The request URL; default: base URL + chat path. */
+  url?: (connection: ProviderConnection, call: GenerationCall) => string;
+  /** Authentication headers; default: `Authorization: Bearer <api key>`. */
+  auth?: (connection: ProviderConnection) => Record<string, string>;
+  credentialTypes?: readonly string[];
   /** How this provider writes its errors (default: OpenAI's shapes). */
   errors?: ErrorDialect;
+  /** The `format` of the `reasoning_details` made from the server's reasoning text. */
+  reasoningFormat?: string;
+  /** Where the server puts a stream's usage when not in `usage` (see the decoder). */
+  streamUsageOf?: (chunk: Json) => Json | undefined;
 }
 
-const OPENAI_FINISH = new Set(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']);
+/** The OpenAI parameter entry that passes a field through unchanged. */
+export const passThrough = (...names: string[]): ParamMap =>
+  names.map((name) => ({ name, to: name }));
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const int = (v: unknown): number =>
-  typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v) : 0;
+/** A parameter map without the entries for `names` (a provider that lacks them). */
+export const omitParams = (map: ParamMap, ...names: string[]): ParamMap =>
+  map.filter((s) => !names.includes(s.name));
 
-/** Native token counts of an OpenAI `usage` object. */
-export function tokensFromOpenAIUsage(usage: Json): NativeTokens {
-  const prompt = isObj(usage['prompt_tokens_details']) ? usage['prompt_tokens_details'] : {};
-  const completion = isObj(usage['completion_tokens_details'])
-    ? usage['completion_tokens_details']
-    : {};
-  return {
-    prompt: int(usage['prompt_tokens']),
-    completion: int(usage['completion_tokens']),
-    cachedRead: int(prompt['cached_tokens']),
-    cacheWrite: int(prompt['cache_write_tokens']),
-    reasoning: int(completion['reasoning_tokens']),
-  };
-}
+/** The reasoning request of the neutral model (OpenRouter's `reasoning`, or its legacy forms). */
+export const readReasoning = (ctx: ParamContext): ReasoningRequest | undefined =>
+  ctx.request.reasoning;
 
 /**
- * The shared base of every provider that speaks OpenAI's chat completions protocol. A concrete
- * provider is a small composition of options over this class.
+ * The shared base of every provider that speaks OpenAI's chat completions protocol; a concrete
+ * provider is a small composition of options over it. Unknown request fields pass through (the
+ * upstream may know them); parameters in the `supported_parameters` vocabulary that the provider
+ * does not take are dropped (or refused under `provider.require_parameters`).
  */
 export class OpenAICompatibleAdapter implements ProviderAdapter {
   readonly kind: string;
+  readonly protocol: string;
   readonly capabilities: ProviderCapabilities;
-  private readonly chatPath: string;
-  private readonly drop: readonly string[];
-  private readonly finishMap: Record<string, string>;
-  private readonly errors: ErrorDialect;
+  readonly credentialTypes: readonly string[];
+  readonly defaultBaseUrl: string;
 
-  constructor(opts: OpenAICompatibleOptions) {
+  constructor(protected readonly opts: OpenAICompatibleOptions) {
     this.kind = opts.kind;
-    this.capabilities = opts.capabilities;
-    this.chatPath = opts.chatPath ?? '/chat/completions';
-    this.drop = [...GATEWAY_ONLY_FIELDS, ...(opts.dropFields ?? [])];
-    this.finishMap = opts.finishReasons ?? {};
-    this.errors = opts.errors ?? OPENAI_ERROR_DIALECT;
+    this.protocol = opts.protocol ?? 'openai';
+    this.defaultBaseUrl = opts.defaultBaseUrl;
+    this.credentialTypes = opts.credentialTypes ?? ['api_key'];
+    this.capabilities = { ...opts.capabilities, parameters: parametersOf(opts.params) };
   }
 
-  buildRequest(
-    body: Json,
-    upstreamModel: string,
-    stream: boolean,
-    credentials: ProviderCredentials,
-  ): UpstreamHttpRequest {
-    const payload: Json = { ...body, model: upstreamModel, stream };
-    for (const f of this.drop) delete payload[f];
+  async prepareRequest(
+    call: GenerationCall,
+    connection: ProviderConnection,
+    opts: PrepareOptions,
+  ): Promise<PreparedRequest> {
+    if (!this.credentialTypes.includes(connection.credentials.type)) {
+      throw misconfigured(
+        `Provider kind '${this.kind}' cannot use '${connection.credentials.type}' credentials.`,
+      );
+    }
+    const payload: Json = {};
+    for (const [k, v] of Object.entries(call.body)) {
+      if (ROUTED_PARAMETERS.has(k) || GATEWAY_ONLY_FIELDS.includes(k)) continue;
+      payload[k] = v;
+    }
+    payload['model'] = call.upstreamModel;
+    payload['stream'] = call.stream;
+    delete payload['stream_options'];
+    const { dropped } = applyParameters(
+      this.opts.params,
+      payload,
+      {
+        body: call.body,
+        request: readChatRequest(call.body),
+        upstreamModel: call.upstreamModel,
+        stream: call.stream,
+        maxOutputTokens: call.maxOutputTokens,
+      },
+      { requireParameters: opts.requireParameters, provider: this.kind },
+    );
     // OpenRouter's server tools (`openrouter:web_search`, ...) are accepted and ignored.
     if (Array.isArray(payload['tools'])) {
       const tools = payload['tools'].filter(
@@ -110,102 +159,68 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
         delete payload['parallel_tool_calls'];
       }
     }
-    if (stream) {
+    if (call.stream && this.opts.streamOptions !== false) {
       // Always ask for usage: it is what we bill. The gateway drops the usage chunk when the
       // client did not ask for it.
-      const so = isObj(body['stream_options']) ? body['stream_options'] : {};
+      const so = isObj(call.body['stream_options']) ? call.body['stream_options'] : {};
       payload['stream_options'] = { ...so, include_usage: true };
-    } else {
-      delete payload['stream_options'];
     }
+    this.opts.finishBody?.(payload, call);
     return {
-      url: credentials.baseUrl.replace(/\/+$/, '') + this.chatPath,
+      method: 'POST',
+      url: this.opts.url
+        ? this.opts.url(connection, call)
+        : connection.baseUrl.replace(/\/+$/, '') + (this.opts.chatPath ?? '/chat/completions'),
       headers: {
         'content-type': 'application/json',
-        accept: stream ? 'text/event-stream' : 'application/json',
-        authorization: `Bearer ${credentials.apiKey}`,
-        ...credentials.headers,
+        accept: call.stream ? 'text/event-stream' : 'application/json',
+        ...(this.opts.auth ? this.opts.auth(connection) : bearer(connection)),
+        ...connection.headers,
       },
       body: JSON.stringify(payload),
+      droppedParameters: dropped,
     };
   }
 
-  normaliseFinish(native: unknown): string | null {
-    if (typeof native !== 'string' || native === '') return null;
-    const mapped = this.finishMap[native] ?? native;
-    return OPENAI_FINISH.has(mapped) ? mapped : 'stop';
+  openStream(): StreamDecoder {
+    return new OpenAIStreamDecoder({
+      ...(this.opts.finishReasons ? { finishReasons: this.opts.finishReasons } : {}),
+      ...(this.opts.reasoningFormat ? { reasoningFormat: this.opts.reasoningFormat } : {}),
+      ...(this.opts.streamUsageOf ? { usageOf: this.opts.streamUsageOf } : {}),
+      streamError: (json) => ({
+        type: 'error',
+        error: upstreamStreamError(json, this.opts.errors ?? OPENAI_ERROR_DIALECT),
+      }),
+    });
   }
 
-  parseStreamEvent(event: { event: string; data: string }): ParsedChunk | null {
-    const data = event.data.trim();
-    if (data === '[DONE]') return null;
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch {
-      return {
-        chunk: null,
-        tokens: null,
-        finishReason: null,
-        nativeFinishReason: null,
-        hasOutput: false,
-        error: protocolError('bad_stream'),
-      };
-    }
-    if (!isObj(json)) return this.parseStreamEvent({ event: event.event, data: '{}' });
-    if (event.event === 'error' || (json['error'] !== undefined && json['error'] !== null)) {
-      return {
-        chunk: null,
-        tokens: null,
-        finishReason: null,
-        nativeFinishReason: null,
-        hasOutput: false,
-        error: upstreamStreamError(json, this.errors),
-      };
-    }
-    const choices = Array.isArray(json['choices']) ? (json['choices'] as unknown[]) : [];
-    let hasOutput = false;
-    let nativeFinish: string | null = null;
-    for (const c of choices) {
+  parseCompletion(json: unknown, _call?: GenerationCall): ParsedCompletion {
+    if (!isObj(json) || !Array.isArray(json['choices'])) throw protocolError('bad_response');
+    let native: string | null = null;
+    let finish: string | null = null;
+    for (const c of json['choices']) {
       if (!isObj(c)) continue;
-      const delta = isObj(c['delta']) ? c['delta'] : {};
-      if (
-        (typeof delta['content'] === 'string' && delta['content'] !== '') ||
-        (Array.isArray(delta['tool_calls']) && delta['tool_calls'].length > 0) ||
-        (typeof delta['refusal'] === 'string' && delta['refusal'] !== '') ||
-        isObj(delta['function_call']) ||
-        isObj(delta['audio'])
-      )
-        hasOutput = true;
-      if (nativeFinish === null && typeof c['finish_reason'] === 'string')
-        nativeFinish = c['finish_reason'];
+      if (isObj(c['message'])) normaliseReasoningField(c['message'], this.opts.reasoningFormat);
+      if (typeof c['finish_reason'] === 'string') {
+        const f = normaliseFinish(c['finish_reason'], this.opts.finishReasons);
+        if (native === null) {
+          native = c['finish_reason'];
+          finish = f;
+        }
+        if (f !== c['finish_reason']) {
+          c['native_finish_reason'] = c['finish_reason'];
+          c['finish_reason'] = f;
+        }
+      }
     }
-    const tokens = isObj(json['usage']) ? tokensFromOpenAIUsage(json['usage']) : null;
-    return {
-      chunk: json,
-      tokens,
-      finishReason: this.normaliseFinish(nativeFinish),
-      nativeFinishReason: nativeFinish,
-      hasOutput,
-      error: null,
-    };
-  }
-
-  parseCompletion(json: unknown): ParsedCompletion {
-    if (!isObj(json) || !Array.isArray(json['choices'])) {
-      throw protocolError('bad_response');
-    }
-    const first = json['choices'][0];
-    const native =
-      isObj(first) && typeof first['finish_reason'] === 'string' ? first['finish_reason'] : null;
     const usage = isObj(json['usage']) ? json['usage'] : null;
     return {
       completion: json,
       tokens: usage
-        ? tokensFromOpenAIUsage(usage)
+        ? fromOpenAIUsage(usage)
         : { prompt: 0, completion: 0, cachedRead: 0, cacheWrite: 0, reasoning: 0 },
       usageReported: usage !== null,
-      finishReason: this.normaliseFinish(native),
+      finishReason: finish,
       nativeFinishReason: native,
     };
   }
@@ -215,6 +230,31 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     body: string,
     headers: Record<string, string | string[] | undefined>,
   ): UpstreamError {
-    return upstreamHttpError(status, body, headers, this.errors);
+    return upstreamHttpError(status, body, headers, this.opts.errors ?? OPENAI_ERROR_DIALECT);
   }
 }
+
+/**
+ * The conversation's trailing assistant message (text only, no tool calls) in an OpenAI-shaped
+ * payload: the prefill a provider continues, marked as its wire wants it (`prefix: true` for
+ * DeepSeek and Mistral, `continue_final_message` for vLLM).
+ */
+export function trailingAssistant(payload: Json): Json | undefined {
+  const messages = Array.isArray(payload['messages']) ? payload['messages'] : [];
+  const last: unknown = messages[messages.length - 1];
+  if (!isObj(last) || last['role'] !== 'assistant') return undefined;
+  if (Array.isArray(last['tool_calls']) && last['tool_calls'].length > 0) return undefined;
+  const c = last['content'];
+  const hasText =
+    (typeof c === 'string' && c !== '') ||
+    (Array.isArray(c) && c.some((p) => isObj(p) && typeof p['text'] === 'string' && p['text']));
+  return hasText ? last : undefined;
+}
+
+/** `Authorization: Bearer <key>` from api-key credentials. */
+export function bearer(connection: ProviderConnection): Record<string, string> {
+  const c = connection.credentials;
+  return c.type === 'api_key' || c.type === 'azure' ? { authorization: `Bearer ${c.apiKey}` } : {};
+}
+
+export type { DecodedEvent };

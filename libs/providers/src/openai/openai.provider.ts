@@ -1,50 +1,54 @@
-import { OpenAICompatibleAdapter } from '../openai-compatible/openai-compatible.adapter.js';
-import type { ProviderCapabilities } from '../provider.js';
+import type { ParamMap } from '../core/param-map.js';
+import {
+  OpenAICompatibleAdapter,
+  passThrough,
+} from '../openai-compatible/openai-compatible.adapter.js';
+import { COMPATIBLE_CAPABILITIES } from '../openai-compatible/family-params.js';
 
-/** OpenAI's chat completions parameters (the `supported_parameters` of its endpoints). */
-export const OPENAI_PARAMETERS = [
-  'max_tokens',
-  'max_completion_tokens',
-  'temperature',
-  'top_p',
-  'n',
-  'stop',
-  'presence_penalty',
-  'frequency_penalty',
-  'logit_bias',
-  'logprobs',
-  'top_logprobs',
-  'seed',
-  'tools',
-  'tool_choice',
-  'parallel_tool_calls',
-  'response_format',
-  'structured_outputs',
-  'user',
-  'metadata',
-  'reasoning_effort',
-  'service_tier',
-  'store',
-  'modalities',
-  'audio',
-  'prediction',
-  'web_search_options',
-] as const;
+/** OpenAI's chat completions parameters: all passed through as they are. */
+export const OPENAI_PARAMS: ParamMap = [
+  ...passThrough(
+    'max_tokens',
+    'max_completion_tokens',
+    'temperature',
+    'top_p',
+    'n',
+    'stop',
+    'presence_penalty',
+    'frequency_penalty',
+    'logit_bias',
+    'logprobs',
+    'top_logprobs',
+    'seed',
+    'tools',
+    'tool_choice',
+    'parallel_tool_calls',
+    'reasoning_effort',
+    'service_tier',
+    'modalities',
+    'audio',
+    'prediction',
+    'web_search_options',
+    'verbosity',
+  ),
+  { name: 'response_format', to: 'response_format', also: ['structured_outputs'] },
+  // OpenRouter's `reasoning: {effort}` is OpenAI's `reasoning_effort`.
+  {
+    name: 'reasoning',
+    apply: (target, value) => {
+      const effort = (value as { effort?: unknown }).effort;
+      if (typeof effort === 'string' && target['reasoning_effort'] === undefined)
+        target['reasoning_effort'] = effort === 'xhigh' ? 'high' : effort;
+    },
+  },
+  // Legacy request fields still sent by some clients: `user` and `metadata`, `store`.
+  ...passThrough('user', 'metadata', 'store'),
+];
 
-export const OPENAI_CAPABILITIES: ProviderCapabilities = {
-  streaming: true,
-  streamUsage: true,
-  tools: true,
-  toolChoice: true,
-  parallelToolCalls: true,
-  jsonMode: true,
-  jsonSchema: true,
-  vision: true,
-  parameters: OPENAI_PARAMETERS,
-};
-
-/** OpenAI itself: the OpenAI-compatible base with OpenAI's capabilities. */
+/** OpenAI itself. */
 export const openaiProvider = new OpenAICompatibleAdapter({
   kind: 'openai',
-  capabilities: OPENAI_CAPABILITIES,
+  defaultBaseUrl: 'https://api.openai.com/v1',
+  capabilities: COMPATIBLE_CAPABILITIES,
+  params: OPENAI_PARAMS,
 });

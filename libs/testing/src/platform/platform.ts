@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TOPIC_SPECS } from '@turnpike/contracts';
+import { TOPIC_SPECS, type ProviderConnection } from '@turnpike/contracts';
+import { simProtocol } from '@turnpike/simulators';
 import { consoleLog, createKafka, ensureTopics } from '@turnpike/kafka';
 import {
   freePorts,
@@ -19,10 +20,23 @@ export const SERVICES = ['router', 'connector', 'billing', 'analytics', 'gateway
 export type ServiceName = (typeof SERVICES)[number];
 
 export interface SimulatorSpec {
-  /** Provider id in the catalog and the connector's accounts. */
+  /** Its name; also the provider id it serves when `accounts` is not given. */
   id: string;
+  /** The wire protocol (`@turnpike/simulators` registry); default `openai`. */
+  protocol?: string;
   /** Extra CLI flags for the simulator (e.g. ['--ttft-ms', '50']). */
   args?: string[];
+  /** The upstream models it serves (passed as `--models-file`); default: its built-in ones. */
+  models?: Array<{ id: string; contextLength?: number }>;
+  /**
+   * The catalog providers it serves, each an account of the connector reaching it; default: one
+   * `openai` account named `id` with an API key.
+   */
+  accounts?: Array<{
+    provider: string;
+    kind: string;
+    connection: (sim: { url: string; origin: string; apiKey: string }) => ProviderConnection;
+  }>;
 }
 
 export interface PlatformOptions {
@@ -72,7 +86,8 @@ export interface PlatformState {
   startedAt: string;
   kafka: { brokers: string; pid: number; dataDir: string };
   postgres: { url: string; pid: number; dataDir: string };
-  simulators: Array<ServiceProcess & { id: string; apiKey: string }>;
+  /** `url` is the simulator's origin (its control API is under `/__sim`). */
+  simulators: Array<ServiceProcess & { id: string; apiKey: string; protocol?: string }>;
   services: ServiceProcess[];
   gatewayUrls: string[];
   adminToken: string;
@@ -88,6 +103,22 @@ const stateFile = (stateDir: string) => path.join(stateDir, 'state.json');
 export function writeSecretFile(file: string, text: string): void {
   writeFileSync(file, text, { mode: 0o600 });
   chmodSync(file, 0o600);
+}
+
+/** The connector's master key file of a state dir (`id:base64`, 0600). */
+export const masterKeyFileOf = (stateDir: string): string =>
+  path.join(stateDir, 'connector-master.key');
+
+/**
+ * The connector's master key: 32 random bytes made once per state directory, owner-only (0600),
+ * and kept across `npm run up` restarts: the accounts sealed under it live in the database of
+ * the same directory. Lose it and they cannot be opened again.
+ */
+export function ensureMasterKey(stateDir: string): string {
+  const file = masterKeyFileOf(stateDir);
+  if (existsSync(file)) chmodSync(file, 0o600);
+  else writeSecretFile(file, `local-1:${randomBytes(32).toString('base64')}\n`);
+  return file;
 }
 
 export function readState(stateDir: string): PlatformState | null {
@@ -164,6 +195,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
   };
   const save = () => writeSecretFile(stateFile(opts.stateDir), JSON.stringify(state, null, 2));
   save();
+  const masterKeyFile = ensureMasterKey(opts.stateDir);
 
   try {
     const admin = createKafka({ brokers: [kafka.brokers], clientId: 'turnpike-platform' }, quiet);
@@ -183,21 +215,32 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
     };
     const node = process.execPath;
 
+    const accounts: Record<string, unknown> = {};
     for (const sim of sims) {
       const port = take();
       const apiKey = `sk-sim-${randomBytes(8).toString('hex')}`;
       const logFile = path.join(logs, `simulator-${sim.id}.log`);
+      const protocol = sim.protocol ?? 'openai';
+      const make = simProtocol(protocol);
+      if (!make) throw new Error(`simulator ${sim.id}: unknown protocol '${protocol}'`);
+      const extra: string[] = ['--protocol', protocol];
+      if (sim.models) {
+        const modelsFile = path.join(data, `simulator-${sim.id}.models.json`);
+        writeFileSync(modelsFile, JSON.stringify(sim.models));
+        extra.push('--models-file', modelsFile);
+      }
       const { pid } = spawnService({
         name: `simulator-${sim.id}`,
         command: node,
         args: [
-          path.join(opts.rootDir, 'libs/testing/dist/simulators/openai/main.js'),
+          path.join(opts.rootDir, 'libs/simulators/dist/main.js'),
           '--port',
           String(port),
           '--api-key',
           apiKey,
           '--name',
           sim.id,
+          ...extra,
           ...(sim.args ?? []),
         ],
         env: baseEnv,
@@ -205,35 +248,49 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
         cwd: opts.rootDir,
         detached: opts.detached,
       });
-      const url = `http://127.0.0.1:${port}`;
+      const origin = `http://127.0.0.1:${port}`;
       state.simulators.push({
         id: sim.id,
         name: `simulator-${sim.id}`,
+        protocol,
         pid,
         port,
-        url,
+        url: origin,
         logFile,
         apiKey,
       });
       save();
-      await waitForHttp(`${url}/__sim/health`, { timeoutMs: 30_000, isAlive: () => isAlive(pid) });
+      await waitForHttp(`${origin}/__sim/health`, {
+        timeoutMs: 30_000,
+        isAlive: () => isAlive(pid),
+      });
+      const endpoint = { url: `${origin}${make(sim.id).basePath}`, origin, apiKey };
+      for (const a of sim.accounts ?? [
+        {
+          provider: sim.id,
+          kind: 'openai',
+          connection: () => ({
+            baseUrl: endpoint.url,
+            credentials: { type: 'api_key' as const, apiKey },
+          }),
+        },
+      ])
+        accounts[a.provider] = { kind: a.kind, ...a.connection(endpoint) };
     }
 
-    const providers = {
-      ...opts.providers,
-      ...Object.fromEntries(
-        state.simulators.map((s) => [
-          s.id,
-          { kind: 'openai', baseUrl: `${s.url}/v1`, apiKey: s.apiKey },
-        ]),
-      ),
-    };
+    const providers = { ...opts.providers, ...accounts };
     const envFor: Record<ServiceName, Record<string, string>> = {
       router: {
         DATABASE_URL: postgres.url,
         ...(opts.catalogFile ? { ROUTER_CATALOG_FILE: opts.catalogFile } : {}),
       },
-      connector: { CONNECTOR_PROVIDERS: JSON.stringify(providers) },
+      // The connector's accounts live in its schema, sealed under the master key of the state
+      // dir; CONNECTOR_PROVIDERS (the simulators' keys) is imported once, as bootstrap accounts.
+      connector: {
+        DATABASE_URL: postgres.url,
+        CONNECTOR_MASTER_KEY_FILE: masterKeyFile,
+        CONNECTOR_PROVIDERS: JSON.stringify(providers),
+      },
       billing: { DATABASE_URL: postgres.url },
       analytics: { DATABASE_URL: postgres.url },
       // Each replica may hold 1/N of a tenant's balance in flight (the overspend bound).

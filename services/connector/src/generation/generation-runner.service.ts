@@ -4,6 +4,7 @@ import {
   TOPICS,
   UPSTREAM_ERROR_CODES,
   zeroTokens,
+  type AccountFailure,
   type AttemptOutcome,
   type AttemptTiming,
   type LlmGenerateV1,
@@ -18,9 +19,12 @@ import {
   estimateUsage,
   OutputTally,
   providerNotConfigured,
+  secretsOf,
   UpstreamAborted,
   UpstreamError,
   withoutSecret,
+  type ParsedCompletion,
+  type UpstreamEvent,
 } from '@turnpike/providers';
 import { ProducerService } from '@turnpike/service-kit';
 import {
@@ -32,8 +36,10 @@ import {
   tracer,
   type Context,
 } from '@turnpike/telemetry';
+import type { Lease } from '../accounts/account-book.js';
+import { AccountsView } from '../accounts/accounts-view.service.js';
+import type { AccountOutcome } from '../accounts/key-pool.js';
 import { ConnectorConfig } from '../connector.config.js';
-import { ProviderAccountsService } from '../credentials/provider-accounts.service.js';
 
 type ReplyBody = LlmReplyV1 extends infer R
   ? R extends unknown
@@ -54,7 +60,7 @@ export class GenerationRunner implements OnApplicationShutdown {
 
   constructor(
     private readonly producer: ProducerService,
-    private readonly accounts: ProviderAccountsService,
+    private readonly accounts: AccountsView,
     private readonly config: ConnectorConfig,
   ) {}
 
@@ -62,18 +68,84 @@ export class GenerationRunner implements OnApplicationShutdown {
     await this.agent.close();
   }
 
-  private logFailure(req: LlmGenerateV1, failure: UpstreamError, apiKey?: string): void {
+  /**
+   * One line per failure for operators: the upstream's own words, with every secret of the
+   * account removed first; the account by id, never by anything of its secret.
+   */
+  private logFailure(
+    req: LlmGenerateV1,
+    failure: UpstreamError,
+    secrets: string[],
+    accountId: string | null,
+    movingOn = false,
+  ): void {
     const { reply, detail } = failure;
     const upstream =
       detail.upstreamStatus !== null ? `HTTP ${detail.upstreamStatus}` : 'no HTTP answer';
     const own = [detail.providerCode, detail.providerType].filter((x) => x !== null).join('/');
     let line =
-      `generation ${req.generationId} attempt ${req.attempt} on ${req.endpoint.id}: ` +
-      `${reply.code} (${upstream}${own ? `, ${own}` : ''})` +
-      (detail.providerMessage !== null ? `: ${detail.providerMessage}` : '');
-    if (apiKey) line = withoutSecret(line, apiKey, '[provider key]');
+      `generation ${req.generationId} attempt ${req.attempt} on ${req.endpoint.id}` +
+      (accountId ? ` with account ${accountId}` : '') +
+      `: ${reply.code} (${upstream}${own ? `, ${own}` : ''})` +
+      (detail.providerMessage !== null ? `: ${detail.providerMessage}` : '') +
+      (movingOn ? '; trying another account of the provider' : '');
+    for (const s of secrets) line = withoutSecret(line, s, '[provider key]');
     if (OPERATOR_CODES.has(reply.code)) this.log.warn(line);
     else this.log.debug(line);
+  }
+
+  /**
+   * The account for the next try of an attempt, from the provider's key pool. None left after
+   * accounts failed: the last failure stands. None at all: the provider is not configured (our
+   * configuration error), or every account is cooling down after 429s (the provider throttles us).
+   */
+  private lease(
+    providerId: string,
+    tried: ReadonlySet<string>,
+    lastFailure: UpstreamError | null,
+  ): Lease {
+    const got = this.accounts.book.acquire(providerId, tried);
+    if (got.ok) return got.lease;
+    if (lastFailure) throw lastFailure;
+    throw providerNotConfigured(providerId, got.why);
+  }
+
+  /** One upstream call with one account, its events handed to `on`. */
+  private async callWith(
+    lease: Lease,
+    req: LlmGenerateV1,
+    signal: AbortSignal,
+    on: {
+      completion: (parsed: ParsedCompletion) => void;
+      chunk: (
+        chunk: Record<string, unknown>,
+        hasOutput: boolean,
+        held: Record<string, unknown>[],
+      ) => void;
+      end: (ev: Extract<UpstreamEvent, { type: 'end' }>, held: Record<string, unknown>[]) => void;
+    },
+  ): Promise<void> {
+    // Role-only chunks wait here until the first chunk with output.
+    const held: Record<string, unknown>[] = [];
+    for await (const ev of callUpstream({
+      adapter: lease.adapter,
+      connection: lease.connection,
+      call: {
+        body: req.body,
+        upstreamModel: req.endpoint.upstreamModel,
+        stream: req.stream,
+        maxOutputTokens: req.endpoint.maxOutputTokens || undefined,
+      },
+      requireParameters: requireParametersOf(req.body),
+      signal,
+      deadlineAt: req.deadlineAt,
+      dispatcher: this.agent,
+      idleTimeoutMs: this.config.upstreamIdleMs,
+    })) {
+      if (ev.type === 'completion') on.completion(ev.parsed);
+      else if (ev.type === 'chunk') on.chunk(ev.chunk, ev.hasOutput, held);
+      else on.end(ev, held);
+    }
   }
 
   async run(
@@ -123,7 +195,7 @@ export class GenerationRunner implements OnApplicationShutdown {
     let firstOutputAt: number | null = null;
     let chunksSent = 0;
     // Everything the upstream generated, for an estimate when it reports no usage.
-    const output = new OutputTally();
+    let output = new OutputTally();
     let tokens: NativeTokens = zeroTokens();
     let outcome: AttemptOutcome = 'success';
     let upstreamStatus: number | null = null;
@@ -152,73 +224,112 @@ export class GenerationRunner implements OnApplicationShutdown {
       },
       ctx,
     );
-    const provider = this.accounts.resolve(req.endpoint.provider);
+    // The provider's key pool: an account for this attempt, and another account of the same
+    // provider when one is throttled (429) or refused (401/403/402) before any output was sent.
+    const tried = new Set<string>();
+    const accountFailures: AccountFailure[] = [];
+    let lastFailure: UpstreamError | null = null;
+    let lease: Lease | null = null;
+    let accountId: string | null = null;
+    let secrets: string[] = [];
     try {
-      if (!provider) throw providerNotConfigured(req.endpoint.provider);
-      upstreamStart = performance.now();
-      const held: Record<string, unknown>[] = [];
-      for await (const ev of callUpstream({
-        adapter: provider.adapter,
-        credentials: provider.credentials,
-        body: req.body,
-        upstreamModel: req.endpoint.upstreamModel,
-        stream: req.stream,
-        signal,
-        deadlineAt: req.deadlineAt,
-        dispatcher: this.agent,
-        idleTimeoutMs: this.config.upstreamIdleMs,
-      })) {
-        if (ev.type === 'completion') {
-          firstOutputAt = performance.now();
-          // A silent upstream (no `usage`) is billed on our own count of prompt and answer.
-          if (!ev.parsed.usageReported) output.addCompletion(ev.parsed.completion);
-          tokens = ev.parsed.usageReported ? ev.parsed.tokens : estimateUsage(req.body, output);
-          reply({
-            type: 'completion',
-            completion: ev.parsed.completion,
-            tokens,
-            usageReported: ev.parsed.usageReported,
-            finishReason: ev.parsed.finishReason,
-            nativeFinishReason: ev.parsed.nativeFinishReason,
-            timing: timing(),
+      for (;;) {
+        lease = this.lease(req.endpoint.provider, tried, lastFailure);
+        accountId = lease.account.record.id;
+        tried.add(accountId);
+        secrets = secretsOf(lease.connection);
+        upstreamSpan.setAttribute('turnpike.account_id', accountId);
+        try {
+          upstreamStart = performance.now();
+          await this.callWith(lease, req, signal, {
+            completion: (parsed) => {
+              firstOutputAt = performance.now();
+              // A silent upstream (no `usage`) is billed on our own count of prompt and answer.
+              if (!parsed.usageReported) output.addCompletion(parsed.completion);
+              tokens = parsed.usageReported ? parsed.tokens : estimateUsage(req.body, output);
+              reply({
+                type: 'completion',
+                completion: parsed.completion,
+                tokens,
+                usageReported: parsed.usageReported,
+                finishReason: parsed.finishReason,
+                nativeFinishReason: parsed.nativeFinishReason,
+                timing: timing(),
+                accountId,
+              });
+              chunksSent = 1;
+            },
+            chunk: (chunk, hasOutput, held) => {
+              output.addChunk(chunk);
+              if (firstOutputAt === null && !hasOutput) {
+                held.push(chunk);
+                return;
+              }
+              if (firstOutputAt === null) {
+                firstOutputAt = performance.now();
+                upstreamSpan.addEvent('first_token');
+              }
+              for (const c of held.splice(0)) {
+                reply({ type: 'chunk', chunk: c });
+                chunksSent++;
+              }
+              reply({ type: 'chunk', chunk });
+              chunksSent++;
+            },
+            end: (ev, held) => {
+              // Upstream finished. Anything still held (an empty answer) goes out now.
+              for (const c of held.splice(0)) {
+                reply({ type: 'chunk', chunk: c });
+                chunksSent++;
+              }
+              // A silent upstream (no usage chunk) is billed on our own count of prompt and output.
+              tokens = ev.tokens ?? estimateUsage(req.body, output);
+              reply({
+                type: 'end',
+                tokens,
+                usageReported: ev.tokens !== null,
+                finishReason: ev.finishReason,
+                nativeFinishReason: ev.nativeFinishReason,
+                timing: timing(),
+                accountId,
+              });
+            },
           });
-          chunksSent = 1;
-        } else if (ev.type === 'chunk') {
-          output.addChunk(ev.chunk);
-          if (firstOutputAt === null && !ev.hasOutput) {
-            held.push(ev.chunk);
-            continue;
-          }
-          if (firstOutputAt === null) {
-            firstOutputAt = performance.now();
-            upstreamSpan.addEvent('first_token');
-          }
-          for (const c of held.splice(0)) {
-            reply({ type: 'chunk', chunk: c });
-            chunksSent++;
-          }
-          reply({ type: 'chunk', chunk: ev.chunk });
-          chunksSent++;
-        } else {
-          // Upstream finished. Anything still held (an empty answer) goes out now.
-          for (const c of held.splice(0)) {
-            reply({ type: 'chunk', chunk: c });
-            chunksSent++;
-          }
-          // A silent upstream (no usage chunk) is billed on our own count of prompt and output.
-          tokens = ev.tokens ?? estimateUsage(req.body, output);
-          reply({
-            type: 'end',
-            tokens,
-            usageReported: ev.tokens !== null,
-            finishReason: ev.finishReason,
-            nativeFinishReason: ev.nativeFinishReason,
-            timing: timing(),
+          lease.end({ kind: 'success' });
+          break;
+        } catch (e) {
+          if (!(e instanceof UpstreamError)) throw e;
+          const outcome = accountOutcomeOf(e);
+          lease.end(outcome);
+          const another =
+            chunksSent === 0 &&
+            (outcome.kind === 'rate_limited' || outcome.kind === 'refused') &&
+            !signal.aborted &&
+            Date.now() < req.deadlineAt;
+          if (!another) throw e;
+          // This account's own trouble: another account of the provider may serve the attempt.
+          this.logFailure(req, e, secrets, accountId, true);
+          upstreamSpan.addEvent('account_failed', {
+            'turnpike.account_id': accountId,
+            'turnpike.error_code': e.reply.code ?? '',
           });
+          accountFailures.push({
+            accountId,
+            errorCode: e.reply.code,
+            upstreamStatus: e.reply.upstreamStatus,
+            retryAfterSec: e.reply.retryAfterSec,
+          });
+          lastFailure = e;
+          // Nothing of the failed try reached the gateway: its output starts over.
+          output = new OutputTally();
+          firstOutputAt = null;
         }
       }
       upstreamStatus = 200;
     } catch (e) {
+      lease?.end(
+        e instanceof UpstreamAborted ? { kind: 'cancelled' } : { kind: 'other', errorCode: null },
+      );
       if (e instanceof UpstreamAborted) {
         // Cancelled by the client, or by the gateway because the attempt took too long (its
         // per-attempt or whole deadline): the latter is the endpoint's failure, for routing.
@@ -236,6 +347,7 @@ export class GenerationRunner implements OnApplicationShutdown {
           finishReason: null,
           nativeFinishReason: null,
           timing: timing(),
+          accountId,
         });
       } else {
         // Every failure went through the one error policy: `reply` is what the client may see,
@@ -247,7 +359,7 @@ export class GenerationRunner implements OnApplicationShutdown {
         errorCode = err.code;
         providerCode = failure.detail.providerCode;
         retryAfterSec = err.retryAfterSec;
-        this.logFailure(req, failure, provider?.credentials.apiKey);
+        this.logFailure(req, failure, secrets, accountId);
         upstreamSpan.setAttribute('turnpike.error_code', err.code ?? '');
         if (providerCode !== null)
           upstreamSpan.setAttribute('turnpike.provider_code', providerCode);
@@ -256,7 +368,7 @@ export class GenerationRunner implements OnApplicationShutdown {
         // nothing (OpenAI, Anthropic: no charge for 4xx/5xx/429). After output began, the prompt
         // and what was produced are billed: count them (docs/architecture.md, "Money").
         tokens = output.chars > 0 ? estimateUsage(req.body, output) : zeroTokens();
-        reply({ type: 'error', error: err, chunksSent, tokens, timing: timing() });
+        reply({ type: 'error', error: err, chunksSent, tokens, timing: timing(), accountId });
       }
     } finally {
       upstreamSpan.end();
@@ -275,6 +387,8 @@ export class GenerationRunner implements OnApplicationShutdown {
       errorCode,
       providerCode,
       retryAfterSec,
+      accountId,
+      accountFailures,
       ttftMs: t.upstreamTtftMs,
       latencyMs: t.upstreamMs,
       tokens,
@@ -313,3 +427,23 @@ const OPERATOR_CODES: ReadonlySet<string | null> = new Set([
 ]);
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+/** What a failure says about the account it was made with (see the key pool). */
+export function accountOutcomeOf(e: UpstreamError): AccountOutcome {
+  const code = e.reply.code;
+  if (code === UPSTREAM_ERROR_CODES.rateLimited)
+    return { kind: 'rate_limited', retryAfterSec: e.reply.retryAfterSec, errorCode: code };
+  if (code === UPSTREAM_ERROR_CODES.auth || code === UPSTREAM_ERROR_CODES.payment)
+    return { kind: 'refused', errorCode: code };
+  return { kind: 'other', errorCode: code };
+}
+
+/** `provider.require_parameters` of an OpenRouter-style request. */
+function requireParametersOf(body: Record<string, unknown>): boolean {
+  const p = body['provider'];
+  return (
+    typeof p === 'object' &&
+    p !== null &&
+    (p as Record<string, unknown>)['require_parameters'] === true
+  );
+}

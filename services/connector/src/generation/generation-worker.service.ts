@@ -65,9 +65,7 @@ export class GenerationWorker
     });
     this.pruneTimer = setInterval(() => this.pruneSeen(), 60_000);
     this.pruneTimer.unref();
-    this.log.log(
-      `consuming ${TOPICS.llmRequests} as ${this.config.groupId}; providers: ${Object.keys(this.config.providers).join(', ') || 'none'}`,
-    );
+    this.log.log(`consuming ${TOPICS.llmRequests} as ${this.config.groupId}`);
   }
 
   /** Stop taking work, then let in-flight generations finish within the grace period. */

@@ -12,15 +12,24 @@ import {
 import { z } from 'zod';
 import {
   CATALOG_RPC,
+  CatalogBulkParams,
   CatalogEndpointInput,
+  CatalogFile,
   CatalogModelInput,
   CatalogProviderInput,
+  type AdminWarning,
+  type CatalogBulkResult,
+  type CatalogImportReport,
   type CatalogModelView,
   type CatalogProviderView,
 } from '@turnpike/contracts';
-import { nonObjectBodyError, parseWithSchema } from '@turnpike/openai-api';
+import { ApiError, nonObjectBodyError, parseWithSchema } from '@turnpike/openai-api';
 import { AdminGuard } from '../auth/admin.guard.js';
+import { ConnectorAdmin } from '../providers/connector-admin.service.js';
 import { RpcClientService } from '../transport/rpc-client.service.js';
+
+/** Per-item errors of a refused bulk document answered in `error.metadata.errors`. */
+const MAX_REPORTED_ERRORS = 100;
 
 /**
  * The body, validated, with the fields the path gives (which win over the body's): a 400 in
@@ -47,7 +56,22 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown, fromPath: Record<stri
 @Controller('admin/catalog')
 @UseGuards(AdminGuard)
 export class CatalogAdminController {
-  constructor(private readonly rpc: RpcClientService) {}
+  constructor(
+    private readonly rpc: RpcClientService,
+    private readonly connector: ConnectorAdmin,
+  ) {}
+
+  /**
+   * `view` with `warnings`: the providers of the change that no connector has a usable account
+   * for (their endpoints would answer `provider_not_configured`), a configuration error the
+   * operator should hear about now rather than from tenants.
+   */
+  private async warned<T extends object>(
+    view: T,
+    providers: readonly string[],
+  ): Promise<T & { warnings: AdminWarning[] }> {
+    return { ...view, warnings: await this.connector.warningsFor(providers) };
+  }
 
   @Get('providers')
   listProviders(): Promise<{ data: CatalogProviderView[] }> {
@@ -56,11 +80,57 @@ export class CatalogAdminController {
 
   /** Creates or replaces a provider (`kind` names the connector adapter, e.g. `openai`). */
   @Put('providers/:id')
-  upsertProvider(@Param('id') id: string, @Body() body: unknown): Promise<CatalogProviderView> {
-    return this.rpc.ask(
+  async upsertProvider(
+    @Param('id') id: string,
+    @Body() body: unknown,
+  ): Promise<CatalogProviderView & { warnings: AdminWarning[] }> {
+    const view = await this.rpc.ask<CatalogProviderView>(
       'router',
       CATALOG_RPC.upsertProvider,
       parseBody(CatalogProviderInput, body, { id }),
+    );
+    return this.warned(view, [view.id]);
+  }
+
+  /**
+   * Many providers, models and endpoints upserted (and models and endpoints deleted) in one
+   * call: validated as a whole (every error answered at once, with its path, and then nothing is
+   * changed), applied in one router transaction, and every changed model republished once.
+   * `dry_run: true` validates and counts only.
+   */
+  @Post('bulk')
+  @HttpCode(200)
+  async bulk(@Body() body: unknown): Promise<CatalogBulkResult & { warnings: AdminWarning[] }> {
+    const doc = parseBody(CatalogBulkParams, body, {});
+    const r = await this.rpc.ask<CatalogBulkResult>('router', CATALOG_RPC.bulk, doc, 30_000);
+    if (r.errors.length > 0) {
+      const first = r.errors[0]!;
+      throw new ApiError({
+        status: 400,
+        type: 'invalid_request_error',
+        code: 'invalid_catalog_document',
+        param: first.path || null,
+        message: `The document has ${r.errors.length} error(s); nothing was changed. First: ${first.path ? `${first.path}: ` : ''}${first.message}`,
+        metadata: { errors: r.errors.slice(0, MAX_REPORTED_ERRORS), error_count: r.errors.length },
+      });
+    }
+    return this.warned(r, r.providers);
+  }
+
+  /**
+   * Applies a whole catalog document (the shape of the catalog files, e.g. a newer
+   * `imported.catalog.json`) as an import: prices and limits are refreshed where the operator
+   * has not overridden them, endpoints the operator disabled stay disabled, models and
+   * endpoints the operator deleted are not brought back. Answers what it did.
+   */
+  @Post('import')
+  @HttpCode(200)
+  importCatalog(@Body() body: unknown): Promise<CatalogImportReport> {
+    return this.rpc.ask(
+      'router',
+      CATALOG_RPC.importCatalog,
+      parseBody(CatalogFile, body, {}),
+      60_000,
     );
   }
 
@@ -102,17 +172,18 @@ export class CatalogAdminController {
 
   /** Creates or replaces the model's endpoint at this provider (prices in currency per million tokens). */
   @Put('models/:author/:slug/endpoints/:provider')
-  upsertEndpoint(
+  async upsertEndpoint(
     @Param('author') author: string,
     @Param('slug') slug: string,
     @Param('provider') provider: string,
     @Body() body: unknown,
-  ): Promise<unknown> {
+  ): Promise<object> {
     const endpoint = parseBody(CatalogEndpointInput, body, { provider });
-    return this.rpc.ask('router', CATALOG_RPC.upsertEndpoint, {
+    const view = await this.rpc.ask<object>('router', CATALOG_RPC.upsertEndpoint, {
       model: `${author}/${slug}`,
       endpoint,
     });
+    return this.warned(view, endpoint.disabled ? [] : [provider]);
   }
 
   @Post('models/:author/:slug/endpoints/:provider/disable')
@@ -131,16 +202,17 @@ export class CatalogAdminController {
 
   @Post('models/:author/:slug/endpoints/:provider/enable')
   @HttpCode(200)
-  enableEndpoint(
+  async enableEndpoint(
     @Param('author') author: string,
     @Param('slug') slug: string,
     @Param('provider') provider: string,
-  ): Promise<unknown> {
-    return this.rpc.ask('router', CATALOG_RPC.setEndpointDisabled, {
+  ): Promise<object> {
+    const view = await this.rpc.ask<object>('router', CATALOG_RPC.setEndpointDisabled, {
       model: `${author}/${slug}`,
       provider,
       disabled: false,
     });
+    return this.warned(view, [provider]);
   }
 
   @Delete('models/:author/:slug/endpoints/:provider')

@@ -11,6 +11,7 @@ import { ChatResult$inboundSchema, ChatStreamChunk$inboundSchema } from '@openro
 import type { EndpointPricing, NativeTokens } from '@turnpike/contracts';
 import { upstreamCostMicros } from '@turnpike/pricing';
 import {
+  excludesReasoning,
   presentChunk,
   presentCompletion,
   presentUsage,
@@ -72,7 +73,14 @@ describe('chat completion presenters: @openrouter/sdk and openai accept them', (
       { id: ours.id, model: ours.model, provider: ours.provider },
       presentUsage(tokens, upstreamCompletion.usage, cost, price),
     );
-    assert.equal(body['system_fingerprint'], null, 'the key the SDK requires is there');
+    // The key the SDK requires, a string as OpenAI's schema wants: the backend's stable hash.
+    assert.match(String(body['system_fingerprint']), /^fp_[0-9a-f]{10}$/);
+    const again = presentCompletion(
+      withoutFingerprint,
+      { id: 'gen-2', model: ours.model, provider: ours.provider },
+      presentUsage(tokens, upstreamCompletion.usage, cost, price),
+    );
+    assert.equal(again['system_fingerprint'], body['system_fingerprint'], 'stable per backend');
     const r = ChatResult$inboundSchema.parse(body);
     assert.equal(r.id, 'gen-1-x');
     assert.equal(r.model, 'turnpike/sim-small');
@@ -155,5 +163,56 @@ describe('chat completion presenters: @openrouter/sdk and openai accept them', (
     assert.equal(r.error!.message, 'The upstream stream was cut.');
     assert.equal(r.error!.metadata!.errorType, 'upstream_error');
     assert.equal(r.choices[0]!.finishReason, 'error');
+  });
+
+  test('reasoning.exclude: reasoning leaves chunks and messages; a reasoning-only chunk is dropped', () => {
+    const opts = { excludeReasoning: true };
+    const thinking = {
+      id: 'x',
+      choices: [
+        {
+          index: 0,
+          delta: {
+            reasoning: 'hmm',
+            reasoning_details: [{ type: 'reasoning.text', text: 'hmm', format: 'x', index: 0 }],
+          },
+          finish_reason: null,
+        },
+      ],
+    };
+    assert.equal(presentChunk(thinking, ours, opts), null);
+    assert.notEqual(presentChunk(thinking, ours), null, 'kept when not excluded');
+    const mixed = presentChunk(
+      {
+        id: 'x',
+        choices: [{ index: 0, delta: { content: 'Hi', reasoning: 'r' }, finish_reason: null }],
+      },
+      ours,
+      opts,
+    )!;
+    assert.deepEqual((mixed['choices'] as Array<Record<string, unknown>>)[0]!['delta'], {
+      content: 'Hi',
+    });
+    const c = presentCompletion(
+      {
+        id: 'c',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: 'Hi', reasoning: 'r', reasoning_details: [] },
+            finish_reason: 'stop',
+          },
+        ],
+      },
+      ours,
+      presentUsage(tokens, null, cost, price),
+      opts,
+    );
+    const message = ((c['choices'] as Array<Record<string, unknown>>)[0]!['message'] ??
+      {}) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(message).sort(), ['content', 'role']);
+    assert.equal(excludesReasoning({ reasoning: { exclude: true } }), true);
+    assert.equal(excludesReasoning({ include_reasoning: false }), true);
+    assert.equal(excludesReasoning({ reasoning: { effort: 'high' } }), false);
   });
 });

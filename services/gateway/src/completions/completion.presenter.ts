@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EndpointPricing, NativeTokens, UsageEventV1 } from '@turnpike/contracts';
 
 /**
@@ -77,18 +78,60 @@ export function presentUsage(
   };
 }
 
+export interface PresentOptions {
+  /** OpenRouter's `reasoning.exclude`: the model reasons, the client does not see it. */
+  excludeReasoning?: boolean;
+}
+
+const REASONING_FIELDS = ['reasoning', 'reasoning_details', 'reasoning_content'];
+
+function withoutReasoning(m: Json): Json {
+  const out = { ...m };
+  for (const f of REASONING_FIELDS) delete out[f];
+  return out;
+}
+
+/** Whether a request asked for reasoning to be left out of the answer. */
+export function excludesReasoning(body: Json): boolean {
+  const r = body['reasoning'];
+  return (isObj(r) && r['exclude'] === true) || body['include_reasoning'] === false;
+}
+
+/**
+ * A fingerprint for an upstream that sends none: OpenAI's schema wants a string and
+ * `@openrouter/sdk` wants the key, so the serving backend (provider and model) is named by a
+ * stable hash of it, as OpenAI's fingerprints name a backend configuration.
+ */
+function fingerprintOf(ours: Json): string {
+  const seed = `${String(ours['provider'] ?? '')}/${String(ours['model'] ?? '')}`;
+  return `fp_${createHash('sha256').update(seed).digest('hex').slice(0, 10)}`;
+}
+
 /**
  * A non-streaming completion under our id, model and provider. `system_fingerprint` is always
  * present (null when the upstream sent none): `@openrouter/sdk` requires the key.
  */
-export function presentCompletion(completion: Json, ours: Json, usage: Json): Json {
+export function presentCompletion(
+  completion: Json,
+  ours: Json,
+  usage: Json,
+  opts: PresentOptions = {},
+): Json {
+  if (opts.excludeReasoning && Array.isArray(completion['choices'])) {
+    completion = {
+      ...completion,
+      choices: completion['choices'].map((c: unknown) =>
+        isObj(c) && isObj(c['message']) ? { ...c, message: withoutReasoning(c['message']) } : c,
+      ),
+    };
+  }
   return {
     ...completion,
     object: 'chat.completion',
     system_fingerprint:
       typeof completion['system_fingerprint'] === 'string'
         ? completion['system_fingerprint']
-        : null,
+        : fingerprintOf(ours),
     ...ours,
     usage,
   };
@@ -101,9 +144,24 @@ export function presentCompletion(completion: Json, ours: Json, usage: Json): Js
  * `@openrouter/sdk` rejects it. A null `system_fingerprint` (the SDK wants a string or nothing)
  * is dropped too.
  */
-export function presentChunk(chunk: Json, ours: Json): Json | null {
-  const choices = Array.isArray(chunk['choices']) ? chunk['choices'] : [];
+export function presentChunk(chunk: Json, ours: Json, opts: PresentOptions = {}): Json | null {
+  let choices = Array.isArray(chunk['choices']) ? chunk['choices'] : [];
   if (choices.length === 0) return null;
+  if (opts.excludeReasoning) {
+    // The model reasoned but the client asked not to see it: drop it, and drop a chunk that
+    // carried nothing else.
+    choices = choices.map((c: unknown) =>
+      isObj(c) && isObj(c['delta']) ? { ...c, delta: withoutReasoning(c['delta']) } : c,
+    );
+    const empty = choices.every(
+      (c: unknown) =>
+        isObj(c) &&
+        c['finish_reason'] == null &&
+        (!isObj(c['delta']) || Object.keys(c['delta']).length === 0),
+    );
+    if (empty) return null;
+    chunk = { ...chunk, choices };
+  }
   const out: Json = {
     ...chunk,
     ...ours,

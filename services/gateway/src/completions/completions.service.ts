@@ -46,6 +46,7 @@ import { UsagePublisher } from '../usage/usage-publisher.service.js';
 import { CompletionStream } from './completion-stream.js';
 import { newGenerationId } from './generation-id.js';
 import {
+  excludesReasoning,
   presentChunk,
   presentCompletion,
   presentUsage,
@@ -467,9 +468,12 @@ export class CompletionsService {
   ): Promise<AttemptOutcome> {
     const { endpoint } = candidate;
     const queue = new ReplyQueue();
+    // The provider account the connector used, from its final reply (for the usage event).
+    let accountId: string | null = null;
     const unregister = this.inbox.register(gen.id, attempt, (r, headers) => {
       // The way back: the final reply of an attempt continues the connector's span.
       if (r.type !== 'chunk') {
+        accountId = r.accountId ?? accountId;
         tracer()
           .startSpan(
             `${TOPICS.llmReplies} process`,
@@ -514,6 +518,7 @@ export class CompletionsService {
         usageReported: false,
         upstreamMicros: 0,
         served: false,
+        accountId,
       };
       if (tokens) this.countAttempt(entry, candidate, tokens.tokens, tokens.usageReported);
       gen.attempts.push(entry);
@@ -522,7 +527,7 @@ export class CompletionsService {
     // After a cancel: keep listening for the connector's final count of this attempt.
     const awaitCount = (entry: UsageAttempt, fallback: () => NativeTokens) => {
       handedOff = true;
-      this.awaitLateCount(gen, queue, unregister, entry, candidate, fallback);
+      this.awaitLateCount(gen, queue, unregister, entry, candidate, fallback, () => accountId);
     };
     try {
       const message: LlmGenerateV1 = {
@@ -540,6 +545,7 @@ export class CompletionsService {
           provider: endpoint.provider,
           upstreamModel: endpoint.upstreamModel,
           pricing: endpoint.pricing,
+          maxOutputTokens: endpoint.maxOutputTokens,
         },
         stream: gen.body.stream === true,
         body: gen.body as Json,
@@ -736,6 +742,7 @@ export class CompletionsService {
     entry: UsageAttempt,
     candidate: Candidate,
     fallback: () => NativeTokens,
+    accountId: () => string | null,
   ): void {
     const wait = async (): Promise<{ tokens: NativeTokens; usageReported: boolean } | null> => {
       const until = Date.now() + LATE_COUNT_MAX_MS;
@@ -763,6 +770,7 @@ export class CompletionsService {
         }
         const c = count ?? { tokens: fallback(), usageReported: false };
         this.countAttempt(entry, candidate, c.tokens, c.usageReported);
+        entry.accountId = accountId() ?? entry.accountId;
         if (entry.served && gen.served) {
           gen.served.tokens = c.tokens;
           gen.served.usageReported = c.usageReported;
@@ -881,7 +889,9 @@ export class CompletionsService {
     out: CompletionStream,
   ): void {
     if (isObj(chunk['usage'])) gen.heldUsage = chunk['usage'];
-    const shaped = presentChunk(chunk, this.chunkBase(gen, candidate));
+    const shaped = presentChunk(chunk, this.chunkBase(gen, candidate), {
+      excludeReasoning: excludesReasoning(gen.body as Json),
+    });
     if (shaped) out.chunk(shaped); // null: the usage-only chunk, sent at the end with the cost
   }
 
@@ -899,6 +909,7 @@ export class CompletionsService {
       completion,
       { id: gen.id, model: candidate.model.id, provider: candidate.endpoint.provider },
       this.presentUsage(gen, isObj(completion['usage']) ? completion['usage'] : null),
+      { excludeReasoning: excludesReasoning(gen.body as Json) },
     );
   }
 
@@ -940,6 +951,7 @@ export class CompletionsService {
       model: served?.candidate.model.id ?? null,
       provider: served?.candidate.endpoint.provider ?? null,
       endpointId: served?.candidate.endpoint.id ?? null,
+      accountId: gen.attempts.find((a) => a.served)?.accountId ?? null,
       stream: gen.body.stream === true,
       status: gen.status,
       finishReason: served?.finishReason ?? null,

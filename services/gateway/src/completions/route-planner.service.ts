@@ -1,5 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { CatalogEndpoint, CatalogModel, ReplyError } from '@turnpike/contracts';
+import {
+  UPSTREAM_ERROR_CODES,
+  type CatalogEndpoint,
+  type CatalogModel,
+  type ReplyError,
+} from '@turnpike/contracts';
 import {
   ApiError,
   invalidRequest,
@@ -90,7 +95,9 @@ export class RoutePlanner {
 
 /**
  * The remaining candidates of one request. A failure can narrow them: after a context-length
- * error only endpoints with a larger window are worth trying.
+ * error only endpoints with a larger window are worth trying; when the connector has no usable
+ * account for a provider (`provider_not_configured`), none of that provider's endpoints is (the
+ * same configuration gap), but other providers' endpoints still are.
  */
 export class FallbackPlan {
   private readonly queue: Candidate[];
@@ -114,6 +121,12 @@ export class FallbackPlan {
 
   /** Narrows the remaining candidates after `candidate` failed with `error`. */
   failed(candidate: Candidate, error: { code: string | null }): void {
+    if (error.code === UPSTREAM_ERROR_CODES.notConfigured) {
+      const provider = candidate.endpoint.provider;
+      for (let i = this.queue.length - 1; i >= 0; i--) {
+        if (this.queue[i]!.endpoint.provider === provider) this.queue.splice(i, 1);
+      }
+    }
     if (error.code === 'context_length_exceeded') {
       const window = candidate.endpoint.contextLength;
       for (let i = this.queue.length - 1; i >= 0; i--) {

@@ -12,10 +12,10 @@ import type { GatewayConfig } from '../gateway.config.js';
 import { FallbackPlan, RoutePlanner, type Candidate } from './route-planner.service.js';
 
 const model = { id: 't/m' } as CatalogModel;
-const candidate = (provider: string, contextLength: number): Candidate => ({
-  model,
+const candidate = (provider: string, contextLength: number, modelId = 't/m'): Candidate => ({
+  model: modelId === model.id ? model : ({ id: modelId } as CatalogModel),
   endpoint: {
-    id: `t/m@${provider}`,
+    id: `${modelId}@${provider}`,
     provider,
     contextLength,
     health: unknownHealth(),
@@ -45,6 +45,21 @@ describe('FallbackPlan', () => {
     plan.failed(first, { code: 'context_length_exceeded' });
     assert.equal(plan.next()?.endpoint.provider, 'd');
     assert.equal(plan.hasMore(), false);
+  });
+
+  test("a provider with no usable account: none of its endpoints, other providers' still", () => {
+    // `models` fallbacks: another model at the same provider is dropped too.
+    const plan = new FallbackPlan([
+      candidate('a', 4096),
+      candidate('b', 4096),
+      candidate('a', 4096, 't/other'),
+      candidate('c', 4096, 't/other'),
+    ]);
+    plan.failed(plan.next()!, { code: 'provider_not_configured' });
+    assert.deepEqual(
+      [plan.next(), plan.next(), plan.next()].map((c) => c?.endpoint.id ?? null),
+      ['t/m@b', 't/other@c', null],
+    );
   });
 
   test('other failures leave the rest as they are', () => {

@@ -1,12 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import {
   CATALOG_RPC,
+  CatalogFile,
+  CatalogBulkParams,
   CatalogModelInput,
   CatalogProviderInput,
   EndpointRefParams,
   ModelRefParams,
   SetEndpointDisabledParams,
   UpsertEndpointParams,
+  type CatalogImportReport,
+  type CatalogBulkResult,
   type CatalogModelView,
   type CatalogProviderView,
 } from '@turnpike/contracts';
@@ -14,6 +18,7 @@ import { RpcFailure, rpcParams as parse } from '@turnpike/kafka';
 import { RpcServerService } from '@turnpike/service-kit';
 import { HealthMonitor } from '../routing/health-monitor.service.js';
 import { TablePublisher } from '../routing/table-publisher.service.js';
+import { planBulk, providersNamed, upsertedEndpointCount } from './catalog-bulk.js';
 import { CatalogService, endpointIdOf } from './catalog.service.js';
 
 /**
@@ -86,6 +91,54 @@ export class CatalogAdminHandlers {
         await this.catalog.setEndpointDisabled(model, provider, disabled),
       );
       return this.view(model)?.endpoints.find((e) => e.provider === provider);
+    });
+
+    // A whole catalog document as an import: what the operator overrode or deleted stays so.
+    on(CATALOG_RPC.importCatalog, async (params): Promise<CatalogImportReport> => {
+      const file = parse(CatalogFile, params);
+      const { report, models } = await this.catalog.importCatalog(file);
+      await this.publisher.publish(models);
+      return report;
+    });
+
+    on(CATALOG_RPC.bulk, async (params): Promise<CatalogBulkResult> => {
+      const doc = parse(CatalogBulkParams, params);
+      const planned = planBulk(doc, this.catalog.keys());
+      const counts = {
+        providers_upserted: 0,
+        models_upserted: 0,
+        endpoints_upserted: 0,
+        models_deleted: 0,
+        endpoints_deleted: 0,
+      };
+      if (!planned.ok)
+        return {
+          applied: false,
+          dry_run: doc.dry_run,
+          counts,
+          errors: planned.errors,
+          providers: [],
+        };
+      const { plan } = planned;
+      const result: CatalogBulkResult = {
+        applied: !doc.dry_run,
+        dry_run: doc.dry_run,
+        counts: {
+          providers_upserted: plan.providers.length,
+          models_upserted: plan.models.length,
+          endpoints_upserted: upsertedEndpointCount(plan),
+          models_deleted: plan.deleteModels.length,
+          endpoints_deleted: plan.deleteEndpoints.length,
+        },
+        errors: [],
+        providers: providersNamed(plan),
+      };
+      if (doc.dry_run) return result;
+      // One transaction, then every changed model republished once.
+      const { models, deletedEndpoints } = await this.catalog.applyBulk(plan);
+      for (const id of deletedEndpoints) this.health.forget(id);
+      await this.publisher.publish(models);
+      return result;
     });
 
     on(CATALOG_RPC.deleteEndpoint, async (params) => {

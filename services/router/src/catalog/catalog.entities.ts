@@ -6,6 +6,8 @@ export class ProviderEntity {
   @PrimaryColumn({ type: 'text' }) id!: string;
   @Column({ type: 'text' }) name!: string;
   @Column({ type: 'text' }) kind!: string;
+  @Column({ type: 'text', array: true }) overrides!: string[];
+  @Column({ type: 'jsonb', nullable: true }) imported!: Record<string, unknown> | null;
 }
 
 @Entity({ name: 'models' })
@@ -18,6 +20,10 @@ export class ModelEntity {
   @Column({ name: 'context_length', type: 'integer' }) contextLength!: number;
   @Column({ name: 'input_modalities', type: 'text', array: true }) inputModalities!: string[];
   @Column({ name: 'output_modalities', type: 'text', array: true }) outputModalities!: string[];
+  /** Fields the operator overrode (see `overrides.ts`); an import leaves them as they are. */
+  @Column({ type: 'text', array: true }) overrides!: string[];
+  /** The values of the last import that brought this row; null when only the operator wrote it. */
+  @Column({ type: 'jsonb', nullable: true }) imported!: Record<string, unknown> | null;
 }
 
 @Entity({ name: 'endpoints' })
@@ -39,6 +45,15 @@ export class EndpointEntity {
   supportedParameters!: string[];
   /** A disabled endpoint stays in the catalog but is left out of the routing table. */
   @Column({ type: 'boolean', default: false }) disabled!: boolean;
+  @Column({ type: 'text', array: true }) overrides!: string[];
+  @Column({ type: 'jsonb', nullable: true }) imported!: Record<string, unknown> | null;
+}
+
+/** Models and endpoints the operator deleted: an import does not bring them back. */
+@Entity({ name: 'deletions' })
+export class DeletionEntity {
+  @PrimaryColumn({ type: 'text' }) kind!: 'model' | 'endpoint';
+  @PrimaryColumn({ type: 'text' }) id!: string;
 }
 
 /** Catalog files already applied (by content hash). */

@@ -55,4 +55,37 @@ export class CatalogAdmin1732406400002 implements MigrationInterface {
   }
 }
 
-export const CATALOG_MIGRATIONS = [CreateCatalog1732406400001, CatalogAdmin1732406400002];
+/**
+ * Imports and operator overrides: each row records the values of the last import that brought it
+ * and the fields the operator overrode; deleted models and endpoints are remembered so that an
+ * import does not bring them back. Rows from before are taken as imported (nothing overridden).
+ */
+export class CatalogOverrides1733011200003 implements MigrationInterface {
+  name = 'CatalogOverrides1733011200003';
+
+  async up(q: QueryRunner): Promise<void> {
+    for (const t of ['providers', 'models', 'endpoints']) {
+      await q.query(
+        `ALTER TABLE catalog.${t} ADD COLUMN IF NOT EXISTS overrides text[] NOT NULL DEFAULT '{}'`,
+      );
+      await q.query(`ALTER TABLE catalog.${t} ADD COLUMN IF NOT EXISTS imported jsonb`);
+    }
+    await q.query(`CREATE TABLE IF NOT EXISTS catalog.deletions (
+      kind text NOT NULL, id text NOT NULL, deleted_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (kind, id))`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP TABLE catalog.deletions');
+    for (const t of ['providers', 'models', 'endpoints']) {
+      await q.query(`ALTER TABLE catalog.${t} DROP COLUMN imported`);
+      await q.query(`ALTER TABLE catalog.${t} DROP COLUMN overrides`);
+    }
+  }
+}
+
+export const CATALOG_MIGRATIONS = [
+  CreateCatalog1732406400001,
+  CatalogAdmin1732406400002,
+  CatalogOverrides1733011200003,
+];

@@ -63,7 +63,12 @@ export class TablePublisher implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     await this.catalog.load();
-    await this.publish(this.catalog.modelIds());
+    const t0 = performance.now();
+    const ids = this.catalog.modelIds();
+    await this.publish(ids);
+    this.log.log(
+      `routing table published: ${ids.length} models in ${(performance.now() - t0).toFixed(0)} ms`,
+    );
     this.published = true;
     this.fullTimer = setInterval(() => {
       this.publish(this.catalog.modelIds()).catch((e: unknown) =>
@@ -79,11 +84,18 @@ export class TablePublisher implements OnApplicationBootstrap, OnApplicationShut
       if (t) clearTimeout(t);
   }
 
-  /** The routing entry of a model as of `now`, or null when it is not in the catalog. */
+  /**
+   * The routing entry of a model as of `now`, or null when it is not in the catalog, or when
+   * none of its endpoints has an adapter in this build (imported, flagged, not routed: it is not
+   * listed either).
+   */
   entry(modelId: string, now = Date.now()): RoutingEntryV1 | null {
     const m = this.catalog.model(modelId);
     if (!m) return null;
-    const eps = this.catalog.endpointsOf(modelId);
+    const all = this.catalog.endpointsOf(modelId, true);
+    if (all.length > 0 && !all.some((e) => this.catalog.routable(e))) return null;
+    const eps = this.catalog.routableEndpointsOf(modelId);
+    const params = new Map(eps.map((e) => [e.id, this.catalog.effectiveParameters(e)]));
     const price = (p: EndpointPricing) => p.promptPerM + p.completionPerM;
     const cheapest = [...eps].sort((a, b) => price(a.pricing) - price(b.pricing))[0];
     return {
@@ -96,7 +108,7 @@ export class TablePublisher implements OnApplicationBootstrap, OnApplicationShut
         contextLength: m.contextLength,
         inputModalities: m.inputModalities,
         outputModalities: m.outputModalities,
-        supportedParameters: [...new Set(eps.flatMap((e) => e.supportedParameters))].sort(),
+        supportedParameters: [...new Set([...params.values()].flat())].sort(),
         pricing: cheapest?.pricing ?? FREE,
       },
       endpoints: eps.map((e) => ({
@@ -109,7 +121,7 @@ export class TablePublisher implements OnApplicationBootstrap, OnApplicationShut
         maxOutputTokens: e.maxOutputTokens,
         quantization: e.quantization,
         region: e.region,
-        supportedParameters: e.supportedParameters,
+        supportedParameters: params.get(e.id) ?? [],
         dataCollection: e.dataCollection,
         health: this.health.health(e.id, now),
       })),

@@ -1,2 +1,0 @@
-export * from './openai-simulator.js';
-export * from './openai-spec.js';

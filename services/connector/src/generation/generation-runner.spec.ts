@@ -1,0 +1,272 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { Logger } from '@nestjs/common';
+import {
+  LlmAttemptV1,
+  LlmReplyV1,
+  TOPICS,
+  type LlmGenerateV1,
+  type ProviderAccountV1,
+} from '@turnpike/contracts';
+import type { OutgoingMessage } from '@turnpike/kafka';
+import { MasterKeyRing } from '@turnpike/secrets';
+import { startOpenAISimulator, type OpenAISimulator } from '@turnpike/simulators';
+import type { ProducerService } from '@turnpike/service-kit';
+import { context } from '@turnpike/telemetry';
+import { AccountBook } from '../accounts/account-book.js';
+import { sealPayload, signAccount } from '../accounts/account-sealing.js';
+import type { AccountsView } from '../accounts/accounts-view.service.js';
+import type { ConnectorConfig } from '../connector.config.js';
+import { GenerationRunner } from './generation-runner.service.js';
+
+/**
+ * The connector's key pool on the real upstream path: accounts of one provider pointing at
+ * simulators, one of them throttled or refused; the attempt must be served by another account
+ * of the same provider, and the records must name the accounts (never their secrets).
+ */
+
+const ring = MasterKeyRing.parse(`t:${randomBytes(32).toString('base64')}`);
+const key = (l: string) => `sk-${l}-${randomBytes(10).toString('hex')}`;
+
+function account(
+  id: string,
+  providerId: string,
+  baseUrl: string,
+  apiKey: string,
+  weight = 1,
+): ProviderAccountV1 {
+  const now = Date.now();
+  return sign({
+    v: 1,
+    id,
+    providerId,
+    kind: 'openai',
+    owner: 'platform',
+    label: id,
+    baseUrl,
+    credentialType: 'api_key',
+    status: 'active',
+    weight,
+    secretVersion: 1,
+    revision: 1,
+    secret: sealPayload({ credentials: { type: 'api_key', apiKey }, headers: {} }, id, 1, ring),
+    hint: '…',
+    fingerprint: `t:${'0'.repeat(64)}`,
+    headerNames: [],
+    createdAt: now,
+    updatedAt: now,
+    rotatedAt: now,
+  });
+}
+
+/** As a connector with the master key writes a record (its MAC over the other fields). */
+const sign = (r: Omit<ProviderAccountV1, 'mac'>): ProviderAccountV1 => signAccount(r, ring);
+
+const idOf = (n: number) => `acct_${String(n).padStart(24, '0')}`;
+
+let seq = 0;
+function request(provider: string, stream = false): LlmGenerateV1 {
+  seq++;
+  return {
+    v: 1,
+    kind: 'generate',
+    generationId: `gen-1732406400-pool${String(seq).padStart(8, '0')}`,
+    attempt: 1,
+    tenantId: 't',
+    keyId: 'k',
+    replyTo: { topic: TOPICS.llmReplies, partition: 0, instance: 'gw' },
+    deadlineAt: Date.now() + 10_000,
+    createdAt: Date.now(),
+    endpoint: {
+      id: `m/x@${provider}`,
+      provider,
+      upstreamModel: 'sim-gpt-small',
+      pricing: {
+        promptPerM: 0,
+        completionPerM: 0,
+        cachedReadPerM: 0,
+        cacheWritePerM: 0,
+        reasoningPerM: 0,
+        perRequest: 0,
+      },
+      maxOutputTokens: null,
+    },
+    stream,
+    body: { model: 'm/x', messages: [{ role: 'user', content: 'hello there' }], stream },
+  };
+}
+
+describe('GenerationRunner: key pools', () => {
+  let simA: OpenAISimulator;
+  let simB: OpenAISimulator;
+  const keyA = key('a');
+  const keyB = key('b');
+  const sent: Array<{ topic: string; value: unknown }> = [];
+  const producer = {
+    send: async (topic: string, m: OutgoingMessage) => {
+      sent.push({ topic, value: m.value === null ? null : JSON.parse(m.value.toString()) });
+    },
+  } as unknown as ProducerService;
+  let book: AccountBook;
+  let runner: GenerationRunner;
+
+  before(async () => {
+    Logger.overrideLogger(false);
+    simA = await startOpenAISimulator({
+      apiKey: keyA,
+      name: 'a',
+      defaults: { ttftMs: 0, tokensPerSecond: 0 },
+    });
+    simB = await startOpenAISimulator({
+      apiKey: keyB,
+      name: 'b',
+      defaults: { ttftMs: 0, tokensPerSecond: 0 },
+    });
+  });
+  after(async () => {
+    await runner?.onApplicationShutdown();
+    await Promise.all([simA.close(), simB.close()]);
+  });
+  beforeEach(() => {
+    simA.reset();
+    simB.reset();
+    sent.length = 0;
+    book = new AccountBook(ring);
+    runner = new GenerationRunner(
+      producer,
+      { book } as unknown as AccountsView,
+      {
+        upstreamIdleMs: 10_000,
+      } as ConnectorConfig,
+    );
+  });
+
+  async function run(req: LlmGenerateV1) {
+    sent.length = 0;
+    await runner.run(req, new AbortController().signal, context.active(), performance.now());
+    const replies = sent
+      .filter((s) => s.topic === TOPICS.llmReplies)
+      .map((s) => LlmReplyV1.parse(s.value));
+    const attempt = LlmAttemptV1.parse(sent.find((s) => s.topic === TOPICS.llmAttempts)!.value);
+    return { replies, attempt, everything: JSON.stringify(sent) };
+  }
+
+  test('a throttled account: the same attempt is served by another account of the provider', async () => {
+    book.apply(idOf(1), account(idOf(1), 'p', simA.url, keyA));
+    book.apply(idOf(2), account(idOf(2), 'p', simB.url, keyB));
+    simA.setDefaults({ status: 429, retryAfterSec: 7 });
+
+    const first = await run(request('p'));
+    const final = first.replies.at(-1)!;
+    assert.equal(final.type, 'completion');
+    assert.equal(final.type === 'completion' && final.accountId, idOf(2));
+    assert.equal(first.attempt.outcome, 'success');
+    assert.equal(first.attempt.accountId, idOf(2));
+    assert.deepEqual(first.attempt.accountFailures, [
+      {
+        accountId: idOf(1),
+        errorCode: 'upstream_rate_limited',
+        upstreamStatus: 429,
+        retryAfterSec: 7,
+      },
+    ]);
+    // The throttled account cools down on its own: the next requests go to the other at once.
+    for (let i = 0; i < 3; i++) {
+      const next = await run(request('p', i % 2 === 1));
+      assert.equal(next.attempt.accountId, idOf(2));
+      assert.deepEqual(next.attempt.accountFailures, []);
+    }
+    assert.equal(simA.requests().length, 1);
+    assert.equal(simB.requests().length, 4);
+    assert.equal(book.get(idOf(1))!.state.rateLimited, 1);
+    for (const k of [keyA, keyB]) assert.ok(!first.everything.includes(k), 'a key on a topic');
+  });
+
+  test('refused credentials (401): another account serves; after N refusals the account is skipped', async () => {
+    const wrong = key('wrong');
+    book.apply(idOf(1), account(idOf(1), 'p', simB.url, wrong));
+    book.apply(idOf(2), account(idOf(2), 'p', simB.url, keyB));
+    for (let i = 0; i < 6; i++) {
+      const r = await run(request('p', i % 2 === 0));
+      assert.equal(r.attempt.outcome, 'success', JSON.stringify(r.attempt));
+      assert.equal(r.attempt.accountId, idOf(2));
+    }
+    // Weighted round-robin sent the wrong key twice before its circuit opened.
+    const refused = simB.requests().filter((r) => r.status === 401).length;
+    assert.equal(refused, 2);
+    assert.equal(book.get(idOf(1))!.state.circuit(Date.now()), 'open');
+  });
+
+  test('load is shared by weight across healthy accounts', async () => {
+    book.apply(idOf(1), account(idOf(1), 'p', simA.url, keyA, 3));
+    book.apply(idOf(2), account(idOf(2), 'p', simB.url, keyB, 1));
+    for (let i = 0; i < 8; i++) await run(request('p'));
+    assert.deepEqual([simA.requests().length, simB.requests().length], [6, 2]);
+  });
+
+  test('a lone throttled account is still asked: the upstream decides, its answer stands', async () => {
+    book.apply(idOf(1), account(idOf(1), 'p', simA.url, keyA));
+    simA.setDefaults({ status: 429, retryAfterSec: 30 });
+    const first = await run(request('p'));
+    assert.equal(first.attempt.errorCode, 'upstream_rate_limited');
+    // Still throttled: the upstream says so again (no invented 503 without a call).
+    const second = await run(request('p'));
+    assert.equal(second.attempt.errorCode, 'upstream_rate_limited');
+    assert.equal(simA.requests().length, 2);
+    // The upstream recovered before the Retry-After ran out: the next request is served.
+    simA.reset();
+    const third = await run(request('p'));
+    assert.equal(third.replies.at(-1)!.type, 'completion');
+  });
+
+  test('no usable account: provider_not_configured, named on the attempt record', async () => {
+    const none = await run(request('p'));
+    const err = none.replies.at(-1)!;
+    assert.ok(err.type === 'error');
+    assert.equal(err.error.code, 'provider_not_configured');
+    assert.equal(err.error.status, 502);
+    assert.equal(none.attempt.errorCode, 'provider_not_configured');
+    assert.equal(none.attempt.accountId, null);
+    // A disabled account is no account; an enabled one serves at once.
+    const a = account(idOf(1), 'p', simA.url, keyA);
+    book.apply(a.id, sign({ ...a, status: 'disabled' }));
+    assert.equal((await run(request('p'))).attempt.errorCode, 'provider_not_configured');
+    book.apply(a.id, sign({ ...a, revision: 2 }));
+    assert.equal((await run(request('p'))).attempt.outcome, 'success');
+  });
+
+  test('a rotation mid-flight: the request in flight finishes on the old key, the next uses the new one', async () => {
+    const a = account(idOf(1), 'p', simA.url, keyA);
+    book.apply(a.id, a);
+    simA.setDefaults({ ttftMs: 300, completionTokens: 3, tokensPerSecond: 0 });
+    const inFlight = run(request('p', true));
+    await simA.waitForRequest(() => true);
+    const rotatedKey = key('rotated');
+    simA.setApiKeys([keyA, rotatedKey]);
+    book.apply(
+      a.id,
+      sign({
+        ...a,
+        revision: 2,
+        secretVersion: 2,
+        secret: sealPayload(
+          { credentials: { type: 'api_key', apiKey: rotatedKey }, headers: {} },
+          a.id,
+          2,
+          ring,
+        ),
+      }),
+    );
+    const done = await inFlight;
+    assert.equal(done.attempt.outcome, 'success');
+    simA.setDefaults({ ttftMs: 0 });
+    assert.equal((await run(request('p'))).attempt.outcome, 'success');
+    const { createHash } = await import('node:crypto');
+    const sha = (k: string) => createHash('sha256').update(k).digest('hex');
+    assert.deepEqual(
+      simA.requests().map((r) => r.credentialSha256),
+      [sha(keyA), sha(rotatedKey)],
+    );
+  });
+});
