@@ -24,6 +24,8 @@ export interface ConsumerOptions {
   /** First delay before restarting a crashed consumer (doubles up to `restartMaxMs`). */
   restartInitialMs?: number;
   restartMaxMs?: number;
+  /** How long the first start keeps retrying to join its group (default 60 s). */
+  startTimeoutMs?: number;
 }
 
 export interface ConsumerHandle {
@@ -116,9 +118,30 @@ class SupervisedConsumer implements ConsumerHandle {
     return true;
   }
 
-  /** First start: fails (and does not retry) when the group cannot be joined. */
+  /**
+   * First start: joins the group, retrying with backoff while the broker is not ready for it
+   * (a fresh broker's group coordinator is still loading, a broker restarting) for up to
+   * `startTimeoutMs` (60 s); fails after that, so a service that cannot reach Kafka at all does
+   * not pretend to start.
+   */
   async start(): Promise<void> {
-    await this.run();
+    const until = Date.now() + (this.opts.startTimeoutMs ?? 60_000);
+    for (;;) {
+      try {
+        await this.run();
+        this.delayMs = this.opts.restartInitialMs ?? 500;
+        return;
+      } catch (e) {
+        if (this.isStopped() || Date.now() + this.delayMs >= until) throw e;
+        this.log.warn(
+          `consumer ${this.opts.groupId} could not join yet (${(e as Error).message}); retrying in ${this.delayMs} ms`,
+        );
+        await this.current.disconnect().catch(() => undefined);
+        this.state = 'starting';
+        await new Promise((r) => setTimeout(r, this.delayMs));
+        this.delayMs = Math.min(this.opts.restartMaxMs ?? 5_000, this.delayMs * 2);
+      }
+    }
   }
 
   private async run(): Promise<void> {
@@ -210,7 +233,8 @@ class SupervisedConsumer implements ConsumerHandle {
   }
 
   private onCrash(error: string): void {
-    if (this.state === 'stopped' || this.state === 'crashed') return;
+    // While starting, `start()` retries by itself (the crash rejects its join).
+    if (this.state === 'stopped' || this.state === 'crashed' || this.state === 'starting') return;
     this.state = 'crashed';
     this.lastError = error;
     this.log.error(
