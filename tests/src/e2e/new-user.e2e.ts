@@ -215,7 +215,7 @@ describe('npm run up, then the openai client, then npm run down', () => {
       `GET /v1/models: ${listed.data.length} models, ${(bytes / 1024).toFixed(0)} kB, ` +
         `p50 ${pct(0.5).toFixed(1)} ms, p90 ${pct(0.9).toFixed(1)} ms (30 calls)`,
     );
-    const gateway = state.services.find((x) => x.name === 'gateway');
+    const gateway = state.services.find((x) => x.name.startsWith('gateway'));
     if (gateway) {
       const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${gateway.pid}/status`, 'utf8'));
       t.diagnostic(`gateway RSS: ${rss ? (Number(rss[1]) / 1024).toFixed(0) : '?'} MB`);
