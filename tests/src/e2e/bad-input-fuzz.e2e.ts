@@ -91,10 +91,18 @@ before(async () => {
 
 /** What the admin requests created goes again: models by fuzz authors and the fuzz's markups. */
 after(async () => {
-  const models = await send('GET', '/admin/catalog/models', { auth: 'admin' });
-  for (const m of (models.json as { data: Array<{ id: string }> }).data)
-    if (m.id.startsWith('fuzz-'))
-      await send('DELETE', `/admin/catalog/models/${m.id}`, { auth: 'admin' });
+  // The admin model list pages: every page, then the deletions.
+  const fuzzModels: string[] = [];
+  for (let next: string | null = '/admin/catalog/models?limit=500'; next !== null;) {
+    const page = (await send('GET', next, { auth: 'admin' })).json as {
+      data: Array<{ id: string }>;
+      links: { next: string | null };
+    };
+    fuzzModels.push(...page.data.map((m) => m.id).filter((id) => id.startsWith('fuzz-')));
+    next = page.links.next;
+  }
+  for (const id of fuzzModels)
+    await send('DELETE', `/admin/catalog/models/${id}`, { auth: 'admin' });
   const markups = await send('GET', '/admin/markups', { auth: 'admin' });
   for (const r of (
     markups.json as { data: Array<{ tenant_id: string | null; model: string | null }> }

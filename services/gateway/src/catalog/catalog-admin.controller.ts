@@ -7,10 +7,13 @@ import {
   Param,
   Post,
   Put,
+  Query,
   UseGuards,
 } from '@nestjs/common';
 import { z } from 'zod';
 import {
+  ADMIN_MODELS_DEFAULT_LIMIT,
+  ADMIN_MODELS_MAX_LIMIT,
   CATALOG_RPC,
   CatalogBulkParams,
   CatalogEndpointInput,
@@ -20,6 +23,7 @@ import {
   type AdminWarning,
   type CatalogBulkResult,
   type CatalogImportReport,
+  type CatalogModelPage,
   type CatalogModelView,
   type CatalogProviderView,
 } from '@turnpike/contracts';
@@ -27,6 +31,7 @@ import { ApiError, nonObjectBodyError, parseWithSchema } from '@turnpike/openai-
 import { AdminGuard } from '../auth/admin.guard.js';
 import { ConnectorAdmin } from '../providers/connector-admin.service.js';
 import { RpcClientService } from '../transport/rpc-client.service.js';
+import { queryReader } from './models.controller.js';
 
 /** Per-item errors of a refused bulk document answered in `error.metadata.errors`. */
 const MAX_REPORTED_ERRORS = 100;
@@ -134,9 +139,30 @@ export class CatalogAdminController {
     );
   }
 
+  /**
+   * One page of the catalog's models with their endpoints, overrides and health, as
+   * `GET /v1/models` pages (`offset`, `limit`: 100 by default, 500 at most; `links.next`,
+   * `total_count`). A page also stops before its views reach the RPC reply limit, so follow
+   * `links.next` rather than counting on `limit` models a page.
+   */
   @Get('models')
-  listModels(): Promise<{ data: CatalogModelView[] }> {
-    return this.rpc.ask('router', CATALOG_RPC.listModels, {});
+  async listModels(@Query() query: Record<string, unknown>): Promise<{
+    data: CatalogModelView[];
+    links: { next: string | null };
+    total_count: number;
+  }> {
+    const { integer } = queryReader(query);
+    const offset = integer('offset', 0, 1_000_000_000) ?? 0;
+    const limit = integer('limit', 1, ADMIN_MODELS_MAX_LIMIT) ?? ADMIN_MODELS_DEFAULT_LIMIT;
+    const page = await this.rpc.ask<CatalogModelPage>('router', CATALOG_RPC.listModels, {
+      offset,
+      limit,
+    });
+    const next =
+      page.next_offset === null
+        ? null
+        : `/admin/catalog/models?offset=${page.next_offset}&limit=${limit}`;
+    return { data: page.data, links: { next }, total_count: page.total_count };
   }
 
   @Get('models/:author/:slug')

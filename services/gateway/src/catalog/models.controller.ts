@@ -86,8 +86,11 @@ export interface ModelListQuery {
   q: string | null;
 }
 
-/** Validates `GET /v1/models`' query: a clean 400 naming the parameter, never a 500. */
-export function parseListQuery(query: Record<string, unknown>): ModelListQuery {
+/**
+ * Readers of a query's parameters that answer a clean 400 naming the parameter (never a 500):
+ * text, an integer in a range, a comma-separated list (`all`: no filter).
+ */
+export function queryReader(query: Record<string, unknown>) {
   const text = (name: string): string | null => {
     const v = query[name];
     if (v === undefined || v === '') return null;
@@ -98,7 +101,7 @@ export function parseListQuery(query: Record<string, unknown>): ModelListQuery {
   const integer = (name: string, min: number, max: number): number | null => {
     const v = text(name);
     if (v === null) return null;
-    if (!/^\d{1,9}$/.test(v) || Number(v) < min || Number(v) > max)
+    if (!/^\d{1,10}$/.test(v) || Number(v) < min || Number(v) > max)
       throw invalidRequest(`'${name}' must be an integer from ${min} to ${max}.`, name);
     return Number(v);
   };
@@ -111,6 +114,12 @@ export function parseListQuery(query: Record<string, unknown>): ModelListQuery {
       .filter((s) => s.length > 0);
     return items.includes('all') ? null : items;
   };
+  return { text, integer, list };
+}
+
+/** Validates `GET /v1/models`' query: a clean 400 naming the parameter, never a 500. */
+export function parseListQuery(query: Record<string, unknown>): ModelListQuery {
+  const { text, integer, list } = queryReader(query);
   return {
     offset: integer('offset', 0, 1_000_000_000),
     limit: integer('limit', 1, 1000),

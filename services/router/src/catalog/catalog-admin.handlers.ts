@@ -1,16 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import {
+  ADMIN_MODELS_PAGE_BYTES,
   CATALOG_RPC,
   CatalogFile,
   CatalogBulkParams,
   CatalogModelInput,
   CatalogProviderInput,
   EndpointRefParams,
+  ListModelsParams,
   ModelRefParams,
   SetEndpointDisabledParams,
   UpsertEndpointParams,
   type CatalogImportReport,
   type CatalogBulkResult,
+  type CatalogModelPage,
   type CatalogModelView,
   type CatalogProviderView,
 } from '@turnpike/contracts';
@@ -19,6 +22,7 @@ import { RpcServerService } from '@turnpike/service-kit';
 import { HealthMonitor } from '../routing/health-monitor.service.js';
 import { TablePublisher } from '../routing/table-publisher.service.js';
 import { planBulk, providersNamed, upsertedEndpointCount } from './catalog-bulk.js';
+import { modelPage } from './catalog-page.js';
 import { CatalogService, endpointIdOf } from './catalog.service.js';
 
 /**
@@ -52,9 +56,15 @@ export class CatalogAdminHandlers {
       return this.catalog.listProviders().find((x) => x.id === p.id);
     });
 
-    on(CATALOG_RPC.listModels, async (): Promise<{ data: CatalogModelView[] }> => ({
-      data: this.catalog.modelIds().flatMap((id) => this.view(id) ?? []),
-    }));
+    // A page: the whole list of a large catalog would not fit one reply.
+    on(CATALOG_RPC.listModels, async (params): Promise<CatalogModelPage> =>
+      modelPage(
+        this.catalog.modelIds(),
+        (id) => this.view(id),
+        parse(ListModelsParams, params ?? {}),
+        ADMIN_MODELS_PAGE_BYTES,
+      ),
+    );
 
     on(CATALOG_RPC.getModel, async (params) => {
       const { model } = parse(ModelRefParams, params);
