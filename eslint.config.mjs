@@ -21,6 +21,40 @@ const TEST_SUPPORT_FILES = [
   'tests/src/**',
 ];
 
+/**
+ * @nx/enforce-module-boundaries. `serviceTestTags`: what a service's medium-tier specs
+ * (`*.int-spec.ts`, real Postgres) may use besides libs: the test harnesses that start it.
+ */
+const moduleBoundaries = (serviceTestTags = []) => [
+  'error',
+  {
+    allow: [],
+    enforceBuildableLibDependency: false,
+    // "Static import of a lazy-loaded library" is about bundler chunks; we have no bundler
+    // (tsc + Node ESM), so an await import() of a lib beside static imports of it is fine.
+    checkDynamicDependenciesExceptions: ['^@turnpike/'],
+    depConstraints: [
+      // contracts is a leaf: it depends on no other project.
+      { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
+      { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
+      // Services are thin over libs and never import each other or test code.
+      {
+        sourceTag: 'type:service',
+        onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', ...serviceTestTags],
+      },
+      { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
+      {
+        sourceTag: 'type:tooling',
+        onlyDependOnLibsWithTags: ['type:testing', 'type:lib', 'type:contracts'],
+      },
+      {
+        sourceTag: 'type:tests',
+        onlyDependOnLibsWithTags: ['type:testing', 'type:lib', 'type:contracts'],
+      },
+    ],
+  },
+];
+
 /** @nx/dependency-checks; `runtimeHelpers` are packages a project needs without importing them. */
 const nxDependencyChecks = (runtimeHelpers = []) => [
   'error',
@@ -73,33 +107,14 @@ export default tseslint.config(
         'error',
         { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
       ],
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          allow: [],
-          enforceBuildableLibDependency: false,
-          // "Static import of a lazy-loaded library" is about bundler chunks; we have no bundler
-          // (tsc + Node ESM), so an await import() of a lib beside static imports of it is fine.
-          checkDynamicDependenciesExceptions: ['^@turnpike/'],
-          depConstraints: [
-            // contracts is a leaf: it depends on no other project.
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
-            // Services are thin over libs and never import each other or test code.
-            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
-            {
-              sourceTag: 'type:tooling',
-              onlyDependOnLibsWithTags: ['type:testing', 'type:lib', 'type:contracts'],
-            },
-            {
-              sourceTag: 'type:tests',
-              onlyDependOnLibsWithTags: ['type:testing', 'type:lib', 'type:contracts'],
-            },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': moduleBoundaries(),
     },
+  },
+  {
+    // A service's medium-tier specs start real Postgres with the test harnesses (test code:
+    // outside the build target's inputs; the package declares the harnesses as devDependencies).
+    files: ['services/*/src/**/*.int-spec.ts'],
+    rules: { '@nx/enforce-module-boundaries': moduleBoundaries(['type:testing']) },
   },
   prettier,
   // Each workspace package.json against the imports of its own code, read from Nx's graph of

@@ -123,7 +123,11 @@ async function integration(filter?: string): Promise<RunResult> {
         '--test-timeout=300000',
         ...(filter
           ? [`tests/dist/e2e/**/${filter}*.e2e.js`]
-          : ['tests/dist/e2e/**/*.e2e.js', 'libs/*/dist/**/*.int-spec.js']),
+          : [
+              'tests/dist/e2e/**/*.e2e.js',
+              'libs/*/dist/**/*.int-spec.js',
+              'services/*/dist/**/*.int-spec.js',
+            ]),
       ],
       { ...process.env, TURNPIKE_TEST_CONTEXT: contextFile },
     );

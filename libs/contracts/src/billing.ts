@@ -211,6 +211,8 @@ export const BILLING_RPC = {
   getGeneration: 'generation.get',
   listActivity: 'activity.list',
   verifyLedger: 'ledger.verify',
+  listParked: 'ledger.parked.list',
+  retryParked: 'ledger.parked.retry',
 } as const;
 
 export const ApplyCreditParams = z.object({
@@ -363,6 +365,69 @@ export interface LedgerCheck {
   balanceMismatches: number;
   /** Key usage buckets that differ from the usage transactions (must be 0). */
   keyUsageMismatches: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parked records: what the ledger could not book
+// ---------------------------------------------------------------------------------------------
+
+/** The id of a parked record (a positive integer, as a string: it is a bigserial). */
+export const ParkedId = z
+  .string()
+  .regex(/^[1-9][0-9]{0,17}$/, 'the id of a parked record (a positive integer)');
+/** A page starts after this id (0: from the first). */
+export const ParkedCursor = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,17})$/, 'the id of a parked record (an integer, 0 or more)');
+
+export const ListParkedParams = z.object({
+  /** At most this many, oldest first. */
+  limit: z.number().int().min(1).max(100).default(50),
+  /** Only records with a larger id (paging). */
+  after: ParkedCursor.nullable().default(null),
+});
+export type ListParkedParams = z.input<typeof ListParkedParams>;
+
+export const ParkedIdParams = z.object({ id: ParkedId });
+
+/**
+ * A record of `usage.events.v1` or `billing.credits.v1` that passed its contract but that the
+ * ledger refuses deterministically (a value the database refuses): kept aside, with why, so
+ * the rest of its batch is booked and the offsets move. Nothing is dropped: it can be retried.
+ */
+export interface ParkedRecord {
+  id: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  /** The tenant and the ledger reference (`usage:<generation>`, `credit:<tenant>:<key>`). */
+  tenantId: string | null;
+  ref: string | null;
+  /** The record's value as received (JSON text). */
+  record: string;
+  /** The SQLSTATE of the refusal, or null when the posting rules refused it before the database. */
+  sqlstate: string | null;
+  error: string;
+  parkedAt: string;
+  retries: number;
+  retriedAt: string | null;
+}
+
+export interface ParkedList {
+  data: ParkedRecord[];
+  /** Every record parked now (not only this page). */
+  total: number;
+  hasMore: boolean;
+  /** Records this billing instance parked since it started. */
+  parkedSinceStart: number;
+}
+
+export interface ParkedRetryResult {
+  id: string;
+  ref: string | null;
+  /** `booked`: the ledger took it now; `duplicate`: it was already booked (nothing added). */
+  outcome: 'booked' | 'duplicate';
 }
 
 /** Markup rules as billing stores them. */

@@ -3,3 +3,4 @@ export * from './platform/platform.js';
 export * from './platform/local-catalog.js';
 export * from './simulators/index.js';
 export * from './assertions/stream-pacing.js';
+export * from './fixtures/usage-event.js';

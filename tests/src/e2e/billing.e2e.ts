@@ -15,6 +15,7 @@ import {
   readState,
   restartService,
   stopPid,
+  usageEventFixture,
   type OpenAISpecValidators,
 } from '@turnpike/testing';
 import { ctx, eventually, marker, simRequests } from '../support/context.js';
@@ -220,35 +221,11 @@ function syntheticEvent(
   i: number,
   charged: number,
   upstream: number,
-  generationId?: string,
 ): UsageEventV1 {
-  return {
-    v: 1,
-    generationId:
-      generationId ??
-      `gen-${Math.floor(Date.now() / 1000)}-syn${tenantId.slice(-6)}${String(i).padStart(7, '0')}`,
-    createdAt: new Date().toISOString(),
-    tenantId,
-    keyId: `${tenantId}-key`,
-    app: { referer: null, title: null },
-    requestedModel: 'turnpike/sim-small',
-    model: 'turnpike/sim-small',
-    provider: 'sim',
-    endpointId: 'turnpike/sim-small@sim',
-    accountId: null,
-    stream: false,
-    status: 'success',
-    finishReason: 'stop',
-    nativeFinishReason: 'stop',
-    tokens: { prompt: 10, completion: 5, cachedRead: 0, cacheWrite: 0, reasoning: 0 },
-    usageReported: true,
+  return usageEventFixture(tenantId, charged, {
+    generationId: `gen-${Math.floor(Date.now() / 1000)}-syn${tenantId.slice(-6)}${String(i).padStart(7, '0')}`,
     cost: { currency: 'USD', upstreamMicros: upstream, chargedMicros: charged },
-    ttftMs: 1,
-    latencyMs: 2,
-    attempts: [],
-    error: null,
-    requestBytes: 100,
-  };
+  });
 }
 
 async function withProducer<T>(fn: (p: kafkajs.Producer) => Promise<T>): Promise<T> {
@@ -878,15 +855,18 @@ describe('billing', () => {
     try {
       const counts = async (s: string) =>
         (
-          await db.query<{ events: number; txns: number }>(
-            `SELECT (SELECT count(*)::int FROM ${s}.usage_events) AS events, (SELECT count(*)::int FROM ${s}.transactions) AS txns`,
+          await db.query<{ events: number; txns: number; parked: number }>(
+            `SELECT (SELECT count(*)::int FROM ${s}.usage_events) AS events, (SELECT count(*)::int FROM ${s}.transactions) AS txns,
+                    (SELECT count(*)::int FROM ${s}.parked_records) AS parked`,
           )
         ).rows[0]!;
       const primary = await counts('billing');
       await eventually(
         async () => {
-          const r = await counts(schema);
-          return r.events === primary.events && r.txns === primary.txns;
+          const r = await counts(schema).catch(() => undefined);
+          return (
+            r?.events === primary.events && r.txns === primary.txns && r.parked === primary.parked
+          );
         },
         'the replay to catch up',
         180_000,
@@ -913,11 +893,17 @@ describe('billing', () => {
         [],
         'every generation',
       );
+      // Records the ledger refused (billing-parked.e2e puts one on the topic) are parked again.
+      assert.deepEqual(
+        await diff('parked_records', 'topic, kafka_partition, kafka_offset, ref, sqlstate, record'),
+        [],
+        'the same parked records',
+      );
       const accounts = await db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM ${schema}.balances`,
       );
       t.diagnostic(
-        `replayed ${primary.events} usage events and ${primary.txns} transactions: ${accounts.rows[0]!.n} balances equal`,
+        `replayed ${primary.events} usage events and ${primary.txns} transactions: ${accounts.rows[0]!.n} balances equal, ${primary.parked} parked record(s) in both`,
       );
       const rebuilt = await db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM (SELECT account, sum(amount) AS total FROM ${schema}.entries GROUP BY account) e

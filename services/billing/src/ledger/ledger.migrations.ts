@@ -13,6 +13,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - `usage_events`: one record per generation (the usage event as received, what was booked),
  *   keyed by generation id: ingestion is idempotent on it.
  * - `key_limits`, `markup_rules`: operator settings.
+ * - `parked_records`: records of the input topics that passed their contract but that the ledger
+ *   refuses deterministically, kept with the reason until an operator retries them.
  */
 export function ledgerMigrations(schema: string): Array<new () => MigrationInterface> {
   const s = `"${schema}"`;
@@ -180,5 +182,51 @@ export function ledgerMigrations(schema: string): Array<new () => MigrationInter
     }
   }
 
-  return [CreateLedger1732406400200, FailedAttemptCosts1764669600000];
+  /**
+   * Parked records (see `LedgerWriter`): one row per refused record, unique on where it was read
+   * (topic, partition, offset), so a redelivery or a replay parks it once. The value is kept as
+   * the JSON text it arrived as (`text`, not `jsonb`: `jsonb` refuses some valid JSON, such as
+   * `\u0000`, which may be why the record was refused).
+   *
+   * And the sums the readers take as safe integers stay safe: a tenant's balances and a key's
+   * usage. A record that would take one beyond ±(2^53 - 1) is refused by the database inside
+   * its booking transaction (and parked) instead of being booked and then failing every balance
+   * publication after it. NOT VALID: existing rows are not re-checked (they are within the
+   * bound, or their balances could not be read today), new and updated rows are.
+   */
+  class ParkedRecords1796525140000 implements MigrationInterface {
+    name = 'ParkedRecords1796525140000';
+
+    async up(q: QueryRunner): Promise<void> {
+      await q.query(`CREATE TABLE ${s}.parked_records (
+        id bigserial PRIMARY KEY,
+        topic text NOT NULL,
+        kafka_partition integer NOT NULL,
+        kafka_offset bigint NOT NULL,
+        record_key text,
+        tenant_id text,
+        ref text,
+        record text NOT NULL,
+        sqlstate text,
+        error text NOT NULL,
+        parked_at timestamptz NOT NULL DEFAULT now(),
+        retries integer NOT NULL DEFAULT 0,
+        retried_at timestamptz,
+        UNIQUE (topic, kafka_partition, kafka_offset))`);
+      await q.query(`ALTER TABLE ${s}.balances ADD CONSTRAINT balances_tenant_safe_integer
+        CHECK (account NOT LIKE 'tenant:%' OR balance BETWEEN -9007199254740991 AND 9007199254740991) NOT VALID`);
+      await q.query(`ALTER TABLE ${s}.key_usage ADD CONSTRAINT key_usage_safe_integer
+        CHECK (usage BETWEEN -9007199254740991 AND 9007199254740991) NOT VALID`);
+    }
+
+    async down(q: QueryRunner): Promise<void> {
+      await q.query(`ALTER TABLE ${s}.key_usage DROP CONSTRAINT IF EXISTS key_usage_safe_integer`);
+      await q.query(
+        `ALTER TABLE ${s}.balances DROP CONSTRAINT IF EXISTS balances_tenant_safe_integer`,
+      );
+      await q.query(`DROP TABLE IF EXISTS ${s}.parked_records`);
+    }
+  }
+
+  return [CreateLedger1732406400200, FailedAttemptCosts1764669600000, ParkedRecords1796525140000];
 }

@@ -8,6 +8,7 @@ import type {
   KeyUsage,
   LedgerCheck,
   LimitReset,
+  ParkedRecord,
   UsageEventV1,
 } from '@turnpike/contracts';
 import {
@@ -47,6 +48,15 @@ export interface IngestResult {
   keys: Map<string, string>;
 }
 
+export const emptyIngestResult = (): IngestResult => ({
+  inserted: 0,
+  duplicates: 0,
+  credits: 0,
+  creditDuplicates: 0,
+  tenants: new Map(),
+  keys: new Map(),
+});
+
 export interface TenantState {
   tenantId: string;
   creditsMicros: number;
@@ -79,6 +89,86 @@ export function int(v: unknown): number {
 export const usageRef = (generationId: string) => `usage:${generationId}`;
 export const creditRef = (tenantId: string, idempotencyKey: string) =>
   `credit:${tenantId}:${idempotencyKey}`;
+
+/**
+ * A record the posting rules refuse before the database sees it (a credit grant with a negative
+ * amount passes its contract, which allows signed adjustments, but not `creditPostings`): as
+ * deterministic as a CHECK, so it is parked like a record the database refuses.
+ */
+export class UnbookableRecord extends Error {
+  constructor(
+    readonly ref: string,
+    reason: string,
+  ) {
+    super(`${ref}: ${reason}`);
+    this.name = 'UnbookableRecord';
+  }
+}
+
+/** The posting rules applied to one record; a throw there becomes an {@link UnbookableRecord}. */
+function rule<T>(ref: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new UnbookableRecord(ref, e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** Text Postgres can store: a NUL (which `text` refuses) is written as the escape `\u0000`. */
+const pgText = (s: string) => s.replaceAll('\u0000', '\\u0000');
+
+/** A record to set aside: where it was read, what it was, and why the ledger refused it. */
+export interface ParkInput {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  tenantId: string | null;
+  ref: string | null;
+  record: string;
+  sqlstate: string | null;
+  error: string;
+}
+
+interface ParkedRow {
+  id: string;
+  topic: string;
+  kafka_partition: number;
+  kafka_offset: string;
+  record_key: string | null;
+  tenant_id: string | null;
+  ref: string | null;
+  record: string;
+  sqlstate: string | null;
+  error: string;
+  parked_at: Date;
+  retries: number;
+  retried_at: Date | null;
+}
+
+const parkedOf = (r: ParkedRow): ParkedRecord => ({
+  id: String(r.id),
+  topic: r.topic,
+  partition: r.kafka_partition,
+  offset: String(r.kafka_offset),
+  key: r.record_key,
+  tenantId: r.tenant_id,
+  ref: r.ref,
+  record: r.record,
+  sqlstate: r.sqlstate,
+  error: r.error,
+  parkedAt: r.parked_at.toISOString(),
+  retries: r.retries,
+  retriedAt: r.retried_at?.toISOString() ?? null,
+});
+
+/** The parked row a retry was to remove is gone (another retry took it). */
+export class NotParked extends Error {
+  constructor(readonly id: string) {
+    super(`no parked record ${id}`);
+    this.name = 'NotParked';
+  }
+}
 
 interface PendingTxn {
   ref: string;
@@ -114,21 +204,18 @@ export class LedgerStore {
    * Books one batch: each new usage event becomes one usage transaction (unless it is free),
    * each new credit movement one transaction; redelivered ones are skipped (the generation id,
    * the credit's idempotency key). Balances and the key sub-ledger move in the same database
-   * transaction.
+   * transaction. With `unpark`, that parked record is removed in the same transaction (a retry:
+   * booked and unparked together, or neither; {@link NotParked} if it is no longer parked).
+   * Throws {@link UnbookableRecord} before opening a transaction if the posting rules refuse a
+   * record.
    */
   async ingest(
     usage: SourcedUsage[],
     credits: SourcedCredit[],
     topic: { usage: string; credits: string },
+    opts: { unpark?: string } = {},
   ): Promise<IngestResult> {
-    const result: IngestResult = {
-      inserted: 0,
-      duplicates: 0,
-      credits: 0,
-      creditDuplicates: 0,
-      tenants: new Map(),
-      keys: new Map(),
-    };
+    const result = emptyIngestResult();
     const seen = new Set<string>();
     const uniqueUsage: SourcedUsage[] = [];
     const gens = new Map<string, Set<string>>();
@@ -147,7 +234,64 @@ export class LedgerStore {
     for (const [t, g] of gens) result.tenants.set(t, [...g]);
     for (const c of credits)
       if (!result.tenants.has(c.event.tenantId)) result.tenants.set(c.event.tenantId, []);
-    if (uniqueUsage.length === 0 && credits.length === 0) return result;
+    if (uniqueUsage.length === 0 && credits.length === 0 && opts.unpark === undefined)
+      return result;
+
+    // The posting rules first, outside the transaction: a record they refuse fails the batch
+    // before any statement.
+    const rows = uniqueUsage.map((u) => {
+      const e = u.event;
+      return rule(usageRef(e.generationId), () => {
+        const b = billableOf(e);
+        const postings = usagePostings(e.tenantId, e.provider, b);
+        const txn: PendingTxn | null =
+          postings.length === 0
+            ? null
+            : {
+                ref: usageRef(e.generationId),
+                kind: 'usage',
+                tenantId: e.tenantId,
+                keyId: e.keyId,
+                generationId: e.generationId,
+                occurredAt: e.createdAt,
+                amount: b.chargedMicros,
+                note: null,
+                source: `${topic.usage}/${u.partition}@${u.offset}`,
+                postings,
+                keyUsage:
+                  b.chargedMicros !== 0
+                    ? { keyId: e.keyId, periods: periodsOf(e.createdAt), amount: b.chargedMicros }
+                    : null,
+              };
+        return { u, b, txn };
+      });
+    });
+    const creditTxns: PendingTxn[] = [];
+    const creditRefs = new Set<string>();
+    for (const c of credits) {
+      const e = c.event;
+      const ref = creditRef(e.tenantId, e.idempotencyKey);
+      if (creditRefs.has(ref)) {
+        result.creditDuplicates++;
+        continue;
+      }
+      creditRefs.add(ref);
+      creditTxns.push(
+        rule(ref, () => ({
+          ref,
+          kind: creditTransactionKind(e.kind),
+          tenantId: e.tenantId,
+          keyId: null,
+          generationId: e.generationId,
+          occurredAt: e.createdAt,
+          amount: e.amountMicros,
+          note: e.note,
+          source: `${topic.credits}/${c.partition}@${c.offset}`,
+          postings: creditPostings(e.tenantId, e.kind, e.amountMicros),
+          keyUsage: null,
+        })),
+      );
+    }
 
     const qr = this.db.createQueryRunner();
     await qr.connect();
@@ -155,8 +299,7 @@ export class LedgerStore {
       await qr.startTransaction();
       const pending: PendingTxn[] = [];
 
-      if (uniqueUsage.length > 0) {
-        const rows = uniqueUsage.map((u) => ({ u, b: billableOf(u.event) }));
+      if (rows.length > 0) {
         const inserted = (await qr.query(
           `INSERT INTO ${this.s}.usage_events (generation_id, tenant_id, key_id, created_at, status, model, provider, endpoint_id,
              prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, upstream_micros, charged_micros, event, kafka_partition, kafka_offset)
@@ -187,58 +330,19 @@ export class LedgerStore {
         const fresh = new Set(inserted.map((r) => r.generation_id));
         result.inserted = fresh.size;
         result.duplicates += rows.length - fresh.size;
-        for (const { u, b } of rows) {
-          if (!fresh.has(u.event.generationId)) continue;
-          const postings = usagePostings(u.event.tenantId, u.event.provider, b);
-          if (postings.length === 0) continue;
-          pending.push({
-            ref: usageRef(u.event.generationId),
-            kind: 'usage',
-            tenantId: u.event.tenantId,
-            keyId: u.event.keyId,
-            generationId: u.event.generationId,
-            occurredAt: u.event.createdAt,
-            amount: b.chargedMicros,
-            note: null,
-            source: `${topic.usage}/${u.partition}@${u.offset}`,
-            postings,
-            keyUsage:
-              b.chargedMicros !== 0
-                ? {
-                    keyId: u.event.keyId,
-                    periods: periodsOf(u.event.createdAt),
-                    amount: b.chargedMicros,
-                  }
-                : null,
-          });
-        }
+        for (const { u, txn } of rows)
+          if (txn && fresh.has(u.event.generationId)) pending.push(txn);
       }
-
-      const creditRefs = new Set<string>();
-      for (const c of credits) {
-        const e = c.event;
-        const ref = creditRef(e.tenantId, e.idempotencyKey);
-        if (creditRefs.has(ref)) {
-          result.creditDuplicates++;
-          continue;
-        }
-        creditRefs.add(ref);
-        pending.push({
-          ref,
-          kind: creditTransactionKind(e.kind),
-          tenantId: e.tenantId,
-          keyId: null,
-          generationId: e.generationId,
-          occurredAt: e.createdAt,
-          amount: e.amountMicros,
-          note: e.note,
-          source: `${topic.credits}/${c.partition}@${c.offset}`,
-          postings: creditPostings(e.tenantId, e.kind, e.amountMicros),
-          keyUsage: null,
-        });
-      }
+      pending.push(...creditTxns);
 
       if (pending.length > 0) await this.book(qr, pending, result, creditRefs.size);
+      if (opts.unpark !== undefined) {
+        const gone = (await qr.query(
+          `DELETE FROM ${this.s}.parked_records WHERE id = $1 RETURNING id`,
+          [opts.unpark],
+        )) as unknown[];
+        if (gone.length === 0) throw new NotParked(opts.unpark);
+      }
       await qr.commitTransaction();
       return result;
     } catch (e) {
@@ -592,6 +696,85 @@ export class LedgerStore {
       balanceMismatches: int(r!['balance_mismatches']),
       keyUsageMismatches: int(r!['key_mismatches']),
     };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Parked records
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Sets a record aside, once per (topic, partition, offset): a redelivery or a replay of the
+   * same record finds its row. `created` says whether this call made it.
+   */
+  async park(p: ParkInput): Promise<{ id: string; created: boolean }> {
+    const rows = (await this.db.query(
+      `WITH ins AS (
+         INSERT INTO ${this.s}.parked_records (topic, kafka_partition, kafka_offset, record_key, tenant_id, ref, record, sqlstate, error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING RETURNING id)
+       SELECT id, true AS created FROM ins
+       UNION ALL
+       SELECT id, false FROM ${this.s}.parked_records WHERE topic = $1 AND kafka_partition = $2 AND kafka_offset = $3`,
+      [
+        pgText(p.topic),
+        p.partition,
+        p.offset,
+        p.key === null ? null : pgText(p.key),
+        p.tenantId === null ? null : pgText(p.tenantId),
+        p.ref === null ? null : pgText(p.ref),
+        pgText(p.record),
+        p.sqlstate,
+        pgText(p.error),
+      ],
+    )) as Array<{ id: string; created: boolean }>;
+    // The insert's row, or (it conflicted) the existing one; the SELECT does not see the insert's.
+    // Neither only when another transaction parked it meanwhile: read it now that it committed.
+    const r =
+      rows[0] ??
+      (
+        (await this.db.query(
+          `SELECT id, false AS created FROM ${this.s}.parked_records WHERE topic = $1 AND kafka_partition = $2 AND kafka_offset = $3`,
+          [pgText(p.topic), p.partition, p.offset],
+        )) as Array<{ id: string; created: boolean }>
+      )[0];
+    if (!r) throw new Error(`parking ${p.topic}/${p.partition}@${p.offset} left no row`);
+    return { id: String(r.id), created: r.created };
+  }
+
+  /** Parked records, oldest first, after the id `after`; and how many there are in all. */
+  async listParked(
+    limit: number,
+    after: string | null,
+  ): Promise<{ data: ParkedRecord[]; total: number; hasMore: boolean }> {
+    const [rows, count] = await Promise.all([
+      this.db.query(
+        `SELECT * FROM ${this.s}.parked_records WHERE ($1::bigint IS NULL OR id > $1::bigint) ORDER BY id LIMIT $2`,
+        [after, limit + 1],
+      ) as Promise<ParkedRow[]>,
+      this.db.query(`SELECT count(*) AS n FROM ${this.s}.parked_records`) as Promise<
+        Array<{ n: string }>
+      >,
+    ]);
+    return {
+      data: rows.slice(0, limit).map(parkedOf),
+      total: int(count[0]!.n),
+      hasMore: rows.length > limit,
+    };
+  }
+
+  async parked(id: string): Promise<ParkedRecord | null> {
+    const rows = (await this.db.query(`SELECT * FROM ${this.s}.parked_records WHERE id = $1`, [
+      id,
+    ])) as ParkedRow[];
+    return rows[0] ? parkedOf(rows[0]) : null;
+  }
+
+  /** A retry that the ledger refused again: the new reason, and one more retry counted. */
+  async parkedRetryFailed(id: string, sqlstate: string | null, error: string): Promise<void> {
+    await this.db.query(
+      `UPDATE ${this.s}.parked_records SET sqlstate = $2, error = $3, retries = retries + 1, retried_at = now() WHERE id = $1`,
+      [id, sqlstate, pgText(error)],
+    );
   }
 
   async listMarkupRules(): Promise<Array<Record<string, unknown>>> {

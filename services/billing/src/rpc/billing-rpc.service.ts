@@ -6,6 +6,9 @@ import {
   GetGenerationParams,
   KeyParams,
   ListActivityParams,
+  ListParkedParams,
+  ParkedIdParams,
+  type ParkedList,
   SetKeyLimitParams,
   SetMarkupParams,
   TenantParams,
@@ -14,6 +17,8 @@ import { RpcFailure, rpcParams as parse } from '@turnpike/kafka';
 import { RpcServerService } from '@turnpike/service-kit';
 import { CreditsService } from '../credits/credits.service.js';
 import { BalancePublisher } from '../ledger/balance-publisher.service.js';
+import { LedgerConsumer } from '../ledger/ledger-consumer.service.js';
+import { RetryRefused } from '../ledger/ledger-writer.js';
 import { LedgerStore } from '../ledger/ledger.store.js';
 import { MarkupRulesService } from '../markup/markup-rules.service.js';
 
@@ -29,6 +34,7 @@ export class BillingRpcService implements OnModuleInit {
     private readonly credits: CreditsService,
     private readonly markups: MarkupRulesService,
     private readonly publisher: BalancePublisher,
+    private readonly ledger: LedgerConsumer,
   ) {}
 
   onModuleInit(): void {
@@ -70,5 +76,30 @@ export class BillingRpcService implements OnModuleInit {
       return this.store.activity(q.tenantId, from, to, q.keyId);
     });
     h(BILLING_RPC.verifyLedger, () => this.store.verify());
+    h(BILLING_RPC.listParked, async (p): Promise<ParkedList> => {
+      const q = parse(ListParkedParams, p);
+      const page = await this.store.listParked(q.limit, q.after);
+      return { ...page, parkedSinceStart: this.ledger.stats.parked };
+    });
+    h(BILLING_RPC.retryParked, async (p) => {
+      const { id } = parse(ParkedIdParams, p);
+      try {
+        return await this.ledger.writer.retry(id);
+      } catch (e) {
+        if (!(e instanceof RetryRefused)) {
+          throw RpcFailure.of(
+            503,
+            `The ledger could not retry parked record ${id} now; try again shortly.`,
+            'ledger_unavailable',
+          );
+        }
+        if (e.reason === 'not_parked') throw RpcFailure.of(404, e.message, 'not_found', 'id');
+        throw RpcFailure.of(
+          409,
+          e.message,
+          e.reason === 'unbookable' ? 'still_unbookable' : 'invalid_record',
+        );
+      }
+    });
   }
 }

@@ -20,10 +20,14 @@ import {
   LimitReset,
   MAX_CREDIT_MICROS,
   markupRuleKey,
+  ParkedCursor,
+  ParkedId,
   type CreditMovement,
   type KeyUsage,
   type LedgerCheck,
   type MarkupRuleRecord,
+  type ParkedList,
+  type ParkedRetryResult,
   type TenantCredits,
 } from '@turnpike/contracts';
 import { invalidRequest, notFound } from '@turnpike/openai-api';
@@ -31,7 +35,7 @@ import { microsToCurrency as usd, parseMoneyMicros } from '@turnpike/pricing';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { RpcClientService } from '../transport/rpc-client.service.js';
-import { presentKey, presentTenantCredits } from './billing.presenter.js';
+import { presentKey, presentParked, presentTenantCredits } from './billing.presenter.js';
 import { BalancesView, MarkupsView, Reservations } from './billing-views.service.js';
 
 /** An amount of currency: a decimal string or number of dollars (at most 6 decimals). */
@@ -92,6 +96,16 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   }
   return r.data;
 }
+
+const ParkedQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1, "'limit' must be an integer from 1 to 100.")
+    .max(100, "'limit' must be an integer from 1 to 100.")
+    .default(50),
+  after: ParkedCursor.nullable().default(null),
+});
 
 const presentRule = (r: MarkupRuleRecord) => ({
   scope: r.scope,
@@ -243,5 +257,41 @@ export class BillingAdminController {
   @Get('billing/verify')
   async verify(): Promise<LedgerCheck> {
     return this.rpc.ask<LedgerCheck>('billing', BILLING_RPC.verifyLedger, {}, 60_000);
+  }
+
+  /**
+   * Records the ledger could not book (parked: kept with the reason, the rest of their batch
+   * booked), oldest first; `limit` (1-100, 50) and `after` (an id) page through them.
+   */
+  @Get('billing/parked')
+  async parked(@Query() query: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const q = parse(ParkedQuery, query);
+    const r = await this.rpc.ask<ParkedList>('billing', BILLING_RPC.listParked, q);
+    return {
+      object: 'list',
+      data: r.data.map(presentParked),
+      total: r.total,
+      has_more: r.hasMore,
+      parked_since_start: r.parkedSinceStart,
+    };
+  }
+
+  /**
+   * Books a parked record if the ledger now takes it (after a fix) and removes it from the
+   * parked records, in one transaction: 200 `booked` (or `duplicate`: it was already in the
+   * ledger), 404 once it is no longer parked, 409 `still_unbookable` (it stays parked).
+   */
+  @Post('billing/parked/:id/retry')
+  @HttpCode(200)
+  async retryParked(@Param('id') id: string): Promise<Record<string, unknown>> {
+    if (!ParkedId.safeParse(id).success)
+      throw invalidRequest('The id of a parked record is a positive integer.', 'id');
+    const r = await this.rpc.ask<ParkedRetryResult>(
+      'billing',
+      BILLING_RPC.retryParked,
+      { id },
+      30_000,
+    );
+    return { id: r.id, ref: r.ref, outcome: r.outcome };
   }
 }

@@ -1,4 +1,10 @@
-import type { ActivityRow, GenerationRecord, KeyUsage, TenantCredits } from '@turnpike/contracts';
+import type {
+  ActivityRow,
+  GenerationRecord,
+  KeyUsage,
+  ParkedRecord,
+  TenantCredits,
+} from '@turnpike/contracts';
 import { formatMicros, microsToCurrency as usd } from '@turnpike/pricing';
 
 /**
@@ -239,4 +245,29 @@ export function activityCsv(rows: ActivityRow[]): string {
     );
   }
   return lines.join('\r\n') + '\r\n';
+}
+
+/** A parked record for operators: where it was read, why it was refused, and the record itself. */
+export function presentParked(p: ParkedRecord): Record<string, unknown> {
+  let record: unknown = p.record;
+  try {
+    record = JSON.parse(p.record);
+  } catch {
+    /* shown as the text it arrived as */
+  }
+  return {
+    id: p.id,
+    topic: p.topic,
+    partition: p.partition,
+    offset: p.offset,
+    key: p.key,
+    tenant_id: p.tenantId,
+    ref: p.ref,
+    sqlstate: p.sqlstate,
+    error: p.error,
+    parked_at: p.parkedAt,
+    retries: p.retries,
+    retried_at: p.retriedAt,
+    record,
+  };
 }
