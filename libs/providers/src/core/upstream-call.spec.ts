@@ -9,7 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { UpstreamError } from '../errors/index.js';
 import { openaiProvider } from '../openai/openai.provider.js';
-import { callUpstream, createUpstreamAgent, type UpstreamEvent } from './upstream-call.js';
+import {
+  callUpstream,
+  createUpstreamAgent,
+  safeNativeReason,
+  type UpstreamEvent,
+} from './upstream-call.js';
 
 /** A provider key without any known prefix: only the last-line guard can catch it. */
 const KEY = 'zq7Hk2Lm9Np4Rs6Tv8Wx';
@@ -176,4 +181,12 @@ describe('callUpstream failures go through the error policy', () => {
     assert.equal(e.reply.status, 504);
     assert.equal(e.reply.code, 'timeout');
   });
+});
+
+test('a native finish reason is kept printable and bounded (Postgres refuses a NUL)', () => {
+  assert.equal(safeNativeReason('end_turn'), 'end_turn');
+  assert.equal(safeNativeReason('stop\u0000'), 'stop');
+  assert.equal(safeNativeReason('\u0000\u0001'), null);
+  assert.equal(safeNativeReason('x'.repeat(100))?.length, 64);
+  assert.equal(safeNativeReason(null), null);
 });

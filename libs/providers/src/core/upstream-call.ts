@@ -132,7 +132,11 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
       } catch {
         throw protocolError('bad_response', res.statusCode);
       }
-      yield { type: 'completion', parsed: adapter.parseCompletion(json, call) };
+      const parsed = adapter.parseCompletion(json, call);
+      yield {
+        type: 'completion',
+        parsed: { ...parsed, nativeFinishReason: safeNativeReason(parsed.nativeFinishReason) },
+      };
       return;
     }
 
@@ -155,7 +159,7 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
       type: 'end',
       tokens: summary.tokens,
       finishReason: summary.finishReason,
-      nativeFinishReason: summary.nativeFinishReason,
+      nativeFinishReason: safeNativeReason(summary.nativeFinishReason),
     };
   } catch (e) {
     throw failure(e);
@@ -163,6 +167,18 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
     // Closes the socket if we stop early (abort, error, consumer gone).
     if (!res.body.destroyed) res.body.destroy();
   }
+}
+
+/**
+ * The provider's own finish reason as we keep it (usage events, ledger, analytics): printable,
+ * at most 64 characters. An upstream can send anything there, and a NUL byte, for one, is a
+ * value Postgres refuses.
+ */
+export function safeNativeReason(reason: string | null): string | null {
+  if (reason === null) return null;
+  // eslint-disable-next-line no-control-regex
+  const clean = reason.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 64);
+  return clean === '' ? null : clean;
 }
 
 async function readLimited(
