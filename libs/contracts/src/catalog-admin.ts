@@ -184,6 +184,11 @@ export interface CatalogEndpointView {
   overrides: string[];
   /** False while the provider's kind has no adapter: imported, but not routed to. */
   routable: boolean;
+  /**
+   * The provider kind's adapter continues a trailing assistant message (prefill), so the
+   * endpoint can carry on an answer cut mid-stream (false when not routable).
+   */
+  supports_prefill: boolean;
   health: unknown;
 }
 

@@ -16,6 +16,8 @@ export interface TestContext {
   databaseUrl: string;
   spansFile: string;
   requestTimeoutMs: number;
+  /** The connector's stall limit (`CONNECTOR_STALL_MS`) on this platform. */
+  connectorStallMs: number;
   maxBodyBytes: number;
 }
 

@@ -73,6 +73,7 @@ const SPECS: Record<string, KnobSpec> = {
   retry_after: numeric('retryAfterSec', false, true),
   stall_ms: numeric('stallMs', true, true),
   stall_after: numeric('stallAfterTokens', true, true),
+  malformed: numeric('malformedEvents', true, true),
   status: {
     knob: 'status',
     parse(raw, key) {

@@ -31,6 +31,7 @@ export const KNOB_MAXIMA: Readonly<Record<string, number>> = Object.freeze({
   ttft_ms: 3_600_000,
   stall_ms: 3_600_000,
   stall_after: 1_000_000_000,
+  malformed: 10_000,
   tps: 1_000_000,
   retry_after: 86_400,
 });

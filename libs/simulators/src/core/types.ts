@@ -32,6 +32,12 @@ export interface Knobs {
   stallMs?: number;
   /** ... after this many tokens (default 1). */
   stallAfterTokens?: number;
+  /**
+   * Streams only: this many garbage events (an unparsable event in the protocol's own framing:
+   * a `data:` line whose JSON is cut in half, an event-stream frame whose payload is) spread
+   * evenly among the stream's events, after the first token.
+   */
+  malformedEvents?: number;
   /** Function name(s) to call instead of answering with text; several names = parallel tool calls. */
   toolCall?: string | string[];
   /** What a text answer says: the prompt's words echoed (default), or `prose` that reads like a reply (the demo). */

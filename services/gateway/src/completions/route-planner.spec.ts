@@ -88,6 +88,7 @@ describe('RoutePlanner: what a request nothing can serve is answered with', () =
     region: null,
     supportedParameters: [],
     dataCollection: 'deny',
+    supportsPrefill: false,
     health: unknownHealth(),
   } as CatalogEndpoint;
   const entry = (endpoints: CatalogEndpoint[]): RoutingEntryV1 => ({

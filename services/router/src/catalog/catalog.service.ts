@@ -144,6 +144,14 @@ export class CatalogService {
     return adapterFor(this.providers.get(e.providerId)?.kind ?? '') !== undefined;
   }
 
+  /**
+   * The endpoint's provider kind's adapter continues a trailing assistant message (prefill), so
+   * the gateway may carry on an answer cut mid-stream there. False without an adapter.
+   */
+  supportsPrefill(e: EndpointEntity): boolean {
+    return adapterFor(this.providers.get(e.providerId)?.kind ?? '')?.capabilities.prefill === true;
+  }
+
   /** What routing may use: enabled endpoints whose provider kind has an adapter. */
   routableEndpointsOf(modelId: string): EndpointEntity[] {
     return this.endpointsOf(modelId).filter((e) => this.routable(e));
@@ -189,7 +197,7 @@ export class CatalogService {
       output_modalities: m.outputModalities,
       overrides: m.overrides,
       endpoints: this.endpointsOf(m.id, true).map((e) =>
-        endpointView(e, this.routable(e), health(e.id)),
+        endpointView(e, this.routable(e), this.supportsPrefill(e), health(e.id)),
       ),
     };
   }
@@ -528,7 +536,12 @@ async function upsertAll<E extends ObjectLiteral>(repo: Repository<E>, rows: E[]
 
 const decimal = (micros: number): string => formatMicros(micros).replace(/\.?0+$/, '') || '0';
 
-function endpointView(e: EndpointEntity, routable: boolean, health: unknown): CatalogEndpointView {
+function endpointView(
+  e: EndpointEntity,
+  routable: boolean,
+  supportsPrefill: boolean,
+  health: unknown,
+): CatalogEndpointView {
   return {
     id: e.id,
     model_id: e.modelId,
@@ -551,6 +564,7 @@ function endpointView(e: EndpointEntity, routable: boolean, health: unknown): Ca
     disabled: e.disabled,
     overrides: e.overrides,
     routable,
+    supports_prefill: supportsPrefill,
     health,
   };
 }
