@@ -93,7 +93,7 @@ export class Generation {
 
   private tick(): void {
     if (this.next === -1) {
-      if (this.knobs.cut === 'before_first') return this.doCut();
+      if (this.knobs.cut === 'before_first' || this.knobs.cutAfterTokens === 0) return this.doCut();
       this.sink.begin();
       for (const p of this.plans) if (p.steps.length === 0) this.sink.finishChoice(p);
       this.next = 0;
@@ -113,6 +113,8 @@ export class Generation {
     }
     this.onTokens(emitted);
     if (i === 0 && this.knobs.cut === 'after_first') return this.doCut();
+    if (this.knobs.cutAfterTokens !== undefined && i + 1 >= this.knobs.cutAfterTokens)
+      return this.doCut();
     if (i === 0 && this.knobs.streamError === 'after_first') {
       this.stop();
       if (this.sink.streamError) this.sink.streamError();
