@@ -35,6 +35,12 @@ export const LlmGenerateV1 = z.object({
   createdAt: z.number().int().positive(),
   endpoint: EndpointRef,
   stream: z.boolean(),
+  /**
+   * The longest silence between two chunks of a streamed answer (ms) before the connector ends
+   * the attempt as stalled (`upstream_stalled`): the request's `provider.stall_timeout_ms`,
+   * absent when it set none (the connector's own default applies).
+   */
+  stallTimeoutMs: z.number().int().min(1000).max(60_000).optional(),
   /** The OpenAI chat request as validated by the gateway, unknown fields included. */
   body: z.record(z.string(), z.unknown()),
 });

@@ -82,6 +82,12 @@ export const CatalogEndpoint = z.object({
   region: z.string().nullable(),
   supportedParameters: z.array(z.string()),
   dataCollection: z.enum(['allow', 'deny']),
+  /**
+   * Whether the endpoint's provider continues a trailing assistant message (a prefill): the
+   * gateway resumes a cut stream there (the router computes it from the kind's adapter's
+   * `capabilities.prefill`; false in records older than this field).
+   */
+  supportsPrefill: z.boolean().default(false),
   health: EndpointHealth,
 });
 export type CatalogEndpoint = z.infer<typeof CatalogEndpoint>;

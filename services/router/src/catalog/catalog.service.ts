@@ -160,6 +160,14 @@ export class CatalogService {
     return e.supportedParameters.filter((p) => mapped.has(p));
   }
 
+  /**
+   * Whether an endpoint's provider continues a trailing assistant message (its kind's adapter
+   * declares `capabilities.prefill`): the gateway resumes a cut stream only on such endpoints.
+   */
+  supportsPrefill(e: EndpointEntity): boolean {
+    return adapterFor(this.providers.get(e.providerId)?.kind ?? '')?.capabilities.prefill === true;
+  }
+
   modelOfEndpoint(endpointId: string): string | undefined {
     return this.endpoints.get(endpointId)?.modelId;
   }
