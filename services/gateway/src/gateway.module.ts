@@ -24,6 +24,7 @@ import { ChargesService } from './billing/charges.service.js';
 import { BillingAdminController } from './billing/billing-admin.controller.js';
 import { BalancesView, MarkupsView, Reservations } from './billing/billing-views.service.js';
 import { BillingController } from './billing/billing.controller.js';
+import { AttemptRunner } from './completions/attempt-runner.service.js';
 import { CompletionsService } from './completions/completions.service.js';
 import { RoutePlanner } from './completions/route-planner.service.js';
 import { GatewayConfig } from './gateway.config.js';
@@ -92,6 +93,7 @@ export class GatewayModule {
         BalancesView,
         MarkupsView,
         ChargesService,
+        AttemptRunner,
         CompletionsService,
         Drain,
       ],

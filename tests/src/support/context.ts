@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
+import type pg from 'pg';
+import type { UsageEventV1 } from '@turnpike/contracts';
 
 /** What the test runner started for this run, shared with every suite through a JSON file. */
 export interface TestContext {
@@ -61,6 +63,10 @@ export interface SimRecord {
   /** When the simulator wrote each step's tokens (epoch ms, sub-ms precision). */
   tokenTimes: number[];
   body: { messages?: Array<{ content?: unknown }> } & Record<string, unknown>;
+  /** Epoch ms. */
+  receivedAt: number;
+  /** What the simulator understood of the request (`prefill`: a trailing assistant message). */
+  parsed?: { prefill?: string };
 }
 
 /** The simulator's request log, filtered to requests whose body mentions `text`. */
@@ -100,4 +106,15 @@ export async function eventually<T>(
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The usage event billing stored for a generation, once it is booked. */
+export function storedUsageEvent(db: pg.Client, generationId: string): Promise<UsageEventV1> {
+  return eventually(async () => {
+    const r = await db.query<{ event: UsageEventV1 }>(
+      'SELECT event FROM billing.usage_events WHERE generation_id = $1',
+      [generationId],
+    );
+    return r.rows[0]?.event;
+  }, `the usage event of ${generationId}`);
 }

@@ -111,7 +111,7 @@ export class Generation {
 
   private tick(): void {
     if (this.next === -1) {
-      if (this.knobs.cut === 'before_first') return this.doCut();
+      if (this.knobs.cut === 'before_first' || this.knobs.cutAfterTokens === 0) return this.doCut();
       this.sink.begin();
       this.garbage(-1);
       for (const p of this.plans) if (p.steps.length === 0) this.sink.finishChoice(p);
@@ -133,6 +133,8 @@ export class Generation {
     this.garbage(i);
     this.onTokens(emitted);
     if (i === 0 && this.knobs.cut === 'after_first') return this.doCut();
+    if (this.knobs.cutAfterTokens !== undefined && i + 1 >= this.knobs.cutAfterTokens)
+      return this.doCut();
     if (i === 0 && this.knobs.streamError === 'after_first') {
       this.stop();
       if (this.sink.streamError) this.sink.streamError();
