@@ -282,10 +282,26 @@ describe('callUpstream: the stall limit', () => {
     assertStalled(r, r.at.at(-1)!);
   });
 
-  test('a stall before the first token: counted from the headers', async () => {
+  test('before the first event a silence is no stall (the first-token limit bounds it), after it it is', async () => {
+    // Headers at once, then 2.5 limits of silence (a model thinking), then one token and silence.
+    let headersAt = 0;
+    handler = (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      headersAt = performance.now();
+      const t = setTimeout(() => res.write(chunkLine('Hi')), LIMIT * 2.5);
+      req.socket.on('close', () => clearTimeout(t));
+    };
+    const r = await streamed(LIMIT);
+    assert.equal(r.events.length, 1, 'the late first token was delivered');
+    assert.ok(r.at[0]! - headersAt >= LIMIT * 2.5 - 5);
+    assertStalled(r, r.at[0]!);
+  });
+
+  test('an error body that never comes: stalled from the headers', async () => {
     let headersAt = 0;
     handler = (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.writeHead(500, { 'content-type': 'application/json' });
       res.flushHeaders();
       headersAt = performance.now();
     };

@@ -49,9 +49,12 @@ export interface UpstreamCallOptions {
   deadlineAt: number;
   dispatcher: Agent;
   /**
-   * The stall limit: the longest silence allowed between two events of the stream, from the
-   * response's headers on (so before the first event too). A non-streamed body, once its headers
-   * came, may not pause for longer between two reads. Past it: `upstream_stalled`.
+   * The stall limit: the longest silence allowed between two events of the stream, from its
+   * first event on, and for an error body from the headers on. The wait before a stream's first
+   * event is not a stall: a reasoning model may think for a minute before it says anything, and
+   * that wait is bounded by the caller's first-token limit and deadline instead. A non-streamed
+   * body, once its headers came, may not pause for longer between two reads. Past it:
+   * `upstream_stalled`.
    */
   stallTimeoutMs?: number;
 }
@@ -148,12 +151,16 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
     throw failure(e);
   }
 
-  // The stall watchdog of a stream: armed with the headers (an error body too must come within
-  // the limit), re-armed whenever an event of the protocol was read (not on bytes alone);
-  // firing aborts the call.
-  if (call.stream) watchdog = setTimeout(() => stalled.abort(), stallMs);
+  // The stall watchdog of a stream: armed by its first event (or at once for an error body, which
+  // must come within the limit), re-armed whenever an event of the protocol was read (not on
+  // bytes alone); firing aborts the call.
+  const arm = () => {
+    if (watchdog) watchdog.refresh();
+    else watchdog = setTimeout(() => stalled.abort(), stallMs);
+  };
   try {
     if (res.statusCode < 200 || res.statusCode >= 300) {
+      if (call.stream) arm();
       const text = await readLimited(res.body, MAX_ERROR_BODY);
       throw adapter.mapError(res.statusCode, text, res.headers);
     }
@@ -181,7 +188,7 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
       const events = decoder.push(bytes as Buffer);
       if (decoder.events !== seen) {
         seen = decoder.events;
-        watchdog?.refresh();
+        arm();
       }
       for (const ev of events) {
         if (ev.type === 'done') {
