@@ -17,6 +17,9 @@ import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { CatalogAdminController } from './catalog/catalog-admin.controller.js';
 import { ModelsController } from './catalog/models.controller.js';
 import { RoutingTableService } from './catalog/routing-table.service.js';
+import { CommunityAdminController } from './community/community-admin.controller.js';
+import { CommunityController, ProvidersController } from './community/community.controller.js';
+import { FeedbackController } from './community/feedback.controller.js';
 import { CompletionsController } from './completions/completions.controller.js';
 import { ConnectorAdmin } from './providers/connector-admin.service.js';
 import { ProviderAccountsController } from './providers/provider-accounts.controller.js';
@@ -76,6 +79,10 @@ export class GatewayModule {
         ProviderAccountsController,
         BillingController,
         BillingAdminController,
+        CommunityController,
+        ProvidersController,
+        FeedbackController,
+        CommunityAdminController,
       ],
       providers: [
         KeyCacheService,
