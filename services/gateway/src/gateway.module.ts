@@ -20,6 +20,8 @@ import { RoutingTableService } from './catalog/routing-table.service.js';
 import { CommunityAdminController } from './community/community-admin.controller.js';
 import { CommunityController, ProvidersController } from './community/community.controller.js';
 import { FeedbackController } from './community/feedback.controller.js';
+import { CompareController } from './compare/compare.controller.js';
+import { CompareService } from './compare/compare.service.js';
 import { CompletionsController } from './completions/completions.controller.js';
 import { ConnectorAdmin } from './providers/connector-admin.service.js';
 import { ProviderAccountsController } from './providers/provider-accounts.controller.js';
@@ -83,6 +85,7 @@ export class GatewayModule {
         ProvidersController,
         FeedbackController,
         CommunityAdminController,
+        CompareController,
       ],
       providers: [
         KeyCacheService,
@@ -100,6 +103,7 @@ export class GatewayModule {
         MarkupsView,
         ChargesService,
         CompletionsService,
+        CompareService,
         Drain,
       ],
     };
