@@ -729,6 +729,54 @@ describe('@openrouter/sdk accepts every answer', () => {
   });
 });
 
+describe('every community route asks for the right credential', () => {
+  const tenantRoutes: Array<[string, string, unknown?]> = [
+    ['GET', '/v1/community/settings'],
+    ['PUT', '/v1/community/settings', { opted_in: true }],
+    ['GET', '/v1/community/rankings'],
+    ['GET', '/v1/datasets/rankings-daily'],
+    ['GET', '/v1/datasets/app-rankings'],
+    ['GET', '/v1/datasets/session-cost'],
+    ['GET', `/v1/models/compare?models=${SMALL}`],
+    ['GET', `/v1/models/${SMALL}/reviews`],
+    ['GET', `/v1/models/${SMALL}/reviews/mine`],
+    ['PUT', `/v1/models/${SMALL}/reviews/mine`, { score: 1 }],
+    ['DELETE', `/v1/models/${SMALL}/reviews/mine`],
+    [
+      'POST',
+      '/v1/generation/feedback',
+      { generation_id: 'gen-0000000000-x0000000', category: 'other' },
+    ],
+    ['POST', '/v1/compare', { models: [SMALL], messages: [{ role: 'user', content: 'x' }] }],
+  ];
+  const adminRoutes: Array<[string, string, unknown?]> = [
+    ['GET', '/admin/community/reviews'],
+    ['POST', '/admin/community/reviews/1/hide', {}],
+    ['POST', '/admin/community/reviews/1/unhide'],
+  ];
+
+  test('tenant routes: no key, a wrong key or the admin token is a 401, under both prefixes', async () => {
+    for (const [method, path, body] of tenantRoutes)
+      for (const auth of ['none', { bearer: 'sk-tp-v1-not-a-key' }, 'admin'] as const) {
+        const opts = { auth, ...(body === undefined ? {} : { body }) };
+        assertOpenAIError(await send(method, path, opts), 401);
+        // OpenRouter's prefix answers in OpenRouter's dialect: the status as the code.
+        const r = await send(method, `/api${path}`, opts);
+        assert.equal(r.status, 401, `${method} /api${path}: ${r.text}`);
+        assert.equal((json(r)['error'] as Json)['code'], 401);
+      }
+  });
+
+  test('operator routes: a tenant key or no key is a 401', async () => {
+    for (const [method, path, body] of adminRoutes)
+      for (const auth of ['none', { bearer: A.key }] as const)
+        assertOpenAIError(
+          await send(method, path, { auth, ...(body === undefined ? {} : { body }) }),
+          401,
+        );
+  });
+});
+
 describe('hostile input to every community route', () => {
   /** Percent-encoding of any string (lone surrogates become U+FFFD, as UTF-8 makes them). */
   const enc = (v: string) =>
