@@ -17,6 +17,11 @@ import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { CatalogAdminController } from './catalog/catalog-admin.controller.js';
 import { ModelsController } from './catalog/models.controller.js';
 import { RoutingTableService } from './catalog/routing-table.service.js';
+import { CommunityAdminController } from './community/community-admin.controller.js';
+import { CommunityController, ProvidersController } from './community/community.controller.js';
+import { FeedbackController } from './community/feedback.controller.js';
+import { CompareController } from './compare/compare.controller.js';
+import { CompareService } from './compare/compare.service.js';
 import { CompletionsController } from './completions/completions.controller.js';
 import { ConnectorAdmin } from './providers/connector-admin.service.js';
 import { ProviderAccountsController } from './providers/provider-accounts.controller.js';
@@ -77,6 +82,11 @@ export class GatewayModule {
         ProviderAccountsController,
         BillingController,
         BillingAdminController,
+        CommunityController,
+        ProvidersController,
+        FeedbackController,
+        CommunityAdminController,
+        CompareController,
       ],
       providers: [
         KeyCacheService,
@@ -95,6 +105,7 @@ export class GatewayModule {
         ChargesService,
         AttemptRunner,
         CompletionsService,
+        CompareService,
         Drain,
       ],
     };

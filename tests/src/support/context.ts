@@ -94,6 +94,31 @@ export async function catalogAdmin(
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
+/**
+ * Adds a model served by one endpoint at `provider` (the catalog admin API) and waits until the
+ * gateway routes to it.
+ */
+export async function addTestModel(
+  model: string,
+  provider: string,
+  pricing: { prompt: string; completion: string },
+): Promise<void> {
+  const put = async (path: string, body: unknown) => {
+    const r = await catalogAdmin('PUT', path, body);
+    if (r.status !== 200) throw new Error(`PUT ${path}: ${r.status} ${JSON.stringify(r.json)}`);
+  };
+  await put(`models/${model}`, { name: model, context_length: 8192 });
+  await put(`models/${model}/endpoints/${provider}`, {
+    upstream_model: 'sim-gpt-small',
+    pricing,
+    context_length: 8192,
+  });
+  await eventually(
+    async () => (await fetch(`${ctx().gatewayUrl}/v1/models/${model}/endpoints`)).status === 200,
+    `${model} in the gateway's routing table`,
+  );
+}
+
 export async function eventually<T>(
   fn: () => Promise<T | undefined | null | false>,
   what: string,

@@ -11,6 +11,7 @@ import {
   type CatalogModelView,
   type CatalogProviderInput,
   type CatalogProviderView,
+  type ProviderPolicyView,
 } from '@turnpike/contracts';
 import { RpcFailure } from '@turnpike/kafka';
 import { formatMicros } from '@turnpike/pricing';
@@ -182,6 +183,42 @@ export class CatalogService {
         overrides: p.overrides,
         adapter: adapterFor(p.kind) !== undefined,
       }));
+  }
+
+  /**
+   * The providers traffic can go to (at least one enabled endpoint whose kind has an adapter),
+   * with what their endpoints declare. The catalog holds no policy links yet: they are null.
+   */
+  providerPolicies(): ProviderPolicyView[] {
+    const by = new Map<string, EndpointEntity[]>();
+    for (const e of this.endpoints.values()) {
+      if (e.disabled || !this.models.has(e.modelId) || !this.routable(e)) continue;
+      const list = by.get(e.providerId) ?? [];
+      list.push(e);
+      by.set(e.providerId, list);
+    }
+    const distinct = <T>(xs: Array<T | null>): T[] =>
+      [...new Set(xs.filter((x): x is T => x !== null))].sort();
+    return [...by.entries()]
+      .map(([id, endpoints]): ProviderPolicyView | null => {
+        const p = this.providers.get(id);
+        if (!p) return null;
+        return {
+          id,
+          name: p.name,
+          kind: p.kind,
+          endpoints: endpoints.length,
+          models: new Set(endpoints.map((e) => e.modelId)).size,
+          data_collection: distinct(endpoints.map((e) => e.dataCollection)),
+          quantizations: distinct(endpoints.map((e) => e.quantization)),
+          regions: distinct(endpoints.map((e) => e.region)),
+          privacy_policy_url: null,
+          terms_of_service_url: null,
+          status_page_url: null,
+        };
+      })
+      .filter((v): v is ProviderPolicyView => v !== null)
+      .sort((a, b) => a.id.localeCompare(b.id));
   }
 
   view(modelId: string, health: (endpointId: string) => unknown): CatalogModelView | undefined {
