@@ -298,6 +298,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
         DATABASE_URL: postgres.url,
         GATEWAY_ADMIN_TOKEN: state.adminToken,
         GATEWAY_REPLICAS: String(gateways),
+        // Usage events wait here for the broker (a directory per replica), with the platform.
+        GATEWAY_USAGE_SPOOL_DIR: path.join(opts.stateDir, 'spool'),
       },
     };
 
