@@ -3,6 +3,7 @@ import { Logger, type DynamicModule, type LogLevel, type Type } from '@nestjs/co
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { startTelemetry } from '@turnpike/telemetry';
+import { installHttpMetrics } from './http-metrics.js';
 import type { ServiceBaseConfig } from './service-config.js';
 
 const LEVELS: Record<ServiceBaseConfig['logLevel'], LogLevel[]> = {
@@ -49,6 +50,7 @@ export async function runService<C extends ServiceBaseConfig>(
     new FastifyAdapter(opts.fastify),
     { logger: LEVELS[config.logLevel], abortOnError: false },
   );
+  installHttpMetrics(app.getHttpAdapter().getInstance());
   await opts.configure?.(app);
   await app.listen(config.httpPort, config.httpHost);
   const address = app.getHttpServer().address();
