@@ -1,6 +1,6 @@
 /**
- * SIGTERM drains: a service told to stop turns unready at once, lets its in-flight generations
- * finish, then exits; it is then started again as it was, for the suites that follow.
+ * SIGTERM drains: a service told to stop turns unready and closes its listener at once, lets its
+ * in-flight generations finish, then exits; it is then started again as it was, for the suites that follow.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -60,7 +60,10 @@ describe('SIGTERM drains in-flight work', () => {
       setTimeout(() => void readiness(gateway.url).then((s) => seen.push(s)), 300);
     });
     assert.equal(content, expectedContent(text, 20), 'the stream ran to its end');
-    assert.deepEqual(seen, [503], 'unready while draining');
+    // Unready while draining: 503 on a connection it had already accepted, or no new connection
+    // at all (the listener closes at SIGTERM).
+    assert.equal(seen.length, 1);
+    assert.ok(seen[0] === 503 || seen[0] === 'down', `unready while draining (${seen[0]})`);
     assert.ok(await waitForExit(gateway.pid, 15_000), 'then it exits');
     const back = await restartService(stateDir(), 'gateway-2');
     assert.ok(isAlive(back.pid));
