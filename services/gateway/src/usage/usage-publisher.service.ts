@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import { TOPICS, type UsageEventV1 } from '@turnpike/contracts';
 import { encode } from '@turnpike/kafka';
-import { ProducerService } from '@turnpike/service-kit';
+import { metrics, ProducerService } from '@turnpike/service-kit';
 import { GatewayConfig } from '../gateway.config.js';
 import { UsageSpool } from './usage-spool.js';
 
@@ -16,6 +16,15 @@ import { UsageSpool } from './usage-spool.js';
  * in memory went out.
  */
 export const USAGE_RETRY_LIMIT = 20_000;
+
+/** Usage events on the spool (or in memory) the broker has not acknowledged yet. */
+let current: UsagePublisher | null = null;
+metrics.gauge(
+  'turnpike_gateway_usage_events_unpublished',
+  'Usage events the broker has not acknowledged yet (spooled on disk or held in memory).',
+  [],
+  (g) => g.set(current?.unpublished ?? 0),
+);
 
 /**
  * Publishes the one `usage.events.v1` record of each generation (the billing fact). Each event
@@ -46,8 +55,14 @@ export class UsagePublisher implements OnApplicationBootstrap, BeforeApplication
     return this.waiting.length;
   }
 
+  /** Events not acknowledged by the broker yet: on the spool, or held in memory without one. */
+  get unpublished(): number {
+    return this.spool ? this.spool.size : this.waiting.length;
+  }
+
   /** Opens the spool and produces what an earlier process left in it. */
   onApplicationBootstrap(): void {
+    current = this;
     if (this.config.usageSpoolDir === null) return;
     try {
       const { spool, pending, skippedLines } = UsageSpool.open(
