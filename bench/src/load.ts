@@ -6,12 +6,15 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 
-/** One side of the comparison: the simulator called directly, or the gateway in front of it. */
+/** One side of the comparison: the simulator called directly, or a gateway in front of it. */
 export interface Target {
-  side: 'direct' | 'gateway';
+  /** `direct`, `gateway`, or (`bench:peers`) the system's name. */
+  side: string;
   url: string;
   apiKey: string;
   model: string;
+  /** Extra request headers (Portkey's `x-portkey-provider` and `x-portkey-custom-host`). */
+  headers?: Record<string, string>;
 }
 
 export interface Sample {
@@ -86,7 +89,11 @@ async function once(
     const res = await request(`${target.url}/v1/chat/completions`, {
       method: 'POST',
       dispatcher: agent,
-      headers: { authorization: `Bearer ${target.apiKey}`, 'content-type': 'application/json' },
+      headers: {
+        ...target.headers,
+        authorization: `Bearer ${target.apiKey}`,
+        'content-type': 'application/json',
+      },
       body,
       signal,
     });

@@ -4,7 +4,15 @@
  * streaming, at concurrency 1, 32 and 128. Prints the tables, writes docs/benchmarks.md and
  * bench/results/latest.json. Exits 1 when more than 1% of the measured requests failed.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,6 +22,7 @@ import { seedTenant, startPlatform, stopPlatform } from '@turnpike/testing';
 import { benchBilling } from './billing.js';
 import { runFallbackBench } from './fallback.js';
 import { agent, runLoad, summarize, type LoadRun, type Target } from './load.js';
+import { mergePeersSection, peersSectionOf } from './peers/report.js';
 import {
   renderMarkdown,
   renderText,
@@ -187,7 +196,10 @@ async function main(): Promise<number> {
     mkdirSync(path.dirname(jsonFile), { recursive: true });
     writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
     mkdirSync(path.dirname(outFile), { recursive: true });
-    writeFileSync(outFile, renderMarkdown(results));
+    // The peers section (`npm run bench:peers`) is the other bench's: carried over as it is.
+    const peers = existsSync(outFile) ? peersSectionOf(readFileSync(outFile, 'utf8')) : '';
+    const doc = renderMarkdown(results);
+    writeFileSync(outFile, peers ? mergePeersSection(doc, peers) : doc);
     process.stdout.write(`\n${renderText(results)}\n`);
     progress(
       `wrote ${path.relative(process.cwd(), outFile)} and ${path.relative(process.cwd(), jsonFile)}`,

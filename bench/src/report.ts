@@ -47,7 +47,7 @@ const ratio = (g: number, d: number) =>
   Number.isFinite(g) && Number.isFinite(d) && d > 0 ? `×${(g / d).toFixed(2)}` : '–';
 
 /** A Markdown table with padded columns, so it also reads well in a terminal. */
-function table(head: string[], rows: string[][], right = head.map((_, i) => i > 0)): string {
+export function table(head: string[], rows: string[][], right = head.map((_, i) => i > 0)): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     `| ${cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
