@@ -42,6 +42,8 @@ export interface LoadOptions {
   prompt: string;
   /** Stops sending, and aborts the requests in flight. */
   signal?: AbortSignal;
+  /** Starts no request after this many ms (those in flight finish): bounds a run on a system that collapses. */
+  stopStartingAfterMs?: number;
 }
 
 /** Enough sockets per origin for the highest concurrency; no pipelining; a stuck request fails after 15 s. */
@@ -61,8 +63,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadRun> {
     messages: [{ role: 'user', content: opts.prompt }],
   });
   let next = 0;
+  const until = performance.now() + (opts.stopStartingAfterMs ?? Infinity);
   const worker = async () => {
-    while (next < opts.requests && !opts.signal?.aborted) {
+    while (next < opts.requests && !opts.signal?.aborted && performance.now() < until) {
       next++;
       samples.push(await once(opts.target, opts.stream, body, opts.signal));
     }

@@ -71,7 +71,7 @@ export async function ensureNpmPeer(
   version: string,
   log: (l: string) => void,
 ): Promise<string> {
-  const dir = path.join(cacheDir, 'peers', `${pkg.split('/').pop()}-${version}`);
+  const dir = path.join(cacheDir, 'peers', `${pkg.replace(/^@/, '').replace('/', '+')}-${version}`);
   await once(dir, async () => {
     await sh(
       'npm',

@@ -1,5 +1,6 @@
 /**
- * `npm run bench:peers [-- --quick] [-- --out docs/benchmarks.md] [-- --fused-env K=V ...]`:
+ * `npm run bench:peers [-- --quick] [-- --out docs/benchmarks.md] [-- --fused-env K=V ...]
+ * [-- --render bench/results/peers.json]`:
  * Turnpike (split, and fused once it exists) beside LiteLLM, Portkey and Bifrost, all pointed at
  * the same fast upstream simulator (its own process) and driven by one load generator (this
  * process) in interleaved rounds. Installs the peers first (cached), then writes
@@ -42,6 +43,7 @@ import {
 } from './report.js';
 import { addedOver, cpuPer1000, heldConcurrency, roundOrder, split, type Mode } from './stats.js';
 import {
+  firstError,
   fusedAvailability,
   probe,
   startLiteLLM,
@@ -58,7 +60,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
     'fused-env': { type: 'string', multiple: true, default: ['GATEWAY_TRANSPORT=inprocess'] },
-    'skip-install': { type: 'boolean', default: false },
+    /** Only render: rewrite the peers section of --out from a results file, measuring nothing. */
+    render: { type: 'string' },
   },
 });
 const outFile = path.resolve(args.out ?? path.join(rootDir, 'docs/benchmarks.md'));
@@ -82,6 +85,7 @@ const PLAN = args.quick
       steps: [1, 4, 8, 16, 32, 64, 128],
       stepRequests: (c: number) => Math.max(60, 2 * c),
       stepRounds: 2,
+      runCapS: 20,
     }
   : {
       perCell: { 1: 200, 32: 1000, 128: 2000 } as Record<number, number>,
@@ -90,6 +94,7 @@ const PLAN = args.quick
       steps: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       stepRequests: (c: number) => Math.max(200, 6 * c),
       stepRounds: 2,
+      runCapS: 60,
     };
 
 const progress = (line: string) => process.stderr.write(`[bench:peers] ${line}\n`);
@@ -116,6 +121,7 @@ async function measureRun(
     requests,
     prompt: PROMPT,
     signal: interrupted.signal,
+    stopStartingAfterMs: PLAN.runCapS * 1000,
   });
   interrupted.signal.throwIfAborted();
   const after = sampleGroups(system.groups);
@@ -311,7 +317,12 @@ async function main(): Promise<number> {
       'default',
       1000,
     );
-    const pidOf = (name: string) => state.services.find((s) => s.name === name)!.pid;
+    const instanceOf = (name: string) => {
+      const found = state.services.find((s) => s.name === name || s.name.startsWith(`${name}-`));
+      if (!found) throw new Error(`no ${name} in the platform's state`);
+      return found;
+    };
+    const pidOf = (name: string) => instanceOf(name).pid;
     const platformGroups = {
       gateway: [pidOf('gateway')],
       router: [pidOf('router')],
@@ -358,7 +369,7 @@ async function main(): Promise<number> {
         unavailable: fusedWhyNot,
       });
     } else {
-      const fused = await restartService(stateDir, 'gateway', {
+      const fused = await restartService(stateDir, instanceOf('gateway').name, {
         as: 'gateway-fused',
         env: fusedEnv,
       });
@@ -428,8 +439,10 @@ async function main(): Promise<number> {
         portkey = s;
         break;
       }
+      const logged = s.logFile ? firstError(s.logFile) : undefined;
       portkeyTried.push(
-        `${v}: ${nonStreaming ? `non-streaming fails (${nonStreaming.slice(0, 120)})` : ''}${streaming ? `streaming fails (${streaming.slice(0, 120)})` : ''}`,
+        `${v}: ${nonStreaming ? `non-streaming fails (${nonStreaming.slice(0, 120)})` : ''}` +
+          `${streaming ? `streaming fails (${streaming.slice(0, 120)}; its log: ${logged ?? 'nothing'})` : ''}`,
       );
       if (!nonStreaming && !portkey) {
         s.streaming = false;
@@ -546,6 +559,7 @@ async function main(): Promise<number> {
         boundMs: BOUND_MS,
         steps: PLAN.steps,
         stepMinRequests: PLAN.stepRequests(1),
+        runCapS: PLAN.runCapS,
         client:
           'undici `request` over one `Agent` (512 keep-alive sockets per origin, no pipelining), in the bench process, which runs nothing else while measuring',
       },
@@ -585,7 +599,16 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
+/** `--render <peers.json>`: the Markdown again from a run's results (e.g. after a change of format). */
+function render(file: string): number {
+  const results = JSON.parse(readFileSync(file, 'utf8')) as PeersResults;
+  const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
+  writeFileSync(outFile, mergePeersSection(previous, renderPeersMarkdown(results)));
+  progress(`wrote ${path.relative(process.cwd(), outFile)} from ${file}`);
+  return 0;
+}
+
+(args.render ? Promise.resolve(render(args.render)) : main()).then(
   (code) => process.exit(code),
   (e: unknown) => {
     progress(`failed: ${(e as Error).stack ?? String(e)}`);

@@ -133,6 +133,7 @@ function results(): PeersResults {
       boundMs: 25,
       steps: [1, 4],
       stepMinRequests: 60,
+      runCapS: 20,
       client: 'undici',
     },
     systems: [

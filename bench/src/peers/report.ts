@@ -61,6 +61,8 @@ export interface PeersResults {
     steps: number[];
     /** Requests per system at the lowest step level (more at higher ones). */
     stepMinRequests: number;
+    /** A run starts no request after this many seconds (a collapsing system sends fewer). */
+    runCapS: number;
     client: string;
   };
   systems: SystemInfo[];
@@ -312,6 +314,19 @@ function headline(r: PeersResults): string {
   return lines.join('\n');
 }
 
+/** The cells where a system served fewer requests than planned (it hit the run cap). */
+function cappedNote(r: PeersResults): string {
+  const short = r.cells.flatMap((c) =>
+    Object.entries(c.systems)
+      .filter(([, s]) => s.summary.requests < c.requestsPerSystem)
+      .map(
+        ([n, s]) =>
+          `${n} ${c.mode} c=${c.concurrency} (${s.summary.requests} of ${c.requestsPerSystem})`,
+      ),
+  );
+  return short.length > 0 ? `  Cut short by it: ${short.join(', ')}.\n` : '';
+}
+
 /** Which sample a nearest-rank p99 of n samples is, counted from the largest. */
 function nthLargest(n: number): string {
   const k = n - Math.ceil(0.99 * n) + 1;
@@ -396,7 +411,9 @@ ${versusTable(r, 'turnpike-split')}
   so a system's idle cost (Turnpike's idle cores above) is spent during the others' rounds too.
 - Samples: ${r.config.quick ? 'a `--quick` run: ' : ''}${samples(1)} requests per system at c=1, so its p99 (nearest rank)
   is its ${nthLargest(samples(1))} sample; a step level sends at least ${r.config.stepMinRequests} requests per system.${r.config.quick ? ' Treat the p99s as rough.' : ''}
-- direct's throughput at c=128 is the simulator's and the load generator's ceiling on this machine,
+- A run starts no new request after ${r.config.runCapS} s: a system that slows down that much
+  serves fewer requests than planned in that cell (its \`requests\` in the JSON say how many).
+${cappedNote(r)}- direct's throughput at c=128 is the simulator's and the load generator's ceiling on this machine,
   not a network limit; a gateway's ratio to it is what the gateway costs on the same cores.
 ${r.systems
   .filter((s) => s.notes.length > 0 || s.unavailable)

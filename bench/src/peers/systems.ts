@@ -3,6 +3,7 @@
  * started system is for the bench: a target, the processes whose CPU and memory are its own, and
  * what limited its figures.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,8 @@ export interface System {
   /** Process trees whose CPU and RSS are this system's, by part (Turnpike: each service, the broker, Postgres). */
   groups: Record<string, number[]>;
   notes: string[];
+  /** Its log (peers), for the reason of a failure. */
+  logFile?: string;
   stop(): Promise<void>;
 }
 
@@ -66,6 +69,32 @@ async function startProcess(
     throw new Error(`${name} did not start: ${(e as Error).message}\n${tail(logFile)}`);
   }
   return { pid, url, logFile };
+}
+
+/** `name version` of Python packages in the venv of `bin`, from its own metadata. */
+function installedVersions(bin: string, names: string[]): string {
+  const python = path.join(path.dirname(bin), 'python');
+  try {
+    return execFileSync(
+      python,
+      [
+        '-c',
+        `import importlib.metadata as m; print(', '.join(n + ' ' + m.version(n) for n in ${JSON.stringify(names)}))`,
+      ],
+      { encoding: 'utf8' },
+    ).trim();
+  } catch {
+    return names.join(', ');
+  }
+}
+
+/** The first error line a log shows (spinners and colours stripped), or undefined. */
+export function firstError(file: string): string | undefined {
+  const text = tail(file, 400).replace(/\r/g, '\n');
+  return text
+    .split('\n')
+    .map((l) => l.replace(/.*Starting AI Gateway\.\.\./, '').trim())
+    .find((l) => /\b(TypeError|Error)\b/.test(l));
 }
 
 export function tail(file: string, lines = 15): string {
@@ -136,7 +165,10 @@ export async function startLiteLLM(
     target: { side: 'litellm', url: started.url, apiKey: masterKey, model: upstream.model },
     streaming: true,
     groups: { litellm: [started.pid] },
-    notes: ['gunicorn, 1 worker (`--run_gunicorn --num_workers 1`), no database, no cache'],
+    notes: [
+      'gunicorn, 1 worker (`--run_gunicorn --num_workers 1`), no database, no cache',
+      `[proxy] extra with its two missing pins relaxed: ${installedVersions(bin, ['litellm-proxy-extras', 'litellm-enterprise'])}`,
+    ],
     stop: async () => void (await stopPid(started.pid, 10_000)),
   };
 }
@@ -175,6 +207,7 @@ export async function startPortkey(
     streaming: true,
     groups: { portkey: [started.pid] },
     notes: [`Node ${process.version}, one process`],
+    logFile: started.logFile,
     stop: async () => void (await stopPid(started.pid, 10_000)),
   };
 }
@@ -211,11 +244,18 @@ export async function tryBifrost(
     );
     return { pid: started.pid, url: started.url };
   } catch (e) {
-    const text = (e as Error).message;
+    // The launcher's own words, from its log: e.g. `getaddrinfo ENOTFOUND getbifrost.ai`.
+    const lines = [
+      ...tail(path.join(logDir, 'bifrost.log'), 40).split('\n'),
+      ...(e as Error).message.split('\n'),
+    ];
     const line =
-      text.split('\n').find((l) => /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|fetch failed/.test(l)) ??
-      text.split('\n')[0]!;
-    return { error: `its launcher (npm ${version}) failed offline: ${line.trim()}` };
+      lines.find((l) => /ENOTFOUND|EAI_AGAIN|ECONNREFUSED/.test(l)) ??
+      lines.find((l) => /fetch failed|Error/.test(l)) ??
+      lines[0]!;
+    return {
+      error: `its npm launcher downloads the Bifrost binary at start and cannot run offline: ${line.trim()}`,
+    };
   }
 }
 
