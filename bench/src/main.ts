@@ -24,6 +24,7 @@ import { runFallbackBench } from './fallback.js';
 import { agent, runLoad, summarize, type LoadRun, type Target } from './load.js';
 import { mergePeersSection, peersSectionOf } from './peers/report.js';
 import {
+  machineInfo,
   renderMarkdown,
   renderText,
   type BenchResults,
@@ -168,18 +169,10 @@ async function main(): Promise<number> {
       requests: args.quick ? 200 : 1000,
       log: (l) => progress(l),
     });
-    const cpus = os.cpus();
     const results: BenchResults = {
       date: new Date().toISOString(),
       durationS: (performance.now() - t0) / 1000,
-      machine: {
-        cpus: cpus.length,
-        cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-        totalMemGiB: os.totalmem() / 2 ** 30,
-        node: process.version,
-        os: `${os.type()} ${os.release()} ${os.arch()}`,
-        loadAvg1mAtStart,
-      },
+      machine: { ...machineInfo(), loadAvg1mAtStart },
       config: {
         quick: args.quick,
         knobs: KNOBS,

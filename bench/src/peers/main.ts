@@ -23,7 +23,8 @@ import {
   stopPid,
   stopPlatform,
 } from '@turnpike/testing';
-import { agent, runLoad, summarize, type LoadRun, type Target } from '../load.js';
+import { agent, runLoad, summarize, type LoadRun } from '../load.js';
+import { machineInfo } from '../report.js';
 import {
   BIFROST_VERSION,
   LITELLM_VERSION,
@@ -241,6 +242,18 @@ async function stepSearch(systems: System[]): Promise<StepResult[]> {
     }
   }
   return out;
+}
+
+/** The repository's prettier over what we wrote (the docs are kept formatted); best effort. */
+function prettier(files: string[]): void {
+  try {
+    execFileSync(path.join(rootDir, 'node_modules/.bin/prettier'), ['--write', ...files], {
+      cwd: rootDir,
+      stdio: 'ignore',
+    });
+  } catch (e) {
+    progress(`prettier did not run: ${(e as Error).message.split('\n')[0]}`);
+  }
 }
 
 function versionOf(cmd: string, argv: string[]): string {
@@ -534,17 +547,12 @@ async function main(): Promise<number> {
     progress(`step search: the highest concurrency with p99 added ≤ ${BOUND_MS} ms and no error`);
     const steps = await stepSearch(systems);
 
-    const cpus = os.cpus();
     const results: PeersResults = {
       date: new Date().toISOString(),
       durationS: (performance.now() - t0) / 1000,
       machine: {
-        cpus: cpus.length,
-        cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-        totalMemGiB: os.totalmem() / 2 ** 30,
-        node: process.version,
+        ...machineInfo(),
         python: versionOf('python3', ['--version']),
-        os: `${os.type()} ${os.release()} ${os.arch()}`,
         loadAvgAtStart,
         loadAvgAtEnd: os.loadavg(),
       },
@@ -582,6 +590,7 @@ async function main(): Promise<number> {
     writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
     const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
     writeFileSync(outFile, mergePeersSection(previous, renderPeersMarkdown(results)));
+    prettier([outFile, jsonFile]);
     process.stdout.write(`\n${renderPeersText(results)}\n`);
     progress(
       `wrote ${path.relative(process.cwd(), outFile)} and ${path.relative(process.cwd(), jsonFile)}`,
@@ -604,6 +613,7 @@ function render(file: string): number {
   const results = JSON.parse(readFileSync(file, 'utf8')) as PeersResults;
   const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
   writeFileSync(outFile, mergePeersSection(previous, renderPeersMarkdown(results)));
+  prettier([outFile]);
   progress(`wrote ${path.relative(process.cwd(), outFile)} from ${file}`);
   return 0;
 }

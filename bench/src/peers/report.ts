@@ -1,6 +1,6 @@
 /** `bench:peers` results: their shape, and their Markdown (the peers section of docs/benchmarks.md). */
 import type { Summary } from '../load.js';
-import { table } from '../report.js';
+import { table, type MachineInfo } from '../report.js';
 import { ratio, type Added, type Mode } from './stats.js';
 
 export interface SystemInfo {
@@ -39,16 +39,7 @@ export interface StepResult {
 export interface PeersResults {
   date: string;
   durationS: number;
-  machine: {
-    cpus: number;
-    cpuModel: string;
-    totalMemGiB: number;
-    node: string;
-    python: string;
-    os: string;
-    loadAvgAtStart: number[];
-    loadAvgAtEnd: number[];
-  };
+  machine: MachineInfo & { python: string; loadAvgAtStart: number[]; loadAvgAtEnd: number[] };
   config: {
     quick: boolean;
     upstream: string;
@@ -82,7 +73,6 @@ const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
 const plus = (v: number) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(1)}` : '–');
 const times = (v: number) => (Number.isFinite(v) ? `×${v.toFixed(2)}` : '–');
 const mib = (b: number) => (Number.isFinite(b) && b > 0 ? (b / 2 ** 20).toFixed(0) : '–');
-const sumOf = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 
 /** The peers section inside a whole document: replaced in place, or appended. */
 export function mergePeersSection(document: string, section: string): string {
@@ -413,7 +403,10 @@ ${versusTable(r, 'turnpike-split')}
   is its ${nthLargest(samples(1))} sample; a step level sends at least ${r.config.stepMinRequests} requests per system.${r.config.quick ? ' Treat the p99s as rough.' : ''}
 - A run starts no new request after ${r.config.runCapS} s: a system that slows down that much
   serves fewer requests than planned in that cell (its \`requests\` in the JSON say how many).
-${cappedNote(r)}- direct's throughput at c=128 is the simulator's and the load generator's ceiling on this machine,
+${cappedNote(r)}- CPU per request at c=1 is mostly a system's idle cost spread over few requests: a request takes
+  ≈ 0.1 s there, so an idle burn of x cores adds ≈ 100·x CPU s per 1000 requests. The c=32 and
+  c=128 figures are the ones to compare.
+- direct's throughput at c=128 is the simulator's and the load generator's ceiling on this machine,
   not a network limit; a gateway's ratio to it is what the gateway costs on the same cores.
 ${r.systems
   .filter((s) => s.notes.length > 0 || s.unavailable)
