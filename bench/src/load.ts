@@ -4,7 +4,7 @@
  * The same client (one undici Agent) serves both sides of the comparison.
  */
 import { performance } from 'node:perf_hooks';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 
 /** One side of the comparison: the simulator called directly, or a gateway in front of it. */
 export interface Target {
@@ -44,6 +44,8 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Starts no request after this many ms (those in flight finish): bounds a run on a system that collapses. */
   stopStartingAfterMs?: number;
+  /** Default: `agent`. */
+  dispatcher?: Dispatcher;
 }
 
 /** Enough sockets per origin for the highest concurrency; no pipelining; a stuck request fails after 15 s. */
@@ -67,7 +69,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadRun> {
   const worker = async () => {
     while (next < opts.requests && !opts.signal?.aborted && performance.now() < until) {
       next++;
-      samples.push(await once(opts.target, opts.stream, body, opts.signal));
+      samples.push(
+        await once(opts.target, opts.stream, body, opts.dispatcher ?? agent, opts.signal),
+      );
     }
   };
   const t0 = performance.now();
@@ -79,6 +83,7 @@ async function once(
   target: Target,
   stream: boolean,
   body: string,
+  dispatcher: Dispatcher,
   signal?: AbortSignal,
 ): Promise<Sample> {
   const t0 = performance.now();
@@ -91,7 +96,7 @@ async function once(
   try {
     const res = await request(`${target.url}/v1/chat/completions`, {
       method: 'POST',
-      dispatcher: agent,
+      dispatcher,
       headers: {
         ...target.headers,
         authorization: `Bearer ${target.apiKey}`,

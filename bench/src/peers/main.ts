@@ -23,7 +23,8 @@ import {
   stopPid,
   stopPlatform,
 } from '@turnpike/testing';
-import { agent, runLoad, summarize, type LoadRun } from '../load.js';
+import { Agent } from 'undici';
+import { runLoad, summarize, type LoadRun } from '../load.js';
 import { machineInfo } from '../report.js';
 import {
   BIFROST_VERSION,
@@ -84,7 +85,7 @@ const PLAN = args.quick
       rounds: 2,
       warmup: 40,
       steps: [1, 4, 8, 16, 32, 64, 128],
-      stepRequests: (c: number) => Math.max(60, 2 * c),
+      stepRequests: (c: number) => Math.max(100, 2 * c),
       stepRounds: 2,
       runCapS: 20,
     }
@@ -99,6 +100,20 @@ const PLAN = args.quick
     };
 
 const progress = (line: string) => process.stderr.write(`[bench:peers] ${line}\n`);
+/**
+ * The load generator's client: enough sockets for the highest concurrency, no pipelining, a stuck
+ * request fails after 15 s. Idle sockets close after 1 s, before any server's own keep-alive
+ * timeout (gunicorn's is 2 s): between two rounds of a system the others run for seconds, and a
+ * socket the server closes just as a request goes out fails that request ('other side closed').
+ */
+const client = new Agent({
+  connections: 512,
+  pipelining: 1,
+  keepAliveTimeout: 1_000,
+  keepAliveMaxTimeout: 1_000,
+  headersTimeout: 15_000,
+  bodyTimeout: 15_000,
+});
 const interrupted = new AbortController();
 
 /** One system's run of `requests`, with the CPU its processes used meanwhile and their RSS after. */
@@ -123,6 +138,7 @@ async function measureRun(
     prompt: PROMPT,
     signal: interrupted.signal,
     stopStartingAfterMs: PLAN.runCapS * 1000,
+    dispatcher: client,
   });
   interrupted.signal.throwIfAborted();
   const after = sampleGroups(system.groups);
@@ -569,7 +585,7 @@ async function main(): Promise<number> {
         stepMinRequests: PLAN.stepRequests(1),
         runCapS: PLAN.runCapS,
         client:
-          'undici `request` over one `Agent` (512 keep-alive sockets per origin, no pipelining), in the bench process, which runs nothing else while measuring',
+          'undici `request` over one `Agent` (512 keep-alive sockets per origin, idle ones closed after 1 s, no pipelining), in the bench process, which runs nothing else while measuring',
       },
       systems: [
         ...systems.map((s) => ({
@@ -597,7 +613,7 @@ async function main(): Promise<number> {
     );
     ok = true;
   } finally {
-    await agent.close();
+    await client.close();
     for (const s of systems) await s.stop().catch(() => undefined);
     progress('stopping the platform');
     if (readState(stateDir)) await stopPlatform(stateDir);

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Summary } from '../load.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parseProcStat } from './proc.js';
+import { fusedAvailability } from './systems.js';
 import {
   PEERS_END,
   PEERS_START,
@@ -164,6 +168,32 @@ function results(): PeersResults {
     ],
   };
 }
+
+describe('bench:peers fused hook', () => {
+  it('measures fused only once the built gateway config declares the setting', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'peers-fused-'));
+    try {
+      const env = { GATEWAY_TRANSPORT: 'inprocess' };
+      assert.match(fusedAvailability(root, env)!, /not built/);
+      const dist = path.join(root, 'services/gateway/dist');
+      mkdirSync(dist, { recursive: true });
+      const config = path.join(dist, 'gateway.config.js');
+      writeFileSync(
+        config,
+        '// GATEWAY_TRANSPORT will come\nconst schema = { GATEWAY_REPLICAS: env.int(1, 1) };\n',
+      );
+      assert.match(fusedAvailability(root, env)!, /no GATEWAY_TRANSPORT setting/);
+      writeFileSync(
+        config,
+        "const schema = { GATEWAY_TRANSPORT: env.oneOf(['kafka', 'inprocess']) };\n",
+      );
+      assert.equal(fusedAvailability(root, env), null);
+      assert.match(fusedAvailability(root, {})!, /no --fused-env/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('bench:peers report', () => {
   it('shows added latency against direct, TTFT only when streaming, and the errors and CPU', () => {

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, isAlive, spawnService, stopPid, waitForHttp } from '@turnpike/testing';
 import { runLoad, type Target } from '../load.js';
@@ -261,23 +261,21 @@ export async function tryBifrost(
 
 /**
  * The hook for Turnpike fused (issue 12 item 1: the gateway runs the attempt code itself, one
- * setting). It is measured once the built gateway knows the setting: the bench then starts a
- * second gateway on the same platform with `env` added. Until then: why not.
+ * setting). It is measured once the gateway's config class (`services/gateway/src/gateway.config.ts`,
+ * built) declares every key of `env`: the bench then starts a second gateway on the same platform
+ * with `env` added. Until then: why not.
  */
 export function fusedAvailability(rootDir: string, env: Record<string, string>): string | null {
-  const dist = path.join(rootDir, 'services/gateway/dist');
+  const config = path.join(rootDir, 'services/gateway/dist/gateway.config.js');
   const keys = Object.keys(env);
   if (keys.length === 0) return 'no --fused-env setting given';
-  if (!existsSync(dist)) return 'services/gateway is not built';
-  const files = (readdirSync(dist, { recursive: true }) as string[]).filter((f) =>
-    f.endsWith('.js'),
-  );
-  const missing = keys.filter(
-    (k) => !files.some((f) => readFileSync(path.join(dist, f), 'utf8').includes(k)),
-  );
+  if (!existsSync(config)) return 'services/gateway is not built';
+  const text = readFileSync(config, 'utf8');
+  // A declared key: `GATEWAY_TRANSPORT: env.…(…)` in the schema, not a mention in a comment.
+  const missing = keys.filter((k) => !new RegExp(`\\b${k}\\s*:`).test(text));
   return missing.length === 0
     ? null
-    : `not built yet: the gateway has no ${missing.join(', ')} setting (issue 12 item 1); ` +
+    : `not built yet: the gateway's config has no ${missing.join(', ')} setting (issue 12 item 1); ` +
         `the bench measures it with ${Object.entries(env)
           .map(([k, v]) => `${k}=${v}`)
           .join(' ')} once it has`;
