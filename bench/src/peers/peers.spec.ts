@@ -67,6 +67,9 @@ describe('bench:peers statistics', () => {
       topReached: false,
     });
     assert.deepEqual(heldConcurrency(steps.slice(0, 3), 25), { held: 8, topReached: true });
+    // A level the machine's noise decided stops the search: held is a lower bound.
+    const noisy = [steps[0]!, { concurrency: 4, addedP99: 3, errors: 0, inconclusive: true }];
+    assert.deepEqual(heldConcurrency(noisy, 25), { held: 1, topReached: false, inconclusiveAt: 4 });
   });
 
   it('rounds rotate the order and requests split evenly', () => {
@@ -243,6 +246,19 @@ describe('bench:peers report', () => {
     assert.match(
       t,
       /turnpike-split \| +1 \| +not measured \| c=1: \+12\.3, c=4: \+30\.0 \(1 err\)/,
+    );
+    const r = results();
+    r.steps[0]!.steps[1] = {
+      concurrency: 4,
+      addedP99: 3,
+      errors: 0,
+      directSpreadMs: 80,
+      inconclusive: true,
+    };
+    Object.assign(r.steps[0]!, { held: 1, inconclusiveAt: 4 });
+    assert.match(
+      heldTable(r),
+      /≥ 1 \(machine too noisy at c=4\) .* c=4: \+3\.0 \(inconclusive: direct's p99 − p50 80\.0\)/,
     );
   });
 

@@ -1,7 +1,7 @@
 /** `bench:peers` results: their shape, and their Markdown (the peers section of docs/benchmarks.md). */
 import type { Summary } from '../load.js';
 import { table, type MachineInfo } from '../report.js';
-import { ratio, type Added, type Mode } from './stats.js';
+import { ratio, type Added, type Mode, type Step } from './stats.js';
 
 export interface SystemInfo {
   name: string;
@@ -31,9 +31,10 @@ export interface PeersCell {
 export interface StepResult {
   mode: Mode;
   system: string;
-  steps: Array<{ concurrency: number; addedP99: number; errors: number }>;
+  steps: Step[];
   held: number;
   topReached: boolean;
+  inconclusiveAt?: number;
 }
 
 export interface PeersResults {
@@ -147,11 +148,16 @@ export function heldTable(r: PeersResults): string {
       const s = r.steps.find((x) => x.system === name && x.mode === mode);
       if (!s) return ['not measured', ''];
       const held =
-        s.held === 0 ? 'none (fails at c=1)' : `${s.held}${s.topReached ? ' (top level)' : ''}`;
+        s.inconclusiveAt !== undefined
+          ? `≥ ${s.held} (machine too noisy at c=${s.inconclusiveAt})`
+          : s.held === 0
+            ? 'none (fails at c=1)'
+            : `${s.held}${s.topReached ? ' (top level)' : ''}`;
       const trail = s.steps
         .map(
           (st) =>
-            `c=${st.concurrency}: ${plus(st.addedP99)}${st.errors ? ` (${st.errors} err)` : ''}`,
+            `c=${st.concurrency}: ${plus(st.addedP99)}${st.errors ? ` (${st.errors} err)` : ''}` +
+            `${st.inconclusive ? ` (inconclusive: direct's p99 − p50 ${f1(st.directSpreadMs ?? NaN)})` : ''}`,
         )
         .join(', ');
       return [held, trail];
@@ -367,7 +373,9 @@ ${systemsTable(r)}
 - **Highest load held**: concurrency raised through ${r.config.steps.join(', ')}; at each level every
   system still in the race and direct run interleaved (2 rounds); a system holds a level when its p99
   added (total non-streaming, TTFT streaming) is ≤ ${r.config.boundMs} ms with no error; the search stops
-  for it at the first level it does not hold.
+  for it at the first level it does not hold. A level where direct's own p99 − p50 exceeds the bound
+  is measured again (3 attempts at most); if it still does, the machine was too noisy to judge that
+  level and the figure is a lower bound ("≥").
 - **CPU s/1k req**: utime+stime (with reaped children) of the system's process trees from
   \`/proc/<pid>/stat\`, read before and after each of its own runs, per 1000 successful requests.
   **Idle cores**: every system idle at once for ${r.config.idleS} s after the warm-up. **RSS**: the trees'

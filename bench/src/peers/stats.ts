@@ -31,22 +31,35 @@ export interface Step {
   /** p99 added over direct at this level: total (non-streaming) or TTFT (streaming). */
   addedP99: number;
   errors: number;
+  /** direct's own p99 − p50 at this level: the machine's noise. */
+  directSpreadMs?: number;
+  /** direct itself strayed beyond the bound in every attempt: the machine, not the system, decided. */
+  inconclusive?: boolean;
 }
 
+/** Held: no error and p99 added within the bound, on a level the machine let us judge. */
 export function stepHolds(step: Step, boundMs: number): boolean {
-  return step.errors === 0 && Number.isFinite(step.addedP99) && step.addedP99 <= boundMs;
+  return (
+    !step.inconclusive &&
+    step.errors === 0 &&
+    Number.isFinite(step.addedP99) &&
+    step.addedP99 <= boundMs
+  );
 }
 
 /**
  * The highest concurrency held: the last level that held before the first that did not (the
- * search stops there); 0 when even the first did not. `topReached` when every level held.
+ * search stops there); 0 when even the first did not. `topReached` when every level held;
+ * `inconclusiveAt` when the search stopped at a level the machine's noise decided (held is then
+ * a lower bound).
  */
 export function heldConcurrency(
   steps: Step[],
   boundMs: number,
-): { held: number; topReached: boolean } {
+): { held: number; topReached: boolean; inconclusiveAt?: number } {
   let held = 0;
   for (const step of [...steps].sort((a, b) => a.concurrency - b.concurrency)) {
+    if (step.inconclusive) return { held, topReached: false, inconclusiveAt: step.concurrency };
     if (!stepHolds(step, boundMs)) return { held, topReached: false };
     held = step.concurrency;
   }
