@@ -21,12 +21,12 @@ export const USAGE_RETRY_LIMIT = 20_000;
 const SHUTDOWN_SEND_WAIT_MS = 10_000;
 
 /** Usage events on the spool (or in memory) the broker has not acknowledged yet. */
-let current: UsagePublisher | null = null;
+let unpublished: () => number = () => 0;
 metrics.gauge(
   'turnpike_gateway_usage_events_unpublished',
   'Usage events the broker has not acknowledged yet (spooled on disk or held in memory).',
   [],
-  (g) => g.set(current?.unpublished ?? 0),
+  (g) => g.set(unpublished()),
 );
 
 /**
@@ -66,7 +66,7 @@ export class UsagePublisher implements OnApplicationBootstrap, BeforeApplication
 
   /** Opens the spool and produces what an earlier process left in it. */
   onApplicationBootstrap(): void {
-    current = this;
+    unpublished = () => this.unpublished;
     if (this.config.usageSpoolDir === null) return;
     try {
       const { spool, pending, skippedLines } = UsageSpool.open(
