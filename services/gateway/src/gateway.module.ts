@@ -17,6 +17,11 @@ import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { CatalogAdminController } from './catalog/catalog-admin.controller.js';
 import { ModelsController } from './catalog/models.controller.js';
 import { RoutingTableService } from './catalog/routing-table.service.js';
+import { CommunityAdminController } from './community/community-admin.controller.js';
+import { CommunityController, ProvidersController } from './community/community.controller.js';
+import { FeedbackController } from './community/feedback.controller.js';
+import { CompareController } from './compare/compare.controller.js';
+import { CompareService } from './compare/compare.service.js';
 import { CompletionsController } from './completions/completions.controller.js';
 import { ConnectorAdmin } from './providers/connector-admin.service.js';
 import { ProviderAccountsController } from './providers/provider-accounts.controller.js';
@@ -24,6 +29,7 @@ import { ChargesService } from './billing/charges.service.js';
 import { BillingAdminController } from './billing/billing-admin.controller.js';
 import { BalancesView, MarkupsView, Reservations } from './billing/billing-views.service.js';
 import { BillingController } from './billing/billing.controller.js';
+import { AttemptRunner } from './completions/attempt-runner.service.js';
 import { CompletionsService } from './completions/completions.service.js';
 import { RoutePlanner } from './completions/route-planner.service.js';
 import { GatewayConfig } from './gateway.config.js';
@@ -76,6 +82,11 @@ export class GatewayModule {
         ProviderAccountsController,
         BillingController,
         BillingAdminController,
+        CommunityController,
+        ProvidersController,
+        FeedbackController,
+        CommunityAdminController,
+        CompareController,
       ],
       providers: [
         KeyCacheService,
@@ -92,7 +103,9 @@ export class GatewayModule {
         BalancesView,
         MarkupsView,
         ChargesService,
+        AttemptRunner,
         CompletionsService,
+        CompareService,
         Drain,
       ],
     };

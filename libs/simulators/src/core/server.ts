@@ -48,6 +48,7 @@ export class SimulatorServer implements Simulator {
   private readonly sockets = new Set<Socket>();
   private readonly records = new RecordStore();
   private readonly active = new Set<Generation>();
+  private readonly faultCounts = new Map<string, number>();
   private readonly initialDefaults: Knobs;
   private currentDefaults: Knobs;
   private readonly models: ReadonlyMap<string, SimModel>;
@@ -80,6 +81,7 @@ export class SimulatorServer implements Simulator {
       defaults: () => ({ ...this.currentDefaults }),
       records: this.records,
       active: this.active,
+      faultCounts: this.faultCounts,
     };
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
     this.http1 = createHttpServer({ noDelay: true, keepAlive: true }, handler);
@@ -158,6 +160,7 @@ export class SimulatorServer implements Simulator {
 
   reset(): void {
     this.records.clear();
+    this.faultCounts.clear();
     this.currentDefaults = { ...this.initialDefaults };
     this.keys = this.initialKeys;
   }
