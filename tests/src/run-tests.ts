@@ -161,6 +161,7 @@ async function main(): Promise<number> {
         'libs/*/dist/**/*.spec.js',
         'services/*/dist/**/*.spec.js',
         'deploy/local/dist/compose/*.spec.js',
+        'deploy/local/dist/config/*.spec.js',
       ]),
     );
   }
