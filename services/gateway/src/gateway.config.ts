@@ -36,6 +36,12 @@ const schema = z.object({
    * {@link STALL_GRACE_MS} later if the connector did not (a backstop).
    */
   GATEWAY_STALL_TIMEOUT_MS: env.int(10_000, 100),
+  /**
+   * The most bytes of a stream the client may leave unread in the gateway (beyond what the
+   * socket holds) before the gateway closes the stream as if the client had left: one slow
+   * reader cannot grow the gateway's memory without bound. Default 1 MiB.
+   */
+  GATEWAY_STREAM_BUFFER_BYTES: env.int(1024 * 1024, 16 * 1024),
 });
 
 /**
@@ -55,6 +61,7 @@ export class GatewayConfig extends BaseServiceConfig {
   readonly replicas: number;
   readonly firstTokenTimeoutMs: number;
   readonly stallTimeoutMs: number;
+  readonly streamBufferBytes: number;
 
   private constructor(e: z.infer<typeof schema>) {
     super('gateway', e);
@@ -76,6 +83,7 @@ export class GatewayConfig extends BaseServiceConfig {
     this.replicas = e.GATEWAY_REPLICAS;
     this.firstTokenTimeoutMs = e.GATEWAY_FIRST_TOKEN_TIMEOUT_MS;
     this.stallTimeoutMs = e.GATEWAY_STALL_TIMEOUT_MS;
+    this.streamBufferBytes = e.GATEWAY_STREAM_BUFFER_BYTES;
   }
 
   static load(source: Env = process.env): GatewayConfig {

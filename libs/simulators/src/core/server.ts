@@ -46,7 +46,7 @@ export class SimulatorServer implements Simulator {
   private readonly http1: HttpServer;
   private readonly http2: Http2Server;
   private readonly sockets = new Set<Socket>();
-  private readonly records = new RecordStore();
+  private readonly records: RecordStore;
   private readonly active = new Set<Generation>();
   private readonly faultCounts = new Map<string, number>();
   private readonly initialDefaults: Knobs;
@@ -61,6 +61,7 @@ export class SimulatorServer implements Simulator {
     private readonly opts: SimulatorOptions = {},
   ) {
     this.name = opts.name ?? `${protocol.name}-sim`;
+    this.records = new RecordStore(opts.maxRecords);
     this.initialDefaults = mergeKnobs(BASE_KNOBS, opts.defaults);
     this.currentDefaults = { ...this.initialDefaults };
     this.models = new Map((opts.models ?? DEFAULT_MODELS).map((m) => [m.id, m]));

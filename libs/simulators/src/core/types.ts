@@ -117,6 +117,8 @@ export interface SimulatorOptions {
   defaults?: Partial<Knobs>;
   /** Identifies this simulator (health endpoint, `x-sim-name` response header). */
   name?: string;
+  /** The most request records kept for `GET /__sim/requests` (default 10,000; oldest go first). */
+  maxRecords?: number;
 }
 
 export type SimOutcome = 'completed' | 'aborted' | 'error' | 'cut' | 'reset' | 'in_progress';

@@ -187,7 +187,7 @@ export class CompletionsService {
     reply.hijack();
     const present = (upstream: Json | null) => this.presentUsage(gen, upstream);
     const out = gen.stream
-      ? new StreamAnswer(gen, reply, baseHeaders, present)
+      ? new StreamAnswer(gen, reply, baseHeaders, present, this.config.streamBufferBytes)
       : new UnaryAnswer(gen, reply, baseHeaders, present);
     try {
       await context.with(trace.setSpan(context.active(), span), () =>
@@ -210,6 +210,10 @@ export class CompletionsService {
     } finally {
       this.inFlight--;
       reply.raw.off('close', onClose);
+      if (out instanceof StreamAnswer && out.closedForSlowClient)
+        this.log.warn(
+          `generation ${gen.id}: the client read too slowly (over ${this.config.streamBufferBytes} bytes unsent); stream closed`,
+        );
       gen.endedAt = performance.now();
       const httpStatus = reply.raw.statusCode;
       if (gen.pending.length === 0) this.settle(gen, reservation, req, httpStatus);
