@@ -266,10 +266,10 @@ async function down(): Promise<void> {
   say(stopped ? 'Turnpike stopped.' : 'Turnpike was not running.');
 }
 
-/** True when something accepts TCP connections on 127.0.0.1:`port` (within `timeoutMs`). */
-function listening(port: number, timeoutMs = 1000): Promise<boolean> {
+/** True when something accepts TCP connections on `host`:`port` (within `timeoutMs`). */
+function listening(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host, port });
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);
@@ -308,7 +308,14 @@ async function status(): Promise<void> {
     ...state.services.map((s) => ({ name: s.name, pid: s.pid, port: s.port, where: s.url })),
   ];
   const up = await Promise.all(
-    rows.map(async (r) => r.pid > 0 && isAlive(r.pid) && r.port > 0 && (await listening(r.port))),
+    rows.map(
+      async (r) =>
+        r.pid > 0 &&
+        isAlive(r.pid) &&
+        r.port > 0 &&
+        // The gateway may listen on TURNPIKE_BIND only: probe where its URL says.
+        (await listening(r.port, /^https?:\/\/([^:/]+)/.exec(r.where)?.[1] ?? '127.0.0.1')),
+    ),
   );
   const all = up.every(Boolean);
   say(`${all ? 'running' : 'DEGRADED'}: gateway ${state.gatewayUrls.join(', ')}`);
