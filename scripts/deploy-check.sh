@@ -24,7 +24,7 @@ tool() { # name module version -> path of the binary, built once per version
   if [ ! -x "$bin/$name" ]; then
     echo "[deploy] go install $module@$version (once; cached in $bin)" >&2
     mkdir -p "$bin"
-    (cd "$(mktemp -d)" && GOBIN="$bin" go install "$module@$version")
+    (cd "$CACHE_DIR" && GOBIN="$bin" go install "$module@$version")
   fi
   echo "$bin/$name"
 }
