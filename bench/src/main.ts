@@ -4,7 +4,15 @@
  * streaming, at concurrency 1, 32 and 128. Prints the tables, writes docs/benchmarks.md and
  * bench/results/latest.json. Exits 1 when more than 1% of the measured requests failed.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,7 +22,9 @@ import { seedTenant, startPlatform, stopPlatform } from '@turnpike/testing';
 import { benchBilling } from './billing.js';
 import { runFallbackBench } from './fallback.js';
 import { agent, runLoad, summarize, type LoadRun, type Target } from './load.js';
+import { mergePeersSection, peersSectionOf } from './peers/report.js';
 import {
+  machineInfo,
   renderMarkdown,
   renderText,
   type BenchResults,
@@ -159,18 +169,10 @@ async function main(): Promise<number> {
       requests: args.quick ? 200 : 1000,
       log: (l) => progress(l),
     });
-    const cpus = os.cpus();
     const results: BenchResults = {
       date: new Date().toISOString(),
       durationS: (performance.now() - t0) / 1000,
-      machine: {
-        cpus: cpus.length,
-        cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-        totalMemGiB: os.totalmem() / 2 ** 30,
-        node: process.version,
-        os: `${os.type()} ${os.release()} ${os.arch()}`,
-        loadAvg1mAtStart,
-      },
+      machine: { ...machineInfo(), loadAvg1mAtStart },
       config: {
         quick: args.quick,
         knobs: KNOBS,
@@ -187,7 +189,10 @@ async function main(): Promise<number> {
     mkdirSync(path.dirname(jsonFile), { recursive: true });
     writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
     mkdirSync(path.dirname(outFile), { recursive: true });
-    writeFileSync(outFile, renderMarkdown(results));
+    // The peers section (`npm run bench:peers`) is the other bench's: carried over as it is.
+    const peers = existsSync(outFile) ? peersSectionOf(readFileSync(outFile, 'utf8')) : '';
+    const doc = renderMarkdown(results);
+    writeFileSync(outFile, peers ? mergePeersSection(doc, peers) : doc);
     process.stdout.write(`\n${renderText(results)}\n`);
     progress(
       `wrote ${path.relative(process.cwd(), outFile)} and ${path.relative(process.cwd(), jsonFile)}`,

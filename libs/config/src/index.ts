@@ -145,8 +145,13 @@ export const baseServiceEnv = {
   HTTP_HOST: env.str('127.0.0.1'),
   /** `debug`, `info`, `warn` or `error`. */
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  /** How long SIGTERM waits for in-flight work before exiting. */
-  SHUTDOWN_GRACE_MS: env.int(20_000),
+  /**
+   * The drain deadline: how long SIGTERM waits for in-flight work (open streams, unary requests,
+   * running generations) before it cuts what is left and exits. 25 s fits Kubernetes' default
+   * terminationGracePeriodSeconds of 30 with room to flush and close; keep
+   * terminationGracePeriodSeconds >= preStop sleep + this + 5 s.
+   */
+  SHUTDOWN_GRACE_MS: env.int(25_000),
 };
 
 /** TLS and SASL settings for the Kafka client (the shape `createKafka` takes). */
