@@ -21,9 +21,9 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # Owned by root and not writable by the service's user: the root filesystem can be read-only.
 COPY --from=build /app /app
-# Mount points of compose's named volumes (the connector's master key, the demo key): a new
-# volume takes the owner of its mount point.
-RUN mkdir -p /keys /state && chown 10001:10001 /keys /state
+# Mount points of compose's named volumes (the connector's master key, the demo key, the
+# gateway's usage spool): a new volume takes the owner of its mount point.
+RUN mkdir -p /keys /state /spool && chown 10001:10001 /keys /state /spool
 USER 10001:10001
 EXPOSE 8080
 ENTRYPOINT ["node", "--enable-source-maps", "/app/deploy/image/turnpike.mjs"]

@@ -264,11 +264,11 @@ test('autoscaling: the gateway on CPU and in-flight streams, the connector on in
     };
   assert.deepEqual(
     hpa('gateway').metrics.map((m) => m.pods?.metric.name ?? m.type),
-    ['Resource', 'turnpike_gateway_inflight_streams'],
+    ['Resource', 'turnpike_gateway_generations_in_flight'],
   );
   assert.deepEqual(
     hpa('connector').metrics.map((m) => m.pods?.metric.name ?? m.type),
-    ['Resource', 'turnpike_connector_inflight_generations'],
+    ['Resource', 'turnpike_connector_generations_in_flight'],
   );
   // Each gateway admits against balance/N: N is the most replicas the autoscaler may run.
   const gw = envOf(podOf(find(full.docs, 'Deployment', 'tp-turnpike-gateway')).containers[0]!);
