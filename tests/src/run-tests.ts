@@ -154,11 +154,15 @@ async function main(): Promise<number> {
   const results: RunResult[] = [];
   if (only !== 'integration') {
     console.log('== unit specs ==');
+    // deploy/local's drift tests too (compose's demo files, docs/configuration.md); its chart
+    // tests need helm and run in CI's deploy step (scripts/deploy-check.sh).
     results.push(
       await runNodeTest([
         'libs/*/dist/**/*.spec.js',
         'services/*/dist/**/*.spec.js',
         'bench/dist/**/*.spec.js',
+        'deploy/local/dist/compose/*.spec.js',
+        'deploy/local/dist/config/*.spec.js',
       ]),
     );
   }

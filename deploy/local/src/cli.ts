@@ -5,6 +5,11 @@
  * seeds a demo tenant, prints the gateway URL and a demo key, and writes them to
  * `.turnpike/local.env` (as `export` lines, owner-only). Running it again while the platform is
  * up changes nothing. `status` only reads the state file and probes the processes and ports.
+ *
+ * Configured by `.turnpike/config.env` and the environment (config/local-config.ts,
+ * docs/configuration.md): the gateway on 8080 and the rest on fixed ports, a bind address, any
+ * service setting, OTLP, real provider accounts. What `up` makes once is kept across
+ * `down`/`up`: the data, the master key, the admin token, the ports, the demo key.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -15,6 +20,7 @@ import { CatalogFile } from '@turnpike/contracts';
 import {
   isAlive,
   isRunning,
+  kafkaPortsOf,
   mergeCatalogs,
   planLocalCatalog,
   simulatorConnection,
@@ -27,11 +33,24 @@ import {
   type PlatformState,
   type SimulatorSpec,
 } from '@turnpike/testing';
+import {
+  configTemplate,
+  parseEnvText,
+  portPlan,
+  readConfigFile,
+  resolveLocalConfig,
+  type LocalConfig,
+} from './config/local-config.js';
+import { loadSettings } from './settings.js';
 
 const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 // TURNPIKE_STATE_DIR moves everything `up` writes (the end-to-end test of `up` itself uses it).
 const stateDir = process.env['TURNPIKE_STATE_DIR'] ?? path.join(rootDir, '.turnpike');
 const envFile = path.join(stateDir, 'local.env');
+const configFile = process.env['TURNPIKE_CONFIG'] ?? path.join(stateDir, 'config.env');
+/** What `up` chose once and keeps: the admin token, the ports. */
+const tokenFile = path.join(stateDir, 'admin-token');
+const portsFile = path.join(stateDir, 'ports.json');
 // The bootstrap script (scripts/turnpike) exports the cache location; this is the CLI's entry.
 const cacheDir =
   process.env['TURNPIKE_CACHE_DIR'] ?? path.join(process.env['HOME'] ?? '/root', '.cache/turnpike');
@@ -96,23 +115,9 @@ function renderEnvFile(vars: Record<string, string>): string {
     .join('');
 }
 
-/** Reads what {@link renderEnvFile} wrote (and the older bare `KEY=value` lines). */
-function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const raw of text.split('\n')) {
-    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(raw);
-    if (!m) continue;
-    let v = m[2]!.trim();
-    if (v.startsWith("'") && v.endsWith("'") && v.length >= 2)
-      v = v.slice(1, -1).replace(/'\\''/g, "'");
-    out[m[1]!] = v;
-  }
-  return out;
-}
-
 function readEnvFile(): Record<string, string> {
   if (!existsSync(envFile)) return {};
-  return parseEnvFile(readFileSync(envFile, 'utf8'));
+  return parseEnvText(readFileSync(envFile, 'utf8'));
 }
 
 async function keyWorks(url: string, key: string): Promise<boolean> {
@@ -135,12 +140,44 @@ function printSummary(state: PlatformState, key: string): void {
   say('');
   say(`  OpenAI base URL: ${url}/v1   models: GET ${url}/v1/models (e.g. openai/gpt-4o-mini)`);
   say(`  logs: ${path.join(stateDir, 'logs')}   env: ${envFile}   stop: npm run down`);
+  say(`  settings: ${configFile} (docs/configuration.md)`);
   say(
     `  provider accounts: $TURNPIKE_URL/admin/providers/{provider}/accounts, sealed under ${masterKeyFileOf(stateDir)} (keep it)`,
   );
 }
 
+/** The surface read and checked; the problems end `up` before anything starts. */
+async function localConfig(): Promise<LocalConfig> {
+  mkdirSync(stateDir, { recursive: true });
+  if (!process.env['TURNPIKE_CONFIG'] && !existsSync(configFile))
+    writeFileSync(configFile, configTemplate(), { mode: 0o600 });
+  const cfg = resolveLocalConfig(readConfigFile(configFile), process.env, await loadSettings());
+  if (cfg.problems.length > 0)
+    throw new Error(
+      `configuration (${configFile} and the environment):\n  ${cfg.problems.join('\n  ')}`,
+    );
+  return cfg;
+}
+
+/** True when nothing listens on host:port (the port can be taken). */
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+const readJson = <T>(file: string, fallback: T): T => {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return fallback;
+  }
+};
+
 async function up(): Promise<void> {
+  const cfg = await localConfig();
   const existing = readState(stateDir);
   if (existing && !('stoppedAt' in existing) && isRunning(existing)) {
     const env = readEnvFile();
@@ -154,15 +191,59 @@ async function up(): Promise<void> {
   if (existing) await stopPlatform(stateDir); // a half-running platform: start clean
   const demo = demoCatalog();
   for (const n of demo.notes) say(`  ${n}`);
+
+  const explicit = (name: string) =>
+    process.env[name] !== undefined || readConfigFile(configFile)[name] !== undefined;
+  const ports = portPlan(
+    cfg,
+    { gateway: explicit('TURNPIKE_GATEWAY_PORT'), base: explicit('TURNPIKE_PORT_BASE') },
+    demo.simulators.map((s) => s.id),
+    readJson<Record<string, number>>(portsFile, {}),
+  );
+  const busy: string[] = [];
+  for (const [role, port] of Object.entries(ports))
+    if (!(await portFree(role === 'gateway-1' ? cfg.bind : '127.0.0.1', port)))
+      busy.push(`${role} ${port}`);
+  if (busy.length > 0)
+    throw new Error(
+      `ports in use: ${busy.join(', ')}; set TURNPIKE_GATEWAY_PORT / TURNPIKE_PORT_BASE (0: free ports) in ${configFile} or the environment`,
+    );
+  const adminToken =
+    cfg.adminToken ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
+
   const state = await startPlatform({
     rootDir,
     stateDir,
     cacheDir,
     detached: true,
     simulators: demo.simulators,
-    catalogFile: demo.file,
+    catalogFile: cfg.perService.router?.['ROUTER_CATALOG_FILE'] ?? demo.file,
+    ports,
+    gatewayHost: cfg.bind,
+    ...(adminToken ? { adminToken } : {}),
+    env: cfg.shared,
+    serviceEnv: cfg.perService,
+    providers: cfg.providers,
     log: (l) => say(`  ${l}`),
   });
+  // Kept for the next `up`: the same token, and the same ports (also the free ones chosen now).
+  writeSecretFile(tokenFile, `${state.adminToken}\n`);
+  writeSecretFile(
+    portsFile,
+    JSON.stringify(
+      Object.fromEntries([
+        ...Object.entries(await kafkaPortsOf(state.kafka.dataDir)).map(([k, v]) => [
+          k === 'port' ? 'kafka' : 'kafka-controller',
+          v,
+        ]),
+        ['postgres', Number(/:(\d+)\//.exec(state.postgres.url)?.[1])],
+        ...state.simulators.map((s) => [s.name, s.port]),
+        ...state.services.map((s) => [s.name, s.port]),
+      ]),
+      null,
+      2,
+    ),
+  );
   const url = state.gatewayUrls[0]!;
   const previous = readEnvFile()['TURNPIKE_API_KEY'];
   const key =
@@ -185,10 +266,10 @@ async function down(): Promise<void> {
   say(stopped ? 'Turnpike stopped.' : 'Turnpike was not running.');
 }
 
-/** True when something accepts TCP connections on 127.0.0.1:`port` (within `timeoutMs`). */
-function listening(port: number, timeoutMs = 1000): Promise<boolean> {
+/** True when something accepts TCP connections on `host`:`port` (within `timeoutMs`). */
+function listening(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host, port });
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);
@@ -227,7 +308,14 @@ async function status(): Promise<void> {
     ...state.services.map((s) => ({ name: s.name, pid: s.pid, port: s.port, where: s.url })),
   ];
   const up = await Promise.all(
-    rows.map(async (r) => r.pid > 0 && isAlive(r.pid) && r.port > 0 && (await listening(r.port))),
+    rows.map(
+      async (r) =>
+        r.pid > 0 &&
+        isAlive(r.pid) &&
+        r.port > 0 &&
+        // The gateway may listen on TURNPIKE_BIND only: probe where its URL says.
+        (await listening(r.port, /^https?:\/\/([^:/]+)/.exec(r.where)?.[1] ?? '127.0.0.1')),
+    ),
   );
   const all = up.every(Boolean);
   say(`${all ? 'running' : 'DEGRADED'}: gateway ${state.gatewayUrls.join(', ')}`);

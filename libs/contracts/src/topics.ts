@@ -13,6 +13,13 @@ export interface TopicSpec {
    * sending them, and consumers fetch up to it.
    */
   readonly maxMessageBytes?: number;
+  /**
+   * The topic's `retention.ms` when it must differ from the broker's default (7 days): -1 keeps
+   * every record, for the topics the billing ledger is rebuilt from (a replay from offset 0).
+   */
+  readonly retentionMs?: number;
+  /** Further topic configuration (an operator's overrides: `min.insync.replicas`, ...). */
+  readonly config?: Readonly<Record<string, string>>;
   readonly description: string;
 }
 
@@ -74,6 +81,8 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     topic: TOPICS.usageEvents,
     partitions: 6,
     compacted: false,
+    // The billing fact: billing's replay rebuilds the ledger from offset 0, so nothing expires.
+    retentionMs: -1,
     description: 'One record per generation: the billing fact, keyed by generation id.',
   },
   {
@@ -99,6 +108,7 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     topic: TOPICS.billingCredits,
     partitions: 3,
     compacted: false,
+    retentionMs: -1,
     description:
       'Operator credit movements (grants, adjustments, refunds), keyed by tenant: with usage events, the ledger input.',
   },

@@ -17,7 +17,54 @@ export function topicConfigEntries(s: TopicSpec): Array<{ name: string; value: s
     ...(s.maxMessageBytes !== undefined
       ? [{ name: 'max.message.bytes', value: String(s.maxMessageBytes) }]
       : []),
+    ...(s.retentionMs !== undefined
+      ? [{ name: 'retention.ms', value: String(s.retentionMs) }]
+      : []),
+    ...Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
   ];
+}
+
+/** An operator's overrides of one topic (`KAFKA_TOPICS`; see `TopicOverride` in libs/config). */
+export interface TopicSpecOverride {
+  partitions?: number | undefined;
+  retentionMs?: number | undefined;
+  config?: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * The topics as this deployment wants them: the specs with an operator's overrides applied
+ * (more partitions, another retention, further configuration). An override of a topic that is
+ * not in the specs is an error (a typo would otherwise be ignored).
+ */
+export function applyTopicOverrides(
+  specs: readonly TopicSpec[],
+  overrides: Readonly<Record<string, TopicSpecOverride>>,
+): TopicSpec[] {
+  const unknown = Object.keys(overrides).filter((t) => !specs.some((s) => s.topic === t));
+  if (unknown.length > 0)
+    throw new Error(`KAFKA_TOPICS names topics Turnpike does not use: ${unknown.join(', ')}`);
+  return specs.map((s) => {
+    const o = overrides[s.topic];
+    if (!o) return s;
+    return {
+      ...s,
+      ...(o.partitions !== undefined ? { partitions: Math.max(o.partitions, s.partitions) } : {}),
+      ...(o.retentionMs !== undefined ? { retentionMs: o.retentionMs } : {}),
+      ...(o.config ? { config: { ...s.config, ...o.config } } : {}),
+    };
+  });
+}
+
+export interface EnsureTopicsOptions {
+  /** Replication factor of the topics created (existing topics keep theirs). */
+  replicationFactor?: number;
+  /**
+   * Add partitions to existing topics that have fewer than their spec (the topics job). Never
+   * on compacted topics: a key would move to another partition and its latest value with it
+   * (a compacted topic with too few partitions is reported instead).
+   */
+  growPartitions?: boolean;
+  log?: (line: string) => void;
 }
 
 /**
@@ -56,8 +103,10 @@ async function waitForLeaders(
 export async function ensureTopics(
   kafka: KafkaClient,
   specs: readonly TopicSpec[],
-  replicationFactor = 1,
+  opts: EnsureTopicsOptions = {},
 ): Promise<void> {
+  const replicationFactor = opts.replicationFactor ?? 1;
+  const log = opts.log ?? (() => undefined);
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -84,8 +133,35 @@ export async function ensureTopics(
         admin,
         missing.map((s) => s.topic),
       );
+      log(`created ${missing.map((s) => `${s.topic} (${s.partitions})`).join(', ')}`);
     }
     const present = specs.filter((s) => existing.has(s.topic));
+    if (opts.growPartitions && present.length > 0) {
+      const { topics: meta } = await admin.fetchTopicMetadata({
+        topics: present.map((s) => s.topic),
+      });
+      const count = new Map(meta.map((t) => [t.name, t.partitions.length]));
+      const short = present.filter((s) => (count.get(s.topic) ?? s.partitions) < s.partitions);
+      const compacted = short.filter((s) => s.compacted);
+      if (compacted.length > 0)
+        throw new Error(
+          `compacted topics cannot grow (their keys would move partitions): ${compacted
+            .map((s) => `${s.topic} has ${count.get(s.topic)}, wants ${s.partitions}`)
+            .join('; ')}`,
+        );
+      if (short.length > 0) {
+        await admin.createPartitions({
+          topicPartitions: short.map((s) => ({ topic: s.topic, count: s.partitions })),
+        });
+        await waitForLeaders(
+          admin,
+          short.map((s) => s.topic),
+        );
+        log(
+          `partitions grown: ${short.map((s) => `${s.topic} ${count.get(s.topic)} -> ${s.partitions}`).join(', ')}`,
+        );
+      }
+    }
     if (present.length > 0) {
       const described = await admin.describeConfigs({
         includeSynonyms: false,
@@ -110,6 +186,7 @@ export async function ensureTopics(
             configEntries: topicConfigEntries(s),
           })),
         });
+        log(`configuration updated: ${stale.map((s) => s.topic).join(', ')}`);
       }
     }
     await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });

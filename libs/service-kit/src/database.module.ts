@@ -16,7 +16,7 @@ export interface DatabaseOptions {
 }
 
 /** Creates the schema if needed (TypeORM keeps its migrations table inside it). */
-async function ensureSchema(url: string, schema: string): Promise<void> {
+export async function ensureSchema(url: string, schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

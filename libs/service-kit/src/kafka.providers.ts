@@ -6,7 +6,13 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { maxMessageBytes, TOPIC_SPECS, TOPICS } from '@turnpike/contracts';
-import { BatchingProducer, createKafka, ensureTopics, type KafkaClient } from '@turnpike/kafka';
+import {
+  applyTopicOverrides,
+  BatchingProducer,
+  createKafka,
+  ensureTopics,
+  type KafkaClient,
+} from '@turnpike/kafka';
 import { SERVICE_CONFIG, type ServiceBaseConfig } from './service-config.js';
 import { Readiness } from './readiness.js';
 
@@ -17,7 +23,11 @@ export const kafkaClientProvider = {
   inject: [SERVICE_CONFIG],
   useFactory: (config: ServiceBaseConfig): KafkaClient =>
     createKafka(
-      { brokers: config.kafkaBrokers, clientId: `${config.serviceName}-${config.instanceId}` },
+      {
+        brokers: config.kafkaBrokers,
+        clientId: `${config.serviceName}-${config.instanceId}`,
+        ...config.kafkaSecurity,
+      },
       new Logger('kafka'),
     ),
 };
@@ -35,6 +45,7 @@ export class ProducerService
 
   constructor(
     @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceBaseConfig,
     readiness: Readiness,
   ) {
     super(kafka, new Logger('producer'), {
@@ -56,7 +67,11 @@ export class ProducerService
   }
 
   async onModuleInit(): Promise<void> {
-    await ensureTopics(this.kafka, TOPIC_SPECS);
+    // Off where a deployment step owns the topics (the Helm chart's topics job).
+    if (this.config.ensureTopics)
+      await ensureTopics(this.kafka, applyTopicOverrides(TOPIC_SPECS, this.config.topicOverrides), {
+        replicationFactor: this.config.topicReplicationFactor,
+      });
     await this.connect();
     this.ready = true;
   }

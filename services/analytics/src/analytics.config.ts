@@ -27,3 +27,6 @@ export class AnalyticsConfig extends BaseServiceConfig {
     return new AnalyticsConfig(readEnv('analytics', schema, source));
   }
 }
+
+/** The variables the analytics reads (for the generated configuration reference). */
+export const ENV_SCHEMA = schema;

@@ -51,3 +51,6 @@ export class BillingConfig extends BaseServiceConfig {
     return new BillingConfig(readEnv('billing', schema, source));
   }
 }
+
+/** The variables the billing reads (for the generated configuration reference). */
+export const ENV_SCHEMA = schema;

@@ -186,3 +186,6 @@ export class ConnectorConfig extends BaseServiceConfig {
     return new ConnectorConfig(e, masterKeys, bootstrap);
   }
 }
+
+/** The variables the connector reads (for the generated configuration reference). */
+export const ENV_SCHEMA = schema;

@@ -79,7 +79,10 @@ export class GatewayConfig extends BaseServiceConfig {
     super('gateway', e);
     this.databaseUrl = e.DATABASE_URL;
     this.adminToken = e.GATEWAY_ADMIN_TOKEN;
-    const partitions = TOPIC_SPECS.find((t) => t.topic === TOPICS.llmReplies)?.partitions ?? 1;
+    const partitions = Math.max(
+      TOPIC_SPECS.find((t) => t.topic === TOPICS.llmReplies)?.partitions ?? 1,
+      this.topicOverrides[TOPICS.llmReplies]?.partitions ?? 0,
+    );
     this.replyPartition =
       e.GATEWAY_REPLY_PARTITION ??
       createHash('sha256').update(this.instanceId).digest().readUInt32BE(0) % partitions;
@@ -101,3 +104,6 @@ export class GatewayConfig extends BaseServiceConfig {
     return new GatewayConfig(readEnv('gateway', schema, source));
   }
 }
+
+/** The variables the gateway reads (for the generated configuration reference). */
+export const ENV_SCHEMA = schema;

@@ -63,3 +63,6 @@ export class RouterConfig extends BaseServiceConfig {
     return new RouterConfig(readEnv('router', schema, source));
   }
 }
+
+/** The variables the router reads (for the generated configuration reference). */
+export const ENV_SCHEMA = schema;

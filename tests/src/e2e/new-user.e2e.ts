@@ -8,12 +8,24 @@
  * provider whose kind has an adapter and whose wire protocol a simulator), from many providers,
  * and a model of each simulated protocol answers through the gateway;
  * running `up` again is harmless; `npm run down` stops all.
+ * Its configuration surface: a setting in `config.env` reaches the services that read it (a typo
+ * stops `up` before anything starts), and `down` then `up` keeps the URL (ports chosen once),
+ * the admin token, the demo key and the data.
  * It runs the real CLI (`scripts/turnpike up`) with its state in a temporary directory, so it
  * never touches a developer's own `.turnpike/`.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +41,13 @@ chmodSync(stateDir, 0o755);
 function cli(cmd: 'up' | 'down' | 'status'): { code: number; out: string } {
   const r = spawnSync('bash', ['scripts/turnpike', cmd], {
     cwd: root,
-    env: { ...process.env, TURNPIKE_STATE_DIR: stateDir },
+    // Free ports (other runs share this machine): chosen by the first `up`, kept by the next.
+    env: {
+      ...process.env,
+      TURNPIKE_STATE_DIR: stateDir,
+      TURNPIKE_GATEWAY_PORT: '0',
+      TURNPIKE_PORT_BASE: '0',
+    },
     encoding: 'utf8',
     timeout: 240_000,
   });
@@ -65,6 +83,17 @@ after(() => {
 
 describe('npm run up, then the openai client, then npm run down', () => {
   test('the whole new-user flow', async (t) => {
+    const configFile = path.join(stateDir, 'config.env');
+    writeFileSync(configFile, 'LOG_LEVLE=debug\n');
+    const typo = cli('up');
+    assert.equal(typo.code, 1, typo.out);
+    assert.match(typo.out, /LOG_LEVLE: no such setting/);
+    assert.equal(readState(stateDir), null, 'nothing started');
+    writeFileSync(
+      configFile,
+      '# settings\nGATEWAY_MAX_ATTEMPTS=4\nexport OTEL_RESOURCE_ATTRIBUTES=deployment.environment=new-user\n',
+    );
+
     const up = cli('up');
     assert.equal(up.code, 0, up.out);
     const lines = readFileSync(envFile, 'utf8').trim().split('\n');
@@ -95,6 +124,15 @@ describe('npm run up, then the openai client, then npm run down', () => {
     // connector's master key, the logs;
     // the state directory cannot be listed or read by anyone else (Postgres' user may traverse it).
     const state = readState(stateDir)!;
+    const spawnEnv = (name: string) => state.services.find((s) => s.name === name)!.spawn!.env;
+    assert.equal(
+      spawnEnv('gateway-1')['GATEWAY_MAX_ATTEMPTS'],
+      '4',
+      'config.env reaches the gateway',
+    );
+    assert.equal(spawnEnv('router-1')['GATEWAY_MAX_ATTEMPTS'], undefined, 'and only it');
+    for (const s of state.services)
+      assert.equal(s.spawn!.env['OTEL_RESOURCE_ATTRIBUTES'], 'deployment.environment=new-user');
     const masterKey = path.join(stateDir, 'connector-master.key');
     for (const file of [path.join(stateDir, 'state.json'), envFile, masterKey])
       assert.equal(mode(file).toString(8), '600', file);
@@ -327,5 +365,28 @@ describe('npm run up, then the openai client, then npm run down', () => {
     assert.equal(stopped.code, 1);
     assert.match(stopped.out, /not running/);
     assert.equal(mode(path.join(stateDir, 'state.json')).toString(8), '600', 'still, after down');
+
+    // `up` after `down`: the same URL, admin token and demo key (still in the database: `up`
+    // seeds a new one when the old one is refused), and the data of before.
+    const upAgain = cli('up');
+    assert.equal(upAgain.code, 0, upAgain.out);
+    assert.deepEqual(localEnv(), env, 'same URL, key and admin token');
+    // A new connection: the pool's sockets went to the gateway of before (EPIPE on reuse).
+    const seen = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.get(
+        `${env['TURNPIKE_URL']}/v1/generation?id=${completion.id}`,
+        { headers: { authorization: `Bearer ${env['TURNPIKE_API_KEY']}` }, agent: false },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+    });
+    assert.equal(seen.status, 200, `the generation of before is still there: ${seen.body}`);
+    assert.equal((JSON.parse(seen.body) as { data: { id: string } }).data.id, completion.id);
+    const downAgain = cli('down');
+    assert.equal(downAgain.code, 0, downAgain.out);
   });
 });

@@ -65,7 +65,16 @@ export interface PlatformOptions {
    * Provider accounts for the connector beside the simulators' (e.g. one whose upstream is down,
    * to see what a tenant gets when the connection is refused).
    */
-  providers?: Record<string, { kind: string; baseUrl: string; apiKey: string }>;
+  providers?: Record<string, { kind: string } & Record<string, unknown>>;
+  /**
+   * Fixed ports by role: `kafka`, `kafka-controller`, `postgres`, `simulator-<id>`, and a
+   * service instance's name (`gateway-1`, `router-1`, ...). A role not named gets a free port.
+   */
+  ports?: Record<string, number>;
+  /** Address the gateways bind (default 127.0.0.1); everything else stays on loopback. */
+  gatewayHost?: string;
+  /** The admin token (default: a new random one). */
+  adminToken?: string;
   log?: (line: string) => void;
 }
 
@@ -165,7 +174,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
   const count = (name: ServiceName): number =>
     name === 'gateway' ? gateways : Math.max(1, opts.replicas?.[name] ?? 1);
   const ports = await freePorts(3 + sims.length + SERVICES.reduce((n, name) => n + count(name), 0));
-  const take = () => ports.shift()!;
+  const take = (role: string) => opts.ports?.[role] ?? ports.shift()!;
 
   log('starting Kafka and Postgres');
   const kafkaDir = path.join(data, 'kafka');
@@ -178,13 +187,13 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
       cacheDir: opts.cacheDir,
       dataDir: kafkaDir,
       logFile: path.join(logs, 'kafka.log'),
-      port: take(),
-      controllerPort: take(),
+      port: take('kafka'),
+      controllerPort: take('kafka-controller'),
       detached: opts.detached,
     }),
     startPostgres({
       dataDir: pgDir,
-      port: take(),
+      port: take('postgres'),
       logFile: path.join(logs, 'postgres.log'),
       database: 'turnpike',
     }),
@@ -198,7 +207,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
     simulators: [],
     services: [],
     gatewayUrls: [],
-    adminToken: `adm-${randomBytes(24).toString('hex')}`,
+    adminToken: opts.adminToken ?? `adm-${randomBytes(24).toString('hex')}`,
   };
   const save = () => writeSecretFile(stateFile(opts.stateDir), JSON.stringify(state, null, 2));
   save();
@@ -224,7 +233,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
 
     const accounts: Record<string, unknown> = {};
     for (const sim of sims) {
-      const port = take();
+      const port = take(`simulator-${sim.id}`);
       const apiKey = `sk-sim-${randomBytes(8).toString('hex')}`;
       const logFile = path.join(logs, `simulator-${sim.id}.log`);
       const protocol = sim.protocol ?? 'openai';
@@ -285,7 +294,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
         accounts[a.provider] = { kind: a.kind, ...a.connection(endpoint) };
     }
 
-    const providers = { ...opts.providers, ...accounts };
+    // Given accounts win over a simulator's of the same provider (real accounts for `up`).
+    const providers = { ...accounts, ...opts.providers };
     const envFor: Record<ServiceName, Record<string, string>> = {
       router: {
         DATABASE_URL: postgres.url,
@@ -315,7 +325,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
       instance: string,
       extra: Record<string, string> = {},
     ) => {
-      const port = take();
+      const port = take(instance);
+      const host = name === 'gateway' ? (opts.gatewayHost ?? '127.0.0.1') : '127.0.0.1';
       const logFile = path.join(logs, `${instance}.log`);
       const spec = {
         command: node,
@@ -325,6 +336,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
           ...envFor[name],
           ...opts.serviceEnv?.[name],
           ...extra,
+          HTTP_HOST: host,
           HTTP_PORT: String(port),
           INSTANCE_ID: instance,
         },
@@ -332,7 +344,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
         detached: opts.detached,
       };
       const { pid } = spawnService({ name: instance, logFile, ...spec });
-      const url = `http://127.0.0.1:${port}`;
+      // A wildcard bind is reached on loopback.
+      const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`;
       state.services.push({ name: instance, pid, port, url, logFile, spawn: spec });
       save();
       try {
