@@ -14,3 +14,4 @@ export * from './billing.js';
 export * from './provider-connection.js';
 export * from './parameters.js';
 export * from './provider-account.js';
+export * from './analytics.js';
