@@ -6,6 +6,5 @@ export * from './core.module.js';
 export * from './bootstrap.js';
 export * from './database.module.js';
 export * from './database-errors.js';
-export * from './usage-events.sink.js';
 export * from './rpc.providers.js';
 export * from './topic-view.service.js';

@@ -1,32 +1,76 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
+import { analyticsSchemaStatements, RollupReader, RollupStore } from '@turnpike/rollups';
 import {
   CoreModule,
   DatabaseModule,
-  USAGE_SINK_OPTIONS,
-  UsageEventsSink,
-  usageEventsMigration,
+  RPC_SERVICE_NAME,
+  RpcServerService,
 } from '@turnpike/service-kit';
 import { AnalyticsConfig } from './analytics.config.js';
+import { Compactor } from './rollups/compactor.service.js';
+import { RollupConsumer } from './rollups/rollup-consumer.service.js';
+import { RollupPublisher } from './rollups/rollup-publisher.service.js';
+import { typeormDb } from './rollups/typeorm-db.js';
+import { AnalyticsRpcService } from './rpc/analytics-rpc.service.js';
 
-/** Stores every usage event in schema `analytics` (its own tables; no other service reads them). */
+/** Analytics' tables (see `analyticsSchemaStatements`), in the service's schema. */
+export function analyticsMigrations(schema: string): Array<new () => MigrationInterface> {
+  class CreateRollups1764990000000 implements MigrationInterface {
+    name = 'CreateRollups1764990000000';
+    async up(q: QueryRunner): Promise<void> {
+      for (const sql of analyticsSchemaStatements(schema)) await q.query(sql);
+    }
+    async down(): Promise<void> {
+      throw new Error('the rollups migration is not reversible: drop the schema instead');
+    }
+  }
+  return [CreateRollups1764990000000];
+}
+
+/**
+ * Usage analytics (schema `analytics`): rolls usage events and attempt records up into minute,
+ * hour and day buckets, compacts old minutes into hours, publishes closed buckets on
+ * `usage.rollups.v1` and answers the gateway's analytics queries. In replay mode only the
+ * rollups are built (another schema, a fresh consumer group): nothing is published or answered.
+ */
 @Module({})
 export class AnalyticsModule {
   static forRoot(config: AnalyticsConfig): DynamicModule {
+    const primary: Provider[] = [
+      { provide: RPC_SERVICE_NAME, useValue: 'analytics' },
+      RpcServerService,
+      RollupPublisher,
+      AnalyticsRpcService,
+    ];
     return {
       module: AnalyticsModule,
       imports: [
         CoreModule.forRoot(config),
         DatabaseModule.forRoot({
           url: config.databaseUrl,
-          schema: 'analytics',
+          schema: config.schema,
           entities: [],
-          migrations: [usageEventsMigration('analytics')],
+          migrations: analyticsMigrations(config.schema),
         }),
       ],
       providers: [
-        { provide: USAGE_SINK_OPTIONS, useValue: { schema: 'analytics', groupId: config.groupId } },
-        UsageEventsSink,
+        {
+          provide: RollupStore,
+          inject: [getDataSourceToken()],
+          useFactory: (db: DataSource) => new RollupStore(typeormDb(db), config.schema),
+        },
+        {
+          provide: RollupReader,
+          inject: [getDataSourceToken()],
+          useFactory: (db: DataSource) => new RollupReader(typeormDb(db), config.schema),
+        },
+        Compactor,
+        RollupConsumer,
+        ...(config.mode === 'primary' ? primary : []),
       ],
+      exports: [RollupReader],
     };
   }
 }
