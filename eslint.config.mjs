@@ -15,6 +15,8 @@ const TEST_SUPPORT_FILES = [
   'libs/openai-api/src/reference-schemas.ts',
   // OpenAI schema validators for tests (`@turnpike/openai-api/spec`).
   'libs/openai-api/src/spec-validators.ts',
+  // Usage events and attempts for analytics' community unit specs.
+  'services/analytics/src/community/spec-support.ts',
   // The e2e suites, their support and runner: the tests package is test code through and through.
   // As devDependencies, what they alone use stays `dev` in the lockfile, so a service's
   // `npm ci --omit=dev -w services/<s>` does not install it.

@@ -20,6 +20,9 @@ import { testCatalog } from './support/native-models.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cacheDir = process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache/turnpike');
 const REQUEST_TIMEOUT_MS = 10_000;
+// The connector's stall limit (10 s in production): well under the request timeout, so a stalled
+// stream is seen ending at the stall limit, not at the deadline.
+const CONNECTOR_STALL_MS = 4_000;
 // The gateway's production default (4 MiB): large requests travel the real path in the tests.
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
@@ -87,6 +90,7 @@ async function integration(filter?: string): Promise<RunResult> {
         OTEL_BSP_SCHEDULE_DELAY: '200',
       },
       serviceEnv: {
+        connector: { CONNECTOR_STALL_MS: String(CONNECTOR_STALL_MS) },
         gateway: {
           GATEWAY_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
           GATEWAY_MAX_BODY_BYTES: String(MAX_BODY_BYTES),
@@ -115,6 +119,7 @@ async function integration(filter?: string): Promise<RunResult> {
       databaseUrl: state.postgres.url,
       spansFile,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      connectorStallMs: CONNECTOR_STALL_MS,
       maxBodyBytes: MAX_BODY_BYTES,
     };
     const contextFile = path.join(stateDir, 'context.json');

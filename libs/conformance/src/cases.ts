@@ -455,6 +455,35 @@ export const CASES: readonly ConformanceCase[] = [
       assert.ok(e.status >= 500);
     },
   },
+  {
+    // An unparsable event amid good ones (in the protocol's framing) is skipped: the answer
+    // arrives whole.
+    id: 'stream.malformed_event_skipped',
+    requires: ['streaming'],
+    stream: true,
+    body: { messages: [user(USER, 'tokens=30 malformed=1')] },
+    check(o, ctx) {
+      const a = answer(o);
+      shapes(a, ctx);
+      assert.equal(a.text, expectedContent(USER, 30));
+      assert.equal(a.finishReason, 'stop');
+      assert.equal(ctx.record?.outcome, 'completed');
+    },
+  },
+  {
+    // A stream that keeps sending them is broken: four in a row fail the attempt.
+    id: 'stream.malformed_past_tolerance',
+    requires: ['streaming'],
+    stream: true,
+    body: { messages: [user(USER, 'tokens=2 malformed=8')] },
+    tiers: ['direct'],
+    check(o) {
+      const e = failure(o);
+      assert.equal(e.code, 'upstream_bad_stream');
+      assert.equal(e.status, 502);
+      assert.equal(e.retryable, true);
+    },
+  },
   ...both(
     'connection.reset',
     [],

@@ -32,13 +32,13 @@ export async function runDirect(
       signal: new AbortController().signal,
       deadlineAt: Date.now() + 30_000,
       dispatcher,
-      idleTimeoutMs: 10_000,
+      stallTimeoutMs: 10_000,
     })) {
       if (ev.type === 'chunk') chunks.push(ev.chunk);
       else if (ev.type === 'completion') {
         completion = ev.parsed.completion;
         endUsage = ev.parsed.usageReported ? ev.parsed.tokens : null;
-      } else endUsage = ev.tokens;
+      } else if (ev.type === 'end') endUsage = ev.tokens;
     }
   } catch (e) {
     if (!(e instanceof UpstreamError)) throw e;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GenerationId, Millis, NativeTokens } from './common.js';
+import { Count, GenerationId, Millis, NativeTokens } from './common.js';
 
 export const AttemptOutcome = z.enum(['success', 'error', 'cancelled', 'timeout']);
 export type AttemptOutcome = z.infer<typeof AttemptOutcome>;
@@ -29,9 +29,11 @@ export const UPSTREAM_ERROR_CODES = {
   connection: 'upstream_connection_error',
   /** 200, then a stream that ended before it finished. */
   streamCut: 'upstream_stream_cut',
-  /** 200, then a body or stream event we could not read. */
+  /** 200, then a body or stream event we could not read (past the tolerance, for streams). */
   badResponse: 'upstream_bad_response',
   badStream: 'upstream_bad_stream',
+  /** 200, then a stream silent for longer than the stall limit: the connector ended the call. */
+  stalled: 'upstream_stalled',
   /** The prompt does not fit the endpoint's context window (the request's fault). */
   contextLength: 'context_length_exceeded',
   /** The upstream, or we, ran out of time (no HTTP status). */
@@ -83,6 +85,11 @@ export const LlmAttemptV1 = z.object({
   ttftMs: Millis.nullable(),
   latencyMs: Millis,
   tokens: NativeTokens,
+  /**
+   * Stream events the connector could not parse and skipped (a stream fails only past the
+   * tolerance: `upstream_bad_stream`); absent in records from before it was counted.
+   */
+  malformedEvents: Count.optional(),
   /** Epoch ms at which the attempt ended. */
   endedAt: z.number().int().positive(),
 });

@@ -297,6 +297,14 @@ export interface GenerationAttempt {
   errorCode: string | null;
   ttftMs: number | null;
   latencyMs: number;
+  /** Fields of newer usage events (absent in older records). */
+  role?: 'primary' | 'retry' | 'fallback' | 'continuation' | null;
+  served?: boolean;
+  tokens?: { prompt: number; completion: number; reasoning: number };
+  billedTokens?: { prompt: number; completion: number; reasoning: number };
+  upstreamMicros?: number;
+  billedUpstreamMicros?: number;
+  chargedMicros?: number;
 }
 
 /** The stored record of one generation (what `GET /v1/generation` presents). */

@@ -119,6 +119,8 @@ export type CatalogModelInput = z.infer<typeof CatalogModelInput>;
 /** RPC methods `router` answers on `rpc.router.v1`, with their params. */
 export const CATALOG_RPC = {
   listProviders: 'catalog.providers.list',
+  /** The providers routed to, with their endpoints' policies (`GET /v1/providers`). */
+  publicProviders: 'catalog.providers.public',
   upsertProvider: 'catalog.providers.upsert',
   listModels: 'catalog.models.list',
   getModel: 'catalog.models.get',
@@ -184,6 +186,11 @@ export interface CatalogEndpointView {
   overrides: string[];
   /** False while the provider's kind has no adapter: imported, but not routed to. */
   routable: boolean;
+  /**
+   * The provider kind's adapter continues a trailing assistant message (prefill), so the
+   * endpoint can carry on an answer cut mid-stream (false when not routable).
+   */
+  supports_prefill: boolean;
   health: unknown;
 }
 
@@ -197,6 +204,27 @@ export interface CatalogModelView {
   output_modalities: string[];
   overrides: string[];
   endpoints: CatalogEndpointView[];
+}
+
+/**
+ * A provider that serves at least one enabled, routable endpoint, with what its endpoints
+ * declare (`GET /v1/providers`): data collection, quantizations, regions, and the policy links
+ * the catalog has (none today: null).
+ */
+export interface ProviderPolicyView {
+  id: string;
+  name: string;
+  kind: string;
+  /** Enabled, routable endpoints, and the models they serve. */
+  endpoints: number;
+  models: number;
+  /** Distinct values over those endpoints, sorted. */
+  data_collection: Array<'allow' | 'deny'>;
+  quantizations: string[];
+  regions: string[];
+  privacy_policy_url: string | null;
+  terms_of_service_url: string | null;
+  status_page_url: string | null;
 }
 
 export interface CatalogProviderView {

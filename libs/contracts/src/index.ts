@@ -15,3 +15,4 @@ export * from './provider-connection.js';
 export * from './parameters.js';
 export * from './provider-account.js';
 export * from './analytics.js';
+export * from './community.js';

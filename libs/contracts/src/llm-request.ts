@@ -21,6 +21,12 @@ export const EndpointRef = z.object({
 });
 export type EndpointRef = z.infer<typeof EndpointRef>;
 
+/**
+ * Bounds of a per-request stall limit (`provider.stall_timeout_ms`, a Turnpike extension of
+ * OpenRouter's `provider` object; the gateway clamps the request's value into them).
+ */
+export const STALL_TIMEOUT_BOUNDS_MS = { min: 1_000, max: 60_000 } as const;
+
 /** `llm.requests.v1`, kind `generate`: one attempt of one generation on one endpoint. */
 export const LlmGenerateV1 = z.object({
   v: z.literal(1),
@@ -35,6 +41,17 @@ export const LlmGenerateV1 = z.object({
   createdAt: z.number().int().positive(),
   endpoint: EndpointRef,
   stream: z.boolean(),
+  /**
+   * The longest silence allowed between two events of the upstream stream (ms), when the request
+   * set one (`provider.stall_timeout_ms`, clamped by the gateway); absent: the connector's
+   * `CONNECTOR_STALL_MS`. A stream silent for longer fails with `upstream_stalled`.
+   */
+  stallTimeoutMs: z
+    .number()
+    .int()
+    .min(STALL_TIMEOUT_BOUNDS_MS.min)
+    .max(STALL_TIMEOUT_BOUNDS_MS.max)
+    .optional(),
   /** The OpenAI chat request as validated by the gateway, unknown fields included. */
   body: z.record(z.string(), z.unknown()),
 });

@@ -82,6 +82,11 @@ export const CatalogEndpoint = z.object({
   region: z.string().nullable(),
   supportedParameters: z.array(z.string()),
   dataCollection: z.enum(['allow', 'deny']),
+  /**
+   * The endpoint's adapter continues a trailing assistant message (prefill): a candidate that
+   * can carry on an answer cut mid-stream. False in records from before it was published.
+   */
+  supportsPrefill: z.boolean().default(false),
   health: EndpointHealth,
 });
 export type CatalogEndpoint = z.infer<typeof CatalogEndpoint>;

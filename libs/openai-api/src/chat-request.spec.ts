@@ -1261,6 +1261,20 @@ const invalid: [string, unknown, string | null, string | RegExp, boolean][] = [
     false,
   ],
   [
+    'provider.stall_timeout_ms negative',
+    base({ provider: { stall_timeout_ms: -1 } }),
+    'provider.stall_timeout_ms',
+    'expected an integer greater than or equal to 0',
+    false,
+  ],
+  [
+    'provider.first_token_timeout_ms not an integer',
+    base({ provider: { first_token_timeout_ms: '5s' } }),
+    'provider.first_token_timeout_ms',
+    'expected an integer',
+    false,
+  ],
+  [
     'provider.order not an array',
     base({ provider: { order: 'openai' } }),
     'provider.order',
@@ -1460,6 +1474,18 @@ describe('parsed values', () => {
     (value as Record<string, unknown>)['temperature'] = 0;
     assert.equal((body['messages'] as unknown[]).length, 1);
     assert.equal(body['temperature'], 1);
+  });
+
+  test('provider time limits (Turnpike extensions) are clamped into 1-60 s', () => {
+    const limits = (v: unknown) =>
+      assertOk(base({ provider: { stall_timeout_ms: v, first_token_timeout_ms: v } })).provider;
+    assert.deepEqual(
+      [0, 999, 1000, 2500, 60_000, 600_000].map((v) => limits(v)?.stall_timeout_ms),
+      [1000, 1000, 1000, 2500, 60_000, 60_000],
+    );
+    assert.equal(limits(120_000)?.first_token_timeout_ms, 60_000);
+    assert.equal(limits(null)?.stall_timeout_ms, null);
+    assert.equal(assertOk(base({ provider: {} })).provider?.stall_timeout_ms, undefined);
   });
 
   test('provider.max_price accepts numeric strings and yields numbers', () => {

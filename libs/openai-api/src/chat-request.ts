@@ -452,6 +452,17 @@ const percentileCutoffs = z.looseObject({
 
 const providerSlugs = z.array(z.string().min(1)).nullable().optional();
 
+/**
+ * Turnpike's per-request time limits in the `provider` object (milliseconds), clamped into
+ * these bounds: a request may tighten or loosen the gateway's defaults, not disable them.
+ */
+export const PROVIDER_TIMEOUT_BOUNDS_MS = { min: 1000, max: 60_000 } as const;
+
+/** A non-negative integer of milliseconds, clamped into {@link PROVIDER_TIMEOUT_BOUNDS_MS}. */
+const timeoutMs = intAtLeast(0).transform((n) =>
+  Math.min(PROVIDER_TIMEOUT_BOUNDS_MS.max, Math.max(PROVIDER_TIMEOUT_BOUNDS_MS.min, n)),
+);
+
 export const providerPreferencesSchema = z.looseObject({
   order: providerSlugs,
   only: providerSlugs,
@@ -490,6 +501,16 @@ export const providerPreferencesSchema = z.looseObject({
     .union([z.number().min(0, expected('a non-negative number')), percentileCutoffs])
     .nullable()
     .optional(),
+  /**
+   * Turnpike extension: the longest silence between two chunks of a streamed attempt before it
+   * is ended as stalled and the answer resumed elsewhere (clamped to 1-60 s).
+   */
+  stall_timeout_ms: timeoutMs.nullable().optional(),
+  /**
+   * Turnpike extension: how long a streamed attempt that is not the last candidate may take to
+   * its first token before the next candidate is tried (clamped to 1-60 s).
+   */
+  first_token_timeout_ms: timeoutMs.nullable().optional(),
 });
 
 export const reasoningConfigSchema = z.looseObject({

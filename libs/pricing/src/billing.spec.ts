@@ -20,6 +20,7 @@ import {
   parseMoneyMicros,
   periodsOf,
   priceGeneration,
+  priceParts,
   tenantFigures,
   usagePostings,
   worstCaseChargeMicros,
@@ -303,4 +304,137 @@ test('attemptCostMicros: an attempt that consumed nothing costs nothing, not eve
   const p = { ...price, perRequest: 5 };
   assert.equal(attemptCostMicros(zeroTokens(), p), 0);
   assert.equal(attemptCostMicros({ ...zeroTokens(), prompt: 1_000 }, p), 150 + 5);
+});
+
+test('priceParts: one part is priceGeneration; a resumed answer pays each producer for what it delivered', () => {
+  const tokens = { ...zeroTokens(), prompt: 1_000, completion: 200 };
+  const p = { ...price, perRequest: 7 };
+  const markup = { percentBps: 1_000, fixedMicros: 50 };
+  for (const chargeable of [true, false]) {
+    const one = priceParts([{ tokens, price: p, markup, first: true }], chargeable);
+    const direct = priceGeneration(tokens, p, markup, chargeable);
+    assert.deepEqual(
+      { upstreamMicros: one.upstreamMicros, chargedMicros: one.chargedMicros },
+      direct,
+    );
+  }
+  // Cut after 40 tokens at $0.60/M, resumed elsewhere at $4/M (another model, 25 % markup): the
+  // first part pays the prompt, the per-request price and the fixed fee; the continuation only
+  // its delivered completion, at its own price and markup percentage.
+  const dear = { ...price, promptPerM: 1_000_000, completionPerM: 4_000_000, perRequest: 9 };
+  const r = priceParts(
+    [
+      { tokens: { ...zeroTokens(), prompt: 1_000, completion: 40 }, price: p, markup, first: true },
+      {
+        tokens: { ...zeroTokens(), completion: 160 },
+        price: dear,
+        markup: { percentBps: 2_500, fixedMicros: 50 },
+        first: false,
+      },
+    ],
+    true,
+  );
+  // 1000 x 0.15 + 40 x 0.6 = 174 (+7 per request) = 181; +10 % = 200 (rounded up), +50 fixed.
+  // 160 x 4 = 640, no per-request price; +25 % = 800, no fixed fee.
+  assert.deepEqual(r.parts, [
+    { upstreamMicros: 181, chargedMicros: 250 },
+    { upstreamMicros: 640, chargedMicros: 800 },
+  ]);
+  assert.equal(r.upstreamMicros, 821);
+  assert.equal(r.chargedMicros, 1_050);
+  assert.equal(
+    priceParts(
+      r.parts.map(() => ({ tokens, price: p, markup, first: false })),
+      false,
+    ).chargedMicros,
+    0,
+  );
+});
+
+test('ledger: a resumed answer books each producer its billed part, the rest is our expense', () => {
+  // Attempt 1 (a) failed before output; 2 (b) was cut after delivering some output; 3 (c)
+  // continued it: its prompt (with the prefill) is ours, its delivered completion billed.
+  const attempts = [
+    { provider: 'a', served: false, role: 'primary', upstreamMicros: 0, billedUpstreamMicros: 0 },
+    { provider: 'b', served: true, role: 'fallback', upstreamMicros: 30, billedUpstreamMicros: 25 },
+    {
+      provider: 'c',
+      served: true,
+      role: 'continuation',
+      upstreamMicros: 90,
+      billedUpstreamMicros: 60,
+    },
+  ];
+  const b = billableOf({
+    status: 'success',
+    tokens: { ...zeroTokens(), prompt: 10, completion: 5 },
+    cost: { currency: 'USD', upstreamMicros: 85, chargedMicros: 100 },
+    attempts,
+  });
+  assert.deepEqual(b, {
+    chargedMicros: 100,
+    upstreamMicros: 85,
+    providerCosts: [
+      { provider: 'b', micros: 25 },
+      { provider: 'c', micros: 60 },
+    ],
+    failedAttempts: [
+      { provider: 'b', micros: 5 },
+      { provider: 'c', micros: 30 },
+    ],
+  });
+  const ps = usagePostings('t1', 'c', b);
+  assert.equal(sum(ps), 0);
+  assert.deepEqual(
+    ps.map((p) => [p.account, p.kind, p.amount]),
+    [
+      [accounts.tenantUsage('t1'), 'usage_charge', 100],
+      [accounts.providerCost('b'), 'provider_cost', -25],
+      [accounts.providerCost('c'), 'provider_cost', -60],
+      [accounts.markup, 'markup_revenue', -15],
+      [accounts.failedAttempts, 'attempt_cost', 5],
+      [accounts.providerCost('b'), 'attempt_cost', -5],
+      [accounts.failedAttempts, 'attempt_cost', 30],
+      [accounts.providerCost('c'), 'attempt_cost', -30],
+    ],
+  );
+  // The same generation failing in the end (an in-band error): nothing billed, all of it ours.
+  const failed = billableOf({
+    status: 'error',
+    tokens: zeroTokens(),
+    cost: { currency: 'USD', upstreamMicros: 0, chargedMicros: 0 },
+    attempts: attempts.map((a) => ({ ...a, billedUpstreamMicros: 0 })),
+  });
+  const fp = usagePostings('t1', null, failed);
+  assert.equal(sum(fp), 0);
+  assert.deepEqual(
+    fp.filter((p) => p.account === accounts.failedAttempts).map((p) => p.amount),
+    [30, 90],
+  );
+  // A plain generation books exactly as before the roles existed.
+  const plain = { status: 'success' as const, tokens: { ...zeroTokens(), completion: 3 } };
+  const cost = { currency: 'USD' as const, upstreamMicros: 8, chargedMicros: 9 };
+  const legacy = usagePostings(
+    't1',
+    'c',
+    billableOf({ ...plain, cost, attempts: [{ provider: 'c', served: true, upstreamMicros: 8 }] }),
+  );
+  const roles = usagePostings(
+    't1',
+    'c',
+    billableOf({
+      ...plain,
+      cost,
+      attempts: [
+        {
+          provider: 'c',
+          served: true,
+          role: 'primary',
+          upstreamMicros: 8,
+          billedUpstreamMicros: 8,
+        },
+      ],
+    }),
+  );
+  assert.deepEqual(roles, legacy);
 });

@@ -6,7 +6,7 @@ export * from './periods.js';
 export * from './money.js';
 export * from './ledger.js';
 
-import { chargeMicros, type Markup } from './markup.js';
+import { applyMarkup, chargeMicros, type Markup } from './markup.js';
 
 const MILLION = 1_000_000n;
 
@@ -87,5 +87,44 @@ export function priceGeneration(
   return {
     upstreamMicros,
     chargedMicros: chargeMicros(upstreamMicros, markup, succeeded && tokens.completion > 0),
+  };
+}
+
+/** What the tenant pays for from one attempt of a generation, and where its prices come from. */
+export interface BilledPart {
+  /** The tokens billed: the first serving attempt's prompt, and the completion it delivered. */
+  tokens: NativeTokens;
+  price: EndpointPricing;
+  markup: Markup;
+  /** The first serving attempt: it alone pays the per-request price and the fixed fee. */
+  first: boolean;
+}
+
+/**
+ * The upstream cost and the charge of a generation served by one or more attempts (an answer
+ * cut mid-stream and resumed by a continuation), in integer micro-units: each part's billed
+ * tokens at its own endpoint's prices (rounded up once per part), its own markup's percentage,
+ * and the per-request price and fixed fee once, on the first part. For a single part this is
+ * exactly {@link priceGeneration}. `chargeable` false (an error, an empty completion): nothing is
+ * charged, the upstream cost is still reported.
+ */
+export function priceParts(
+  parts: readonly BilledPart[],
+  chargeable: boolean,
+): {
+  parts: Array<{ upstreamMicros: Micros; chargedMicros: Micros }>;
+  upstreamMicros: Micros;
+  chargedMicros: Micros;
+} {
+  const priced = parts.map((p) => {
+    const price = p.first ? p.price : { ...p.price, perRequest: 0 };
+    const upstreamMicros = upstreamCostMicros(p.tokens, price);
+    const markup = p.first ? p.markup : { ...p.markup, fixedMicros: 0 };
+    return { upstreamMicros, chargedMicros: chargeable ? applyMarkup(upstreamMicros, markup) : 0 };
+  });
+  return {
+    parts: priced,
+    upstreamMicros: priced.reduce((a, p) => a + p.upstreamMicros, 0),
+    chargedMicros: priced.reduce((a, p) => a + p.chargedMicros, 0),
   };
 }

@@ -15,8 +15,10 @@ import type { CreditKind, Micros, UsageEventV1 } from '@turnpike/contracts';
  * - `platform:revenue:markup`      our margin: charged - upstream cost (a debit when we absorb cost).
  * - `platform:cost:provider:<p>`   what we owe provider <p> for the tokens it served (upstream cost),
  *                                  failed attempts included.
- * - `platform:expense:failed_attempts` (expense) the upstream cost of attempts that did not serve
- *   the generation (failed, superseded, timed out): we owe the provider, the tenant pays nothing.
+ * - `platform:expense:failed_attempts` (expense) the upstream cost nobody is billed for: attempts
+ *   that did not serve the generation (failed, superseded, timed out), and of a resumed answer
+ *   the continuation's prompt and output that never reached the client: we owe the provider, the
+ *   tenant pays nothing.
  */
 export type AccountKind =
   | 'tenant_credit'
@@ -62,48 +64,91 @@ export const accounts = {
 /** What the ledger books for one usage event: the charge and the upstream costs. */
 export interface Billable {
   chargedMicros: Micros;
+  /** The upstream cost of what the tenant is billed (the charge's basis). */
   upstreamMicros: Micros;
-  /** Upstream cost of the attempts that did not serve the generation, by provider (sorted). */
+  /**
+   * That cost by provider (sorted), when the billed tokens came from several attempts (an answer
+   * resumed by a continuation); absent: all of it is the event's provider's.
+   */
+  providerCosts?: Array<{ provider: string; micros: Micros }>;
+  /**
+   * Upstream cost nobody is billed for, by provider (sorted): attempts that did not serve the
+   * generation, and the part of a serving attempt the tenant does not pay (a continuation's
+   * prompt, output that never reached the client).
+   */
   failedAttempts?: Array<{ provider: string; micros: Micros }>;
+}
+
+interface BillableAttempt {
+  provider: string;
+  served?: boolean;
+  upstreamMicros?: number;
+  role?: string | null;
+  billedUpstreamMicros?: number;
+}
+
+/** Sums per provider, sorted by provider, leaving out zeros. */
+function byProvider(
+  items: Iterable<[string, number]>,
+): Array<{ provider: string; micros: Micros }> {
+  const out = new Map<string, number>();
+  for (const [p, m] of items) if (m > 0) out.set(p, (out.get(p) ?? 0) + m);
+  return [...out.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([provider, micros]) => ({ provider, micros }));
 }
 
 /**
  * The ledger follows the gateway: it books the `chargedMicros` the tenant was shown in
- * `usage.cost` (markup included, computed when the generation ended) and the `upstreamMicros`
- * we owe. It only re-applies the policy on what is never charged, whatever the event says:
- * an errored generation and an empty completion cost the tenant nothing. (Failed attempts a
- * fallback replaced are never in the event's tokens.) Booking the event's amounts, rather than
- * re-pricing with today's rules, is what makes a replay reproduce every balance exactly.
+ * `usage.cost` (markup included, computed when the generation ended) and the upstream costs we
+ * owe. It only re-applies the policy on what is never charged, whatever the event says: an
+ * errored generation and an empty completion cost the tenant nothing. Booking the event's
+ * amounts, rather than re-pricing with today's rules, is what makes a replay reproduce every
+ * balance exactly.
+ *
+ * Events whose attempts carry a `role` book per attempt: each attempt's `billedUpstreamMicros`
+ * (what the charge covers) as its provider's cost of the generation, and the rest of its
+ * `upstreamMicros` as our expense. Older events book as they always did: the event's upstream
+ * cost for its provider, and the attempts that did not serve it as our expense.
  */
 export function billableOf(
   e: Pick<UsageEventV1, 'status' | 'tokens' | 'cost'> & {
-    attempts?: ReadonlyArray<{ provider: string; served?: boolean; upstreamMicros?: number }>;
+    attempts?: ReadonlyArray<BillableAttempt>;
   },
 ): Billable {
   const free = e.status === 'error' || e.tokens.completion === 0;
-  const failed = new Map<string, number>();
-  for (const a of e.attempts ?? []) {
-    const m = a.upstreamMicros ?? 0;
-    if (a.served === true || m <= 0) continue;
-    failed.set(a.provider, (failed.get(a.provider) ?? 0) + m);
+  const attempts = e.attempts ?? [];
+  if (attempts.some((a) => a.role !== undefined && a.role !== null)) {
+    const providerCosts = byProvider(
+      attempts.map((a) => [a.provider, a.billedUpstreamMicros ?? 0]),
+    );
+    return {
+      chargedMicros: free ? 0 : e.cost.chargedMicros,
+      upstreamMicros: providerCosts.reduce((s, p) => s + p.micros, 0),
+      providerCosts,
+      failedAttempts: byProvider(
+        attempts.map((a) => [a.provider, (a.upstreamMicros ?? 0) - (a.billedUpstreamMicros ?? 0)]),
+      ),
+    };
   }
   return {
     chargedMicros: free ? 0 : e.cost.chargedMicros,
     upstreamMicros: e.cost.upstreamMicros,
-    failedAttempts: [...failed.entries()]
-      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-      .map(([provider, micros]) => ({ provider, micros })),
+    failedAttempts: byProvider(
+      attempts.filter((a) => a.served !== true).map((a) => [a.provider, a.upstreamMicros ?? 0]),
+    ),
   };
 }
 
 /**
- * Usage: debit the tenant's usage, credit the provider's cost and our markup revenue; and for
- * each provider whose failed attempts cost us something, credit its cost account against the
+ * Usage: debit the tenant's usage, credit the providers' cost and our markup revenue; and for
+ * each provider whose unbilled attempts cost us something, credit its cost account against the
  * failed-attempts expense (one balanced transaction per generation in all).
  */
 export function usagePostings(tenantId: string, provider: string | null, b: Billable): Posting[] {
-  const p = provider ?? 'unknown';
-  const markup = b.chargedMicros - b.upstreamMicros;
+  const costs = b.providerCosts ?? [{ provider: provider ?? 'unknown', micros: b.upstreamMicros }];
+  const upstream = costs.reduce((s, c) => s + c.micros, 0);
+  const markup = b.chargedMicros - upstream;
   const out: Posting[] = [];
   if (b.chargedMicros !== 0) {
     out.push({
@@ -115,14 +160,15 @@ export function usagePostings(tenantId: string, provider: string | null, b: Bill
       amount: b.chargedMicros,
     });
   }
-  if (b.upstreamMicros !== 0) {
+  for (const c of costs) {
+    if (c.micros === 0) continue;
     out.push({
-      account: accounts.providerCost(p),
+      account: accounts.providerCost(c.provider),
       accountKind: 'provider_cost',
       tenantId: null,
-      provider: p,
+      provider: c.provider,
       kind: 'provider_cost',
-      amount: -b.upstreamMicros,
+      amount: -c.micros,
     });
   }
   if (markup !== 0) {

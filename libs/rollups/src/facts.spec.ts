@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LlmAttemptV1, UsageEventV1 } from '@turnpike/contracts';
-import { attemptMeasures, RollupBatch, usageDims, usageMeasures } from './facts.js';
+import { attemptMeasures, RollupBatch, usageDims, usageMeasures, usedFallback } from './facts.js';
 import { countOf, quantileOf } from './sketch.js';
 
 const event = (over: Partial<UsageEventV1> = {}): UsageEventV1 => ({
@@ -53,7 +53,7 @@ test('errors are counted by code and never charged; a fallback is counted; unstr
       stream: false,
       tokens: { prompt: 10, completion: 0, cachedRead: 0, cacheWrite: 0, reasoning: 0 },
       error: { status: 503, code: 'upstream_overloaded', message: 'x' },
-      attempts: [{} as never, {} as never],
+      attempts: [{ role: null } as never, { role: null } as never],
       ttftMs: null,
     }),
   );
@@ -70,6 +70,24 @@ test('errors are counted by code and never charged; a fallback is counted; unstr
     usageMeasures(event({ tokens: { ...event().tokens, completion: 0 } })).chargedMicros,
     0,
   );
+});
+
+test('a fallback is a move to another endpoint: a same-endpoint retry is not one', () => {
+  const roles = (...r: Array<string | null>) =>
+    usedFallback({ attempts: r.map((role) => ({ role }) as never) });
+  assert.equal(roles('primary'), false);
+  assert.equal(roles('primary', 'retry'), false);
+  assert.equal(roles('primary', 'fallback'), true);
+  assert.equal(roles('primary', 'retry', 'continuation'), true);
+  // Events from before roles: more than one attempt.
+  assert.equal(roles(null), false);
+  assert.equal(roles(null, null), true);
+  const m = usageMeasures(
+    event({
+      attempts: [{ role: 'primary' } as never, { role: 'retry' } as never],
+    }),
+  );
+  assert.equal(m.fallbacks, 0);
 });
 
 test('dimensions: none is empty, the app is the referer else the title, long values are cut', () => {

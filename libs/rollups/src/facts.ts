@@ -120,6 +120,17 @@ const ms = (v: number) => Math.round(v);
 /** The app a generation is attributed to: its `HTTP-Referer`, else its `X-Title`. */
 export const appOf = (app: UsageEventV1['app']): string => dim(app.referer ?? app.title);
 
+/**
+ * Whether a generation was served (or failed) after moving on from its first endpoint: an
+ * attempt of role `fallback` or `continuation`. A same-endpoint `retry` is not a fallback. Events
+ * from before attempts had roles count a fallback when more than one attempt was made.
+ */
+export function usedFallback(e: Pick<UsageEventV1, 'attempts'>): boolean {
+  if (e.attempts.some((a) => a.role !== null))
+    return e.attempts.some((a) => a.role === 'fallback' || a.role === 'continuation');
+  return e.attempts.length > 1;
+}
+
 export function usageDims(e: UsageEventV1): UsageDims {
   return {
     tenantId: dim(e.tenantId),
@@ -137,7 +148,7 @@ export function usageDims(e: UsageEventV1): UsageDims {
  * What one generation adds: one request, the serving attempt's tokens, its upstream cost and
  * what the ledger charges for it (`billableOf`: errors and empty completions are not charged,
  * whatever the event says, exactly as billing books it), an error (by code) when it failed, a
- * fallback when more than one attempt was made, its latency, TTFT (when one was measured) and
+ * fallback when it moved on from its first endpoint (`usedFallback`), its latency, TTFT (when one was measured) and
  * throughput (streamed generations only, as the router measures it).
  */
 export function usageMeasures(e: UsageEventV1): UsageMeasures {
@@ -155,7 +166,7 @@ export function usageMeasures(e: UsageEventV1): UsageMeasures {
     m.errors = 1;
     m.errorsByCode[errorKey(e.error?.code, e.error?.status)] = 1;
   }
-  if (e.attempts.length > 1) m.fallbacks = 1;
+  if (usedFallback(e)) m.fallbacks = 1;
   addValue(m.latency, ms(e.latencyMs));
   if (e.ttftMs !== null) addValue(m.ttft, ms(e.ttftMs));
   if (e.stream) {

@@ -40,7 +40,9 @@ type SketchColumn = 'ttft_sketch' | 'latency_sketch' | 'throughput_sketch';
 
 type MetricSpec =
   | { kind: 'sql'; sql: string; scale?: number; integer?: boolean }
-  | { kind: 'quantile'; column: SketchColumn; q: number };
+  | { kind: 'quantile'; column: SketchColumn; q: number }
+  /** A map of counts (`errors_by_code`) merged entry by entry; answered as a JSON object. */
+  | { kind: 'map'; column: 'errors_by_code' };
 
 const sum = (c: string): MetricSpec => ({ kind: 'sql', sql: `sum(${c})`, integer: true });
 const sumWhere = (c: string, cond: string): MetricSpec => ({
@@ -172,6 +174,91 @@ export const ATTEMPT_TABLE: TableSpec<AttemptDimension, AttemptMetric> = {
   countMetric: 'attempt_count',
 };
 
+const quantiles3 = <P extends string>(prefix: P, column: SketchColumn) =>
+  ({
+    [`${prefix}_p50`]: q(column, 0.5),
+    [`${prefix}_p90`]: q(column, 0.9),
+    [`${prefix}_p99`]: q(column, 0.99),
+  }) as Record<`${P}_p50` | `${P}_p90` | `${P}_p99`, MetricSpec>;
+
+/**
+ * The buckets as the service's own figures read them (community rankings, datasets and model
+ * comparison, through its `RollupReader` port): every dimension including the tenant, raw sums
+ * in micro-units, the error codes' map and p50/p90/p99 of each distribution. Never exposed to
+ * tenants as such (the tenant API reads {@link USAGE_TABLE}).
+ */
+export const FIGURES_USAGE_TABLE = {
+  table: 'usage_rollups',
+  tenantColumn: 'tenant_id',
+  dims: {
+    tenant_id: 'tenant_id',
+    key_id: 'key_id',
+    model: 'model',
+    provider: 'provider',
+    endpoint_id: 'endpoint_id',
+    app: 'app',
+    finish_reason: 'finish_reason',
+    status: 'status',
+  },
+  metrics: {
+    requests: sum('requests'),
+    prompt_tokens: sum('prompt_tokens'),
+    completion_tokens: sum('completion_tokens'),
+    cached_tokens: sum('cached_tokens'),
+    cache_write_tokens: sum('cache_write_tokens'),
+    reasoning_tokens: sum('reasoning_tokens'),
+    upstream_micros: sum('upstream_micros'),
+    charged_micros: sum('charged_micros'),
+    errors: sum('errors'),
+    fallbacks: sum('fallbacks'),
+    errors_by_code: { kind: 'map', column: 'errors_by_code' },
+    ...quantiles3('ttft', 'ttft_sketch'),
+    ...quantiles3('latency', 'latency_sketch'),
+    ...quantiles3('throughput', 'throughput_sketch'),
+  },
+  countMetric: 'requests',
+} satisfies TableSpec<string, string>;
+export type FiguresUsageDimension = keyof typeof FIGURES_USAGE_TABLE.dims;
+export type FiguresUsageMetric = keyof typeof FIGURES_USAGE_TABLE.metrics;
+
+/** The attempt buckets as the service's own figures read them (see {@link FIGURES_USAGE_TABLE}). */
+export const FIGURES_ATTEMPT_TABLE = {
+  table: 'attempt_rollups',
+  tenantColumn: null,
+  dims: { endpoint_id: 'endpoint_id', provider: 'provider', model: 'model', outcome: 'outcome' },
+  metrics: {
+    attempts: sum('attempts'),
+    errors_by_code: { kind: 'map', column: 'errors_by_code' },
+    ...quantiles3('ttft', 'ttft_sketch'),
+    ...quantiles3('latency', 'latency_sketch'),
+    ...quantiles3('throughput', 'throughput_sketch'),
+  },
+  countMetric: 'attempts',
+} satisfies TableSpec<AttemptDimension, string>;
+export type FiguresAttemptMetric = keyof typeof FIGURES_ATTEMPT_TABLE.metrics;
+
+/** How far a query may reach. */
+export interface QueryBounds {
+  maxRows: number;
+  maxRangeDays: number;
+  maxHourRangeDays: number;
+  maxMinuteRangeHours: number;
+}
+
+/** The tenant API's bounds. */
+export const TENANT_QUERY_BOUNDS: QueryBounds = ANALYTICS_LIMITS;
+
+/**
+ * The service's own figures' bounds: as many groups as a month of rankings by tenant, key, app
+ * and model may have (a query past them is refused, never silently cut).
+ */
+export const FIGURES_QUERY_BOUNDS: QueryBounds = {
+  maxRows: 200_000,
+  maxRangeDays: 366,
+  maxHourRangeDays: 62,
+  maxMinuteRangeHours: 48,
+};
+
 export interface RollupFilter<D extends string = string> {
   field: D;
   operator: AnalyticsFilter['operator'];
@@ -243,12 +330,22 @@ export class RollupReader {
 
   /** Usage buckets (per tenant, key, model, endpoint, app, finish reason, status). */
   query(q: RollupQuery<UsageDimension, UsageMetric>): Promise<RollupAnswer> {
-    return this.run(USAGE_TABLE, q);
+    return this.run(USAGE_TABLE, q, TENANT_QUERY_BOUNDS);
   }
 
   /** Attempt buckets (per endpoint, upstream model and outcome): endpoint-level figures. */
   attempts(q: RollupQuery<AttemptDimension, AttemptMetric>): Promise<RollupAnswer> {
-    return this.run(ATTEMPT_TABLE, q);
+    return this.run(ATTEMPT_TABLE, q, TENANT_QUERY_BOUNDS);
+  }
+
+  /** Usage buckets for the service's own figures (see {@link FIGURES_USAGE_TABLE}). */
+  usageFigures(q: RollupQuery<FiguresUsageDimension, FiguresUsageMetric>): Promise<RollupAnswer> {
+    return this.run(FIGURES_USAGE_TABLE, q, FIGURES_QUERY_BOUNDS);
+  }
+
+  /** Attempt buckets for the service's own figures (see {@link FIGURES_ATTEMPT_TABLE}). */
+  attemptFigures(q: RollupQuery<AttemptDimension, FiguresAttemptMetric>): Promise<RollupAnswer> {
+    return this.run(FIGURES_ATTEMPT_TABLE, q, FIGURES_QUERY_BOUNDS);
   }
 
   /**
@@ -292,8 +389,9 @@ export class RollupReader {
   private async run<D extends string, M extends string>(
     spec: TableSpec<D, M>,
     q: RollupQuery<D, M>,
+    bounds: QueryBounds,
   ): Promise<RollupAnswer> {
-    this.check(spec, q);
+    this.check(spec, q, bounds);
     return this.db.transaction(
       async (tx) => {
         const [state] = await tx.query<{ wm: Date | string }>(
@@ -308,7 +406,11 @@ export class RollupReader {
   }
 
   /** What the parameters alone decide (no database): names, shapes and bounds. */
-  private check<D extends string, M extends string>(spec: TableSpec<D, M>, q: RollupQuery<D, M>) {
+  private check<D extends string, M extends string>(
+    spec: TableSpec<D, M>,
+    q: RollupQuery<D, M>,
+    bounds: QueryBounds,
+  ) {
     if (q.metrics.length === 0)
       throw new QueryRefused('At least one metric is required.', 'metrics');
     for (const m of q.metrics)
@@ -334,19 +436,19 @@ export class RollupReader {
     const days = (to - from) / DAY_MS;
     const max =
       q.granularity === 'minute'
-        ? ANALYTICS_LIMITS.maxMinuteRangeHours / 24
+        ? bounds.maxMinuteRangeHours / 24
         : q.granularity === 'hour'
-          ? ANALYTICS_LIMITS.maxHourRangeDays
-          : ANALYTICS_LIMITS.maxRangeDays;
+          ? bounds.maxHourRangeDays
+          : bounds.maxRangeDays;
     if (days > max + 1e-9)
       throw new QueryRefused(
         q.granularity === 'minute'
-          ? `A query by minute covers at most ${ANALYTICS_LIMITS.maxMinuteRangeHours} hours.`
+          ? `A query by minute covers at most ${bounds.maxMinuteRangeHours} hours.`
           : `A query${q.granularity ? ` by ${q.granularity}` : ''} covers at most ${max} days.`,
         'time_range',
       );
-    if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > ANALYTICS_LIMITS.maxRows)
-      throw new QueryRefused(`'limit' must be 1 to ${ANALYTICS_LIMITS.maxRows}.`, 'limit');
+    if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > bounds.maxRows)
+      throw new QueryRefused(`'limit' must be 1 to ${bounds.maxRows}.`, 'limit');
   }
 
   /** Which buckets answer [from, to): whole days from day buckets where the output allows. */
@@ -414,8 +516,12 @@ export class RollupReader {
       : `''`;
 
     const sqlMetrics = [...new Set([...q.metrics, spec.countMetric])].filter(
-      (m) => spec.metrics[m].kind === 'sql',
+      (m) => spec.metrics[m].kind !== 'quantile',
     );
+    const metricSql = (m: M): string => {
+      const ms = spec.metrics[m];
+      return ms.kind === 'map' ? `${this.s}.jsonb_sum(${ms.column})` : (ms as { sql: string }).sql;
+    };
     const quantiles = q.metrics.filter((m) => spec.metrics[m].kind === 'quantile');
 
     // Ordering: a field of the answer, SQL-side unless it is a percentile.
@@ -442,7 +548,9 @@ export class RollupReader {
       if (spec.metrics[m].kind === 'quantile') {
         orderExpr = null;
         orderQuantile = m;
-      } else orderExpr = alias(m);
+      } else if (spec.metrics[m].kind === 'map')
+        throw new QueryRefused(`'${m}' cannot order rows.`, 'order_by.field');
+      else orderExpr = alias(m);
     } else
       throw new QueryRefused(
         `'order_by.field' must be a requested metric, '${spec.countMetric}', a requested dimension or 'date'.`,
@@ -459,7 +567,7 @@ export class RollupReader {
       `${groupKeySql} AS gk`,
       ...(bucketExpr ? [`${bucketExpr} AS b`] : []),
       ...dimExprs.map((e, i) => `${e} AS d${i}`),
-      ...sqlMetrics.map((m) => `${(spec.metrics[m] as { sql: string }).sql} AS ${alias(m)}`),
+      ...sqlMetrics.map((m) => `${metricSql(m)} AS ${alias(m)}`),
     ].join(', ')}
       FROM ${this.s}.${spec.table} WHERE ${whereSql}
       ${groupExprs.length ? `GROUP BY ${groupExprs.map((_, i) => i + 2).join(', ')}` : ''}`;
@@ -530,7 +638,13 @@ export class RollupReader {
       });
       for (const m of q.metrics) {
         const ms = spec.metrics[m];
-        if (ms.kind === 'sql') {
+        if (ms.kind === 'map') {
+          const v = (r[`m_${m}`] ?? {}) as Record<string, string | number>;
+          // A JSON object of counts, as text: a row's values are scalars.
+          row[m] = JSON.stringify(
+            Object.fromEntries(Object.entries(v).map(([k, c]) => [k, Number(c)])),
+          );
+        } else if (ms.kind === 'sql') {
           const v = r[`m_${m}`];
           // Sums of nothing are 0; ratios and means of nothing have no value.
           row[m] = ms.integer

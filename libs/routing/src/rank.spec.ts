@@ -46,6 +46,7 @@ function endpoint(
     region: null,
     supportedParameters: ['temperature', 'max_tokens', 'tools'],
     dataCollection: 'deny',
+    supportsPrefill: false,
     ...over,
     health: { ...unknownHealth(), ...health },
   };

@@ -1,12 +1,13 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { HealthController } from './health.controller.js';
 import { kafkaClientProvider, KAFKA_CLIENT, ProducerService } from './kafka.providers.js';
+import { MetricsModule } from './metrics.controller.js';
 import { Readiness } from './readiness.js';
 import { SERVICE_CONFIG, type ServiceBaseConfig } from './service-config.js';
 
 /**
- * What every service has: its validated config, health endpoints, a Kafka client and the
- * batching producer. The service's own config class is provided under its class too.
+ * What every service has: its validated config, health endpoints, Prometheus metrics
+ * (`GET /metrics`), a Kafka client and the batching producer. The service's own config class is provided under its class too.
  */
 @Global()
 @Module({})
@@ -15,6 +16,7 @@ export class CoreModule {
     const configClass = config.constructor as new (...args: never[]) => C;
     return {
       module: CoreModule,
+      imports: [MetricsModule],
       controllers: [HealthController],
       providers: [
         { provide: SERVICE_CONFIG, useValue: config },

@@ -39,6 +39,8 @@ const schema = z.object({
    * database transaction, so more consumers mean fewer, larger transactions.
    */
   ANALYTICS_CONSUMERS: env.int(2, 1),
+  /** Community writes (feedback, reviews) a tenant may make per UTC minute, all instances together. */
+  ANALYTICS_COMMUNITY_WRITES_PER_MINUTE: env.int(30, 1),
 });
 
 /** The analytics service's configuration, read and validated once at boot. */
@@ -52,6 +54,7 @@ export class AnalyticsConfig extends BaseServiceConfig {
   readonly closeDelayMs: number;
   readonly publishIntervalMs: number;
   readonly consumers: number;
+  readonly communityWritesPerMinute: number;
 
   private constructor(e: z.infer<typeof schema>) {
     super('analytics', e);
@@ -64,6 +67,7 @@ export class AnalyticsConfig extends BaseServiceConfig {
     this.closeDelayMs = e.ANALYTICS_CLOSE_DELAY;
     this.publishIntervalMs = e.ANALYTICS_PUBLISH_INTERVAL;
     this.consumers = e.ANALYTICS_CONSUMERS;
+    this.communityWritesPerMinute = e.ANALYTICS_COMMUNITY_WRITES_PER_MINUTE;
   }
 
   static load(source: Env = process.env): AnalyticsConfig {

@@ -9,6 +9,11 @@ import {
   RpcServerService,
 } from '@turnpike/service-kit';
 import { AnalyticsConfig } from './analytics.config.js';
+import { communityMigrations } from './community/community.migrations.js';
+import { CommunityRpcService } from './community/community-rpc.service.js';
+import { CommunityStore } from './community/community.store.js';
+import { ROLLUP_READER } from './community/rollup-reader.js';
+import { RollupsPort } from './community/rollups-port.js';
 import { Compactor } from './rollups/compactor.service.js';
 import { RollupConsumer } from './rollups/rollup-consumer.service.js';
 import { RollupPublisher } from './rollups/rollup-publisher.service.js';
@@ -32,8 +37,10 @@ export function analyticsMigrations(schema: string): Array<new () => MigrationIn
 /**
  * Usage analytics (schema `analytics`): rolls usage events and attempt records up into minute,
  * hour and day buckets, compacts old minutes into hours, publishes closed buckets on
- * `usage.rollups.v1` and answers the gateway's analytics queries. In replay mode only the
- * rollups are built (another schema, a fresh consumer group): nothing is published or answered.
+ * `usage.rollups.v1`, answers the gateway's analytics queries, and the community's figures
+ * (read from the same buckets through the `RollupReader` port), opt-in, feedback and reviews.
+ * In replay mode only the rollups are built (another schema, a fresh consumer group): nothing is
+ * published or answered.
  */
 @Module({})
 export class AnalyticsModule {
@@ -43,6 +50,17 @@ export class AnalyticsModule {
       RpcServerService,
       RollupPublisher,
       AnalyticsRpcService,
+      {
+        provide: CommunityStore,
+        inject: [getDataSourceToken()],
+        useFactory: (db: DataSource) => new CommunityStore(db, config.schema),
+      },
+      {
+        provide: ROLLUP_READER,
+        inject: [RollupReader],
+        useFactory: (reader: RollupReader) => new RollupsPort(reader),
+      },
+      CommunityRpcService,
     ];
     return {
       module: AnalyticsModule,
@@ -52,7 +70,10 @@ export class AnalyticsModule {
           url: config.databaseUrl,
           schema: config.schema,
           entities: [],
-          migrations: analyticsMigrations(config.schema),
+          migrations: [
+            ...analyticsMigrations(config.schema),
+            ...communityMigrations(config.schema),
+          ],
         }),
       ],
       providers: [

@@ -76,4 +76,10 @@ describe('ConnectorConfig', () => {
     assert.match(m3, /sim\.baseUrl/);
     assert.ok(!m3.includes('pw@') && !m3.includes('sk-leak'));
   });
+
+  test('the stall limit: 10 s unless CONNECTOR_STALL_MS says otherwise', () => {
+    assert.equal(ConnectorConfig.load(base).stallMs, 10_000);
+    assert.equal(ConnectorConfig.load({ ...base, CONNECTOR_STALL_MS: '4000' }).stallMs, 4_000);
+    assert.match(refused({ ...base, CONNECTOR_STALL_MS: 'soon' }), /CONNECTOR_STALL_MS/);
+  });
 });

@@ -7,6 +7,7 @@ import {
   ProviderId,
 } from '@turnpike/contracts';
 import { baseServiceEnv, ConfigError, env, readEnv, type Env } from '@turnpike/config';
+import { DEFAULT_STALL_TIMEOUT_MS } from '@turnpike/providers';
 import { MasterKeyError, MasterKeyRing } from '@turnpike/secrets';
 import { BaseServiceConfig } from '@turnpike/service-kit';
 import { DEFAULT_POOL_POLICY, type PoolPolicy } from './accounts/key-pool.js';
@@ -63,8 +64,12 @@ const schema = z.object({
   /** Generations held at once before the consumer pauses. */
   CONNECTOR_MAX_IN_FLIGHT: env.int(2000, 1),
   CONNECTOR_GROUP_ID: env.str('connector'),
-  /** Longest silence allowed between two events of an upstream stream. */
-  CONNECTOR_UPSTREAM_IDLE_MS: env.int(60_000, 100),
+  /**
+   * The stall limit: the longest silence allowed between two events of an upstream stream (from
+   * its headers on), unless the request sets its own (`provider.stall_timeout_ms`); a stream
+   * silent for longer fails with `upstream_stalled`, which the gateway treats like a cut.
+   */
+  CONNECTOR_STALL_MS: env.int(DEFAULT_STALL_TIMEOUT_MS, 100),
   /** Cool-down of an account that got a 429 without a Retry-After. */
   CONNECTOR_ACCOUNT_COOLDOWN_MS: env.int(DEFAULT_POOL_POLICY.defaultCooldownMs, 10),
   /** Refused credentials in a row that open an account's circuit. */
@@ -82,7 +87,7 @@ export class ConnectorConfig extends BaseServiceConfig {
   readonly bootstrap: Readonly<Record<string, BootstrapAccount>>;
   readonly maxInFlight: number;
   readonly groupId: string;
-  readonly upstreamIdleMs: number;
+  readonly stallMs: number;
   readonly poolPolicy: PoolPolicy;
 
   private constructor(
@@ -96,7 +101,7 @@ export class ConnectorConfig extends BaseServiceConfig {
     this.bootstrap = bootstrap;
     this.maxInFlight = e.CONNECTOR_MAX_IN_FLIGHT;
     this.groupId = e.CONNECTOR_GROUP_ID;
-    this.upstreamIdleMs = e.CONNECTOR_UPSTREAM_IDLE_MS;
+    this.stallMs = e.CONNECTOR_STALL_MS;
     this.poolPolicy = {
       defaultCooldownMs: e.CONNECTOR_ACCOUNT_COOLDOWN_MS,
       failuresToOpen: e.CONNECTOR_ACCOUNT_CIRCUIT_FAILURES,

@@ -25,10 +25,24 @@ const schema = z.object({
   GATEWAY_REPLICAS: env.int(1, 1),
   /**
    * A streamed attempt that is not the last candidate falls back when its first token takes
-   * longer than this (or than half the time left, whichever is shorter).
+   * longer than this (or than half the time left, whichever is shorter); a request may set its
+   * own (`provider.first_token_timeout_ms`, 1-60 s).
    */
-  GATEWAY_FIRST_TOKEN_TIMEOUT_MS: env.int(60_000, 100),
+  GATEWAY_FIRST_TOKEN_TIMEOUT_MS: env.int(10_000, 100),
+  /**
+   * The silence between two chunks of a streamed attempt after which it is stalled, when the
+   * request sets none (`provider.stall_timeout_ms`): keep it equal to the connectors'
+   * CONNECTOR_STALL_MS. The connector ends a stalled attempt; the gateway ends it itself
+   * {@link STALL_GRACE_MS} later if the connector did not (a backstop).
+   */
+  GATEWAY_STALL_TIMEOUT_MS: env.int(10_000, 100),
 });
+
+/**
+ * How long after a stream's stall limit the gateway ends the attempt itself, when the connector
+ * (which enforces the limit and reports `upstream_stalled`) has not: the replies' way back.
+ */
+export const STALL_GRACE_MS = 500;
 
 /** The gateway's configuration, read and validated once at boot. */
 export class GatewayConfig extends BaseServiceConfig {
@@ -40,6 +54,7 @@ export class GatewayConfig extends BaseServiceConfig {
   readonly maxAttempts: number;
   readonly replicas: number;
   readonly firstTokenTimeoutMs: number;
+  readonly stallTimeoutMs: number;
 
   private constructor(e: z.infer<typeof schema>) {
     super('gateway', e);
@@ -57,6 +72,7 @@ export class GatewayConfig extends BaseServiceConfig {
     this.maxAttempts = e.GATEWAY_MAX_ATTEMPTS;
     this.replicas = e.GATEWAY_REPLICAS;
     this.firstTokenTimeoutMs = e.GATEWAY_FIRST_TOKEN_TIMEOUT_MS;
+    this.stallTimeoutMs = e.GATEWAY_STALL_TIMEOUT_MS;
   }
 
   static load(source: Env = process.env): GatewayConfig {

@@ -18,6 +18,11 @@ import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { CatalogAdminController } from './catalog/catalog-admin.controller.js';
 import { ModelsController } from './catalog/models.controller.js';
 import { RoutingTableService } from './catalog/routing-table.service.js';
+import { CommunityAdminController } from './community/community-admin.controller.js';
+import { CommunityController, ProvidersController } from './community/community.controller.js';
+import { FeedbackController } from './community/feedback.controller.js';
+import { CompareController } from './compare/compare.controller.js';
+import { CompareService } from './compare/compare.service.js';
 import { CompletionsController } from './completions/completions.controller.js';
 import { ConnectorAdmin } from './providers/connector-admin.service.js';
 import { ProviderAccountsController } from './providers/provider-accounts.controller.js';
@@ -25,6 +30,7 @@ import { ChargesService } from './billing/charges.service.js';
 import { BillingAdminController } from './billing/billing-admin.controller.js';
 import { BalancesView, MarkupsView, Reservations } from './billing/billing-views.service.js';
 import { BillingController } from './billing/billing.controller.js';
+import { AttemptRunner } from './completions/attempt-runner.service.js';
 import { CompletionsService } from './completions/completions.service.js';
 import { RoutePlanner } from './completions/route-planner.service.js';
 import { GatewayConfig } from './gateway.config.js';
@@ -78,6 +84,11 @@ export class GatewayModule {
         BillingController,
         BillingAdminController,
         AnalyticsController,
+        CommunityController,
+        ProvidersController,
+        FeedbackController,
+        CommunityAdminController,
+        CompareController,
       ],
       providers: [
         KeyCacheService,
@@ -94,7 +105,9 @@ export class GatewayModule {
         BalancesView,
         MarkupsView,
         ChargesService,
+        AttemptRunner,
         CompletionsService,
+        CompareService,
         Drain,
       ],
     };

@@ -266,7 +266,7 @@ describe('upstream failures', () => {
     );
   });
 
-  test('a stream that stalls after its first token is ended with an error event at the deadline', async () => {
+  test('a stream that stalls after its first token is ended with an error event (the stall limit)', async () => {
     const res = await fetch(`${ctx().gatewayUrl}/v1/chat/completions`, {
       method: 'POST',
       headers: {

@@ -33,7 +33,7 @@ import {
   stopPid,
   type OpenAISimulator,
 } from '@turnpike/testing';
-import { catalogAdmin, ctx, eventually, marker } from '../support/context.js';
+import { catalogAdmin, ctx, eventually, marker, storedUsageEvent } from '../support/context.js';
 
 const stateDir = () => path.dirname(process.env['TURNPIKE_TEST_CONTEXT']!);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -117,15 +117,7 @@ let db: pg.Client;
 let upstream: OpenAISimulator;
 let connector2: { pid: number } | null = null;
 
-async function usageEvent(generationId: string): Promise<UsageEventV1> {
-  return eventually(async () => {
-    const r = await db.query<{ event: UsageEventV1 }>(
-      'SELECT event FROM billing.usage_events WHERE generation_id = $1',
-      [generationId],
-    );
-    return r.rows[0]?.event;
-  }, `the usage event of ${generationId}`);
-}
+const usageEvent = (generationId: string) => storedUsageEvent(db, generationId);
 
 before(async () => {
   db = new pg.Client({ connectionString: ctx().databaseUrl });

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
+import type pg from 'pg';
+import type { UsageEventV1 } from '@turnpike/contracts';
 
 /** What the test runner started for this run, shared with every suite through a JSON file. */
 export interface TestContext {
@@ -16,6 +18,8 @@ export interface TestContext {
   databaseUrl: string;
   spansFile: string;
   requestTimeoutMs: number;
+  /** The connector's stall limit (`CONNECTOR_STALL_MS`) on this platform. */
+  connectorStallMs: number;
   maxBodyBytes: number;
 }
 
@@ -59,6 +63,10 @@ export interface SimRecord {
   /** When the simulator wrote each step's tokens (epoch ms, sub-ms precision). */
   tokenTimes: number[];
   body: { messages?: Array<{ content?: unknown }> } & Record<string, unknown>;
+  /** Epoch ms. */
+  receivedAt: number;
+  /** What the simulator understood of the request (`prefill`: a trailing assistant message). */
+  parsed?: { prefill?: string };
 }
 
 /** The simulator's request log, filtered to requests whose body mentions `text`. */
@@ -86,6 +94,31 @@ export async function catalogAdmin(
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
+/**
+ * Adds a model served by one endpoint at `provider` (the catalog admin API) and waits until the
+ * gateway routes to it.
+ */
+export async function addTestModel(
+  model: string,
+  provider: string,
+  pricing: { prompt: string; completion: string },
+): Promise<void> {
+  const put = async (path: string, body: unknown) => {
+    const r = await catalogAdmin('PUT', path, body);
+    if (r.status !== 200) throw new Error(`PUT ${path}: ${r.status} ${JSON.stringify(r.json)}`);
+  };
+  await put(`models/${model}`, { name: model, context_length: 8192 });
+  await put(`models/${model}/endpoints/${provider}`, {
+    upstream_model: 'sim-gpt-small',
+    pricing,
+    context_length: 8192,
+  });
+  await eventually(
+    async () => (await fetch(`${ctx().gatewayUrl}/v1/models/${model}/endpoints`)).status === 200,
+    `${model} in the gateway's routing table`,
+  );
+}
+
 export async function eventually<T>(
   fn: () => Promise<T | undefined | null | false>,
   what: string,
@@ -98,4 +131,15 @@ export async function eventually<T>(
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The usage event billing stored for a generation, once it is booked. */
+export function storedUsageEvent(db: pg.Client, generationId: string): Promise<UsageEventV1> {
+  return eventually(async () => {
+    const r = await db.query<{ event: UsageEventV1 }>(
+      'SELECT event FROM billing.usage_events WHERE generation_id = $1',
+      [generationId],
+    );
+    return r.rows[0]?.event;
+  }, `the usage event of ${generationId}`);
 }

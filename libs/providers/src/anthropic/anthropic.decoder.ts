@@ -13,7 +13,12 @@
  */
 import type { NativeTokens } from '@turnpike/contracts';
 import type { ParsedCompletion } from '../core/adapter.js';
-import type { DecodedEvent, StreamDecoder, StreamSummary } from '../core/decoder.js';
+import {
+  EventTally,
+  type DecodedEvent,
+  type StreamDecoder,
+  type StreamSummary,
+} from '../core/decoder.js';
 import { SseParser } from '../core/framing/sse.js';
 import { isObj, str, tryParse, type Json } from '../core/json.js';
 import {
@@ -25,7 +30,6 @@ import {
   type ReasoningDetail,
   type ToolCallOut,
 } from '../core/output.js';
-import { streamFailure } from '../core/stream-errors.js';
 import { fromAnthropicUsage } from '../core/usage.js';
 import { countTokens } from '../estimate.js';
 import { protocolError, upstreamStreamError } from '../errors/index.js';
@@ -92,18 +96,22 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   private finish: FinishReason | null = null;
   private nativeFinish: string | null = null;
   private done = false;
-  private malformed = 0;
+  private readonly tally = new EventTally();
 
   constructor(private readonly fallbackModel: string) {}
+
+  get events(): number {
+    return this.tally.events;
+  }
 
   push(bytes: Uint8Array): DecodedEvent[] {
     const out: DecodedEvent[] = [];
     if (this.done) return out;
     for (const ev of this.sse.push(bytes)) {
+      this.tally.read();
       const json = tryParse(ev.data);
       if (!isObj(json)) {
-        this.malformed++;
-        out.push(streamFailure());
+        out.push(this.tally.skip());
         continue;
       }
       // The data's `type` names the event (the SSE event name is the same, by the grammar).
@@ -112,10 +120,11 @@ export class AnthropicStreamDecoder implements StreamDecoder {
         out.push({ type: 'error', error: upstreamStreamError(json, ANTHROPIC_ERROR_DIALECT) });
         continue;
       }
+      // An event that breaks the grammar (a block delta for a block that never started, a
+      // second message_start) is skipped like one that does not parse.
       const event = this.event(type, json);
       if (event === 'bad') {
-        this.malformed++;
-        out.push(streamFailure());
+        out.push(this.tally.skip());
         continue;
       }
       out.push(...event);
@@ -272,7 +281,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       finishReason: this.finish,
       nativeFinishReason: this.nativeFinish,
       complete: this.done,
-      malformedEvents: this.malformed,
+      malformedEvents: this.tally.malformed,
     };
   }
 }

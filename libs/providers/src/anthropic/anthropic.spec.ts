@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import type { NativeTokens, ProviderConnection } from '@turnpike/contracts';
 import type { GenerationCall } from '../core/adapter.js';
 import type { DecodedEvent } from '../core/decoder.js';
+import { assertSkipsMalformed, sseEvents } from '../core/decoder-testing.js';
 import type { Json } from '../core/json.js';
 import { RequestMappingError } from '../core/param-map.js';
 import { UpstreamError } from '../errors/index.js';
@@ -879,24 +880,51 @@ describe('Anthropic stream decoder: constructed streams', () => {
     assert.deepEqual(s.tokens, tokens({ prompt: 5, completion: 1 }));
   });
 
-  test('malformed input: not JSON, a delta of a block that never started, events before message_start', () => {
+  test('malformed events (not JSON, a delta of a block that never started, events before message_start, a second message_start) are skipped, counted and placed; the answer around them is whole', () => {
     const d = anthropicProvider.openStream(streamCall);
-    const bad = d.push(
+    const events = d.push(
       enc.encode(
-        'event: content_block_delta\ndata: {not json\n\n' +
+        'event: content_block_delta\ndata: {not json\n\n' + // 1
           sse(
-            blockStart(0, { type: 'text', text: '' }),
-            START,
-            delta(4, { type: 'text_delta', text: 'x' }),
+            blockStart(0, { type: 'text', text: '' }), // 2: before message_start
+            START, // 3
+            blockStart(0, { type: 'text', text: '' }), // 4
+            delta(0, { type: 'text_delta', text: 'Hel' }), // 5
+            delta(4, { type: 'text_delta', text: 'x' }), // 6: block 4 never started
           ) +
-          sse(START),
+          'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"ty\n\n' + // 7
+          sse(
+            delta(0, { type: 'text_delta', text: 'lo' }), // 8
+            START, // 9: a second message_start
+            stop(0), // 10
+            msgDelta('end_turn', 2), // 11
+            END, // 12
+          ),
       ),
     );
-    const errs = bad.filter((e) => e.type === 'error');
-    assert.equal(errs.length, 4);
-    for (const e of errs)
-      assert.equal(e.type === 'error' && e.error.reply.code, 'upstream_bad_stream');
-    assert.equal(d.end().malformedEvents, 4);
+    assert.deepEqual(
+      events.flatMap((e) => (e.type === 'malformed' ? [e.event] : [])),
+      [1, 2, 6, 7, 9],
+    );
+    assert.equal(
+      events.some((e) => e.type === 'error'),
+      false,
+    );
+    assert.equal(fold(events).text, 'Hello');
+    const s = d.end();
+    assert.equal(s.malformedEvents, 5);
+    assert.equal(s.complete, true);
+    assert.equal(s.finishReason, 'stop');
+    assert.equal(d.events, 12);
+  });
+
+  test('garbage amid recorded streams: skipped, counted, the answer whole', () => {
+    for (const name of ['stream-basic.sse', 'stream-tool-use.sse', 'stream-thinking-refusal.sse'])
+      assertSkipsMalformed(
+        () => anthropicProvider.openStream(streamCall),
+        sseEvents(fixture(name)),
+        enc.encode('event: content_block_delta\ndata: {"type":"content_block_delta","in\n\n'),
+      );
   });
 
   test('an in-stream invalid_request_error about the prompt length is a context-length error', () => {

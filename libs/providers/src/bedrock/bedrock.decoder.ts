@@ -15,7 +15,12 @@
  * that carries a `response_format` (see `structuredOutputTool`) streams as message content.
  */
 import type { NativeTokens } from '@turnpike/contracts';
-import type { DecodedEvent, StreamDecoder, StreamSummary } from '../core/decoder.js';
+import {
+  EventTally,
+  type DecodedEvent,
+  type StreamDecoder,
+  type StreamSummary,
+} from '../core/decoder.js';
 import {
   EventStreamDecoder,
   EventStreamFramingError,
@@ -77,10 +82,15 @@ export class BedrockStreamDecoder implements StreamDecoder {
   private stopped = false;
   private done = false;
   private broken = false;
-  private malformed = 0;
+  private readonly tally = new EventTally();
 
   constructor(private readonly opts: BedrockDecoderOptions) {
     this.out = new ChunkWriter(opts.meta, opts.reasoningFormat);
+  }
+
+  /** Event-stream frames read so far. */
+  get events(): number {
+    return this.tally.events;
   }
 
   push(bytes: Uint8Array): DecodedEvent[] {
@@ -90,8 +100,11 @@ export class BedrockStreamDecoder implements StreamDecoder {
       messages = this.frames.push(bytes);
     } catch (e) {
       if (!(e instanceof EventStreamFramingError)) throw e;
+      // A corrupt frame (CRC, lengths) is not an event that can be skipped: where the next
+      // frame starts is lost with it. The stream fails at once.
       this.broken = true;
-      this.malformed++;
+      this.tally.read();
+      this.tally.malformed++;
       return [streamFailure()];
     }
     const out: DecodedEvent[] = [];
@@ -103,6 +116,7 @@ export class BedrockStreamDecoder implements StreamDecoder {
   }
 
   private message(m: EventStreamMessage): DecodedEvent[] {
+    this.tally.read();
     const messageType = str(m.headers[':message-type']) ?? 'event';
     const payload = m.payload.length === 0 ? {} : tryParse(new TextDecoder().decode(m.payload));
     if (messageType === 'exception')
@@ -114,10 +128,8 @@ export class BedrockStreamDecoder implements StreamDecoder {
     }
     const type = str(m.headers[':event-type']) ?? '';
     if (/Exception$/.test(type)) return this.exception(type, payload);
-    if (!isObj(payload)) {
-      this.malformed++;
-      return [streamFailure()];
-    }
+    // A well-framed event whose payload is not JSON: skipped.
+    if (!isObj(payload)) return [this.tally.skip()];
     switch (type) {
       case 'messageStart':
         return [{ type: 'chunk', chunk: this.out.role(), hasOutput: false }];
@@ -172,9 +184,8 @@ export class BedrockStreamDecoder implements StreamDecoder {
       const input = str(d['toolUse']['input']) ?? '';
       const block = this.blocks.get(index);
       if (!block || (block.kind !== 'tool' && block.kind !== 'json')) {
-        // Arguments of a tool call that never started: nothing to attach them to.
-        this.malformed++;
-        return [streamFailure()];
+        // Arguments of a tool call that never started: nothing to attach them to, skipped.
+        return [this.tally.skip()];
       }
       if (input === '') return [];
       const chunk =
@@ -232,7 +243,7 @@ export class BedrockStreamDecoder implements StreamDecoder {
       finishReason: this.finish,
       nativeFinishReason: this.nativeFinish,
       complete: this.stopped && !this.broken && !this.frames.hasPartial,
-      malformedEvents: this.malformed,
+      malformedEvents: this.tally.malformed,
     };
   }
 }

@@ -6,6 +6,7 @@ import { ReplyError, type ProviderConnection } from '@turnpike/contracts';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { GenerationCall, PreparedRequest } from '../core/adapter.js';
 import type { DecodedEvent } from '../core/decoder.js';
+import { assertSkipsMalformed, concat } from '../core/decoder-testing.js';
 import { encodeEventStreamMessage } from '../core/framing/aws-event-stream.js';
 import type { Json } from '../core/json.js';
 import { RequestMappingError } from '../core/param-map.js';
@@ -739,15 +740,6 @@ const exception = (type: string, payload: Json): Uint8Array =>
     { ':exception-type': type, ':content-type': 'application/json', ':message-type': 'exception' },
     enc.encode(JSON.stringify(payload)),
   );
-const concat = (parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
 
 interface Folded {
   text: string;
@@ -758,6 +750,8 @@ interface Folded {
   native: unknown;
   usage: Json | null;
   errors: UpstreamError[];
+  /** Events skipped as malformed. */
+  malformed: number;
   done: boolean;
 }
 
@@ -771,11 +765,13 @@ function fold(events: DecodedEvent[]): Folded {
     native: null,
     usage: null,
     errors: [],
+    malformed: 0,
     done: false,
   };
   for (const e of events) {
     if (e.type === 'error') f.errors.push(e.error);
     else if (e.type === 'done') f.done = true;
+    else if (e.type === 'malformed') f.malformed++;
     else {
       const c = e.chunk;
       if (c['usage']) f.usage = c['usage'] as Json;
@@ -890,39 +886,39 @@ describe('ConverseStream decoder', () => {
 
   // The user guide's top_song call, streamed as ConverseStream sends a tool call: text, the
   // call's contentBlockStart, its input in fragments, stops, the stop reason, the bill.
-  const toolStream = () =>
-    concat([
-      event('messageStart', { role: 'assistant' }),
-      event('contentBlockDelta', {
-        contentBlockIndex: 0,
-        delta: { text: 'Let me look ' },
-        p: 'abcd',
-      }),
-      event('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'that up.' } }),
-      event('contentBlockStop', { contentBlockIndex: 0 }),
-      event('contentBlockStart', {
-        contentBlockIndex: 1,
-        start: { toolUse: { toolUseId: 'tooluse_kZJMlvQmRJ6eAyJE5GIl7Q', name: 'top_song' } },
-      }),
-      event('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: '{"si' } } }),
-      event('contentBlockDelta', {
-        contentBlockIndex: 1,
-        delta: { toolUse: { input: 'gn": "WZ' } },
-      }),
-      event('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: 'PZ"}' } } }),
-      event('contentBlockStop', { contentBlockIndex: 1 }),
-      event('contentBlockStart', {
-        contentBlockIndex: 2,
-        start: { toolUse: { toolUseId: 'tooluse_second', name: 'get_time' } },
-      }),
-      event('contentBlockDelta', { contentBlockIndex: 2, delta: { toolUse: { input: '{}' } } }),
-      event('contentBlockStop', { contentBlockIndex: 2 }),
-      event('messageStop', { stopReason: 'tool_use' }),
-      event('metadata', {
-        usage: { inputTokens: 412, outputTokens: 58, totalTokens: 470 },
-        metrics: { latencyMs: 930 },
-      }),
-    ]);
+  const toolFrames = () => [
+    event('messageStart', { role: 'assistant' }),
+    event('contentBlockDelta', {
+      contentBlockIndex: 0,
+      delta: { text: 'Let me look ' },
+      p: 'abcd',
+    }),
+    event('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'that up.' } }),
+    event('contentBlockStop', { contentBlockIndex: 0 }),
+    event('contentBlockStart', {
+      contentBlockIndex: 1,
+      start: { toolUse: { toolUseId: 'tooluse_kZJMlvQmRJ6eAyJE5GIl7Q', name: 'top_song' } },
+    }),
+    event('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: '{"si' } } }),
+    event('contentBlockDelta', {
+      contentBlockIndex: 1,
+      delta: { toolUse: { input: 'gn": "WZ' } },
+    }),
+    event('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: 'PZ"}' } } }),
+    event('contentBlockStop', { contentBlockIndex: 1 }),
+    event('contentBlockStart', {
+      contentBlockIndex: 2,
+      start: { toolUse: { toolUseId: 'tooluse_second', name: 'get_time' } },
+    }),
+    event('contentBlockDelta', { contentBlockIndex: 2, delta: { toolUse: { input: '{}' } } }),
+    event('contentBlockStop', { contentBlockIndex: 2 }),
+    event('messageStop', { stopReason: 'tool_use' }),
+    event('metadata', {
+      usage: { inputTokens: 412, outputTokens: 58, totalTokens: 470 },
+      metrics: { latencyMs: 930 },
+    }),
+  ];
+  const toolStream = () => concat(toolFrames());
 
   test('tool calls: ids, names and argument fragments reassembled exactly, at every byte split', () => {
     const r = decodeAtEverySplit(toolStream());
@@ -1177,7 +1173,8 @@ describe('ConverseStream decoder', () => {
       ]),
     );
     assert.equal(early.end().complete, false);
-    // A corrupt frame (CRC) is a bad stream; nothing after it is read.
+    // A corrupt frame (CRC) is a bad stream at once, not a skipped event: where the next frame
+    // starts is lost with it. Nothing after it is read.
     const corrupt = toolStream();
     corrupt[60] = corrupt[60]! ^ 0xff;
     const c = decoderFor();
@@ -1197,11 +1194,23 @@ describe('ConverseStream decoder', () => {
         event('contentBlockDelta', { contentBlockIndex: 4, delta: { toolUse: { input: '{}' } } }),
       ]),
     );
-    assert.deepEqual(
-      bad.map((e) => e.type),
-      ['error', 'error'],
-    );
+    // Both skipped (well framed, so the stream goes on), each at its position, and counted.
+    assert.deepEqual(bad, [
+      { type: 'malformed', event: 1 },
+      { type: 'malformed', event: 2 },
+    ]);
     assert.equal(m.end().malformedEvents, 2);
+    assert.equal(m.events, 2);
+    // Garbage frames amid a whole answer: the same answer, every garbage frame counted.
+    assertSkipsMalformed(
+      () => decoderFor(),
+      toolFrames(),
+      encodeEventStreamMessage(
+        { ':event-type': 'contentBlockDelta', ':message-type': 'event' },
+        enc.encode('{"contentBlockIndex":0,"delta":{"te'),
+      ),
+      { dropIds: true },
+    );
     // Unknown events and deltas (citations, a newer API's) are skipped.
     const u = decoderFor();
     assert.deepEqual(

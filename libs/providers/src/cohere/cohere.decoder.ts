@@ -10,11 +10,15 @@
  */
 import type { NativeTokens } from '@turnpike/contracts';
 import { upstreamStreamError } from '../errors/index.js';
-import type { DecodedEvent, StreamDecoder, StreamSummary } from '../core/decoder.js';
+import {
+  EventTally,
+  type DecodedEvent,
+  type StreamDecoder,
+  type StreamSummary,
+} from '../core/decoder.js';
 import { SseParser, sseJson } from '../core/framing/sse.js';
 import { isObj, str, type Json } from '../core/json.js';
 import { ChunkWriter, normaliseFinish, nowSeconds, type FinishReason } from '../core/output.js';
-import { streamFailure } from '../core/stream-errors.js';
 import { fromCohereUsage } from '../core/usage.js';
 import { COHERE_ERROR_DIALECT } from './cohere.errors.js';
 import { COHERE_REASONING_FORMAT } from './cohere.request.js';
@@ -41,7 +45,7 @@ export class CohereStreamDecoder implements StreamDecoder {
   private finish: string | null = null;
   private nativeFinish: string | null = null;
   private done = false;
-  private malformed = 0;
+  private readonly tally = new EventTally();
   private reasoningPieces = 0;
 
   constructor(private readonly model: string) {
@@ -55,14 +59,18 @@ export class CohereStreamDecoder implements StreamDecoder {
     );
   }
 
+  get events(): number {
+    return this.tally.events;
+  }
+
   push(bytes: Uint8Array): DecodedEvent[] {
     const out: DecodedEvent[] = [];
     for (const ev of sseJson(this.sse, bytes)) {
       if (this.done) break;
+      this.tally.read();
       if (ev.type === 'done') continue;
       if (ev.type === 'malformed') {
-        this.malformed++;
-        out.push(streamFailure());
+        out.push(this.tally.skip());
         continue;
       }
       out.push(...this.event(ev.json));
@@ -159,7 +167,7 @@ export class CohereStreamDecoder implements StreamDecoder {
       finishReason: this.finish,
       nativeFinishReason: this.nativeFinish,
       complete: this.done,
-      malformedEvents: this.malformed,
+      malformedEvents: this.tally.malformed,
     };
   }
 }

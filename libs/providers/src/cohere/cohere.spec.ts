@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { ProviderConnection } from '@turnpike/contracts';
+import { assertSkipsMalformed, sseEvents } from '../core/decoder-testing.js';
 import type { Json } from '../core/json.js';
 import { RequestMappingError } from '../core/param-map.js';
 import { chunksOf, decodeAtEverySplit, firstChoice } from '../openai-compatible/family-testing.js';
@@ -303,9 +304,20 @@ test('cohere: errors: statuses, 498, context length, in-stream ERROR, malformed'
     assert.equal(last.type, 'error');
     assert.ok(last.type === 'error' && last.error.reply.status >= 500);
   });
+  // Data that is not JSON is skipped and counted (the attempt fails only past the tolerance).
   const d = cohereProvider.openStream(call({}, true));
-  const [bad] = d.push(new TextEncoder().encode('event: content-delta\ndata: {not json\n\n'));
-  assert.equal(bad!.type, 'error');
+  const bad = d.push(new TextEncoder().encode('event: content-delta\ndata: {not json\n\n'));
+  assert.deepEqual(bad, [{ type: 'malformed', event: 1 }]);
   assert.equal(d.end().malformedEvents, 1);
   assert.equal(d.end().complete, false, 'no message-end: cut');
+});
+
+test('cohere: garbage amid recorded streams: skipped, counted, the answer whole', () => {
+  for (const name of ['stream-text.sse', 'stream-thinking.sse', 'stream-tools.sse'])
+    assertSkipsMalformed(
+      () => cohereProvider.openStream(call({}, true)),
+      sseEvents(fixture(name)),
+      new TextEncoder().encode('event: content-delta\ndata: {"type":"content-delta","ind\n\n'),
+      { every: 2 },
+    );
 });

@@ -8,6 +8,12 @@ export type DecodedEvent =
   | { type: 'chunk'; chunk: Json; hasOutput: boolean }
   /** The upstream reported an error inside the stream (through the error policy). */
   | { type: 'error'; error: UpstreamError }
+  /**
+   * An event that could not be parsed, skipped; `event` is its position (from 1) among the
+   * events read (`StreamDecoder.events`). `callUpstream` fails the attempt only past the
+   * tolerance (`core/stream-tolerance.ts`).
+   */
+  | { type: 'malformed'; event: number }
   /** The protocol's own end marker (`[DONE]`, `message_stop`, ...): nothing follows. */
   | { type: 'done' };
 
@@ -36,4 +42,30 @@ export interface StreamSummary {
 export interface StreamDecoder {
   push(bytes: Uint8Array): DecodedEvent[];
   end(): StreamSummary;
+  /**
+   * Events of the protocol read so far, well-formed or not (an SSE event, a bare JSON value, an
+   * event-stream frame); comments and keep-alive bytes are not events. What the stall limit
+   * watches: a stream is alive while this moves.
+   */
+  readonly events: number;
+}
+
+/**
+ * The events a decoder read and the malformed ones it skipped: every decoder counts the same
+ * way, so `events` and `malformedEvents` mean the same whatever the protocol.
+ */
+export class EventTally {
+  events = 0;
+  malformed = 0;
+
+  /** One more event of the protocol. */
+  read(): void {
+    this.events++;
+  }
+
+  /** The last event read could not be parsed: skipped and counted. */
+  skip(): DecodedEvent & { type: 'malformed' } {
+    this.malformed++;
+    return { type: 'malformed', event: this.events };
+  }
 }

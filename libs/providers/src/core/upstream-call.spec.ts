@@ -1,7 +1,8 @@
 /**
  * `callUpstream` against a real local HTTP server (the upstream) and a closed port: every
  * failure reaches the caller through the one error policy, with nothing of the provider key and
- * no address in what a client would see.
+ * no address in what a client would see; a stream silent past its stall limit is ended; malformed
+ * events are skipped up to the tolerance.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -9,10 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { UpstreamError } from '../errors/index.js';
 import { openaiProvider } from '../openai/openai.provider.js';
+import type { Json } from './json.js';
 import {
   callUpstream,
   createUpstreamAgent,
   safeNativeReason,
+  type UpstreamCallOptions,
   type UpstreamEvent,
 } from './upstream-call.js';
 
@@ -39,23 +42,31 @@ after(async () => {
   await agent.close();
 });
 
+/** A small chat to the test server (or `url`) with our key. */
+function options(
+  stream: boolean,
+  o: { url?: string; deadlineMs?: number; stallTimeoutMs?: number } = {},
+): UpstreamCallOptions {
+  return {
+    adapter: openaiProvider,
+    connection: { baseUrl: o.url ?? baseUrl, credentials: { type: 'api_key', apiKey: KEY } },
+    call: {
+      body: { model: 'x', messages: [{ role: 'user', content: 'hi' }] },
+      upstreamModel: 'm',
+      stream,
+    },
+    requireParameters: false,
+    signal: new AbortController().signal,
+    deadlineAt: Date.now() + (o.deadlineMs ?? 20_000),
+    dispatcher: agent,
+    ...(o.stallTimeoutMs !== undefined ? { stallTimeoutMs: o.stallTimeoutMs } : {}),
+  };
+}
+
 async function failure(stream: boolean, url = baseUrl, deadlineMs = 5_000): Promise<UpstreamError> {
   const events: UpstreamEvent[] = [];
   try {
-    for await (const ev of callUpstream({
-      adapter: openaiProvider,
-      connection: { baseUrl: url, credentials: { type: 'api_key', apiKey: KEY } },
-      call: {
-        body: { model: 'x', messages: [{ role: 'user', content: 'hi' }] },
-        upstreamModel: 'm',
-        stream,
-      },
-      requireParameters: false,
-      signal: new AbortController().signal,
-      deadlineAt: Date.now() + deadlineMs,
-      dispatcher: agent,
-    }))
-      events.push(ev);
+    for await (const ev of callUpstream(options(stream, { url, deadlineMs }))) events.push(ev);
   } catch (e) {
     assert.ok(e instanceof UpstreamError, `expected an UpstreamError, got ${String(e)}`);
     return e;
@@ -189,4 +200,208 @@ test('a native finish reason is kept printable and bounded (Postgres refuses a N
   assert.equal(safeNativeReason('\u0000\u0001'), null);
   assert.equal(safeNativeReason('x'.repeat(100))?.length, 64);
   assert.equal(safeNativeReason(null), null);
+});
+
+const chunkLine = (content: string): string =>
+  `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+const FINISH =
+  `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n` +
+  'data: [DONE]\n\n';
+
+interface Run {
+  events: UpstreamEvent[];
+  /** performance.now() when each event was received. */
+  at: number[];
+  error: UpstreamError | null;
+  /** performance.now() when the call failed. */
+  failedAt: number;
+}
+
+/** Streams from the test server with a stall limit; what came, when, and how it ended. */
+async function streamed(stallTimeoutMs: number, stream = true): Promise<Run> {
+  const run: Run = { events: [], at: [], error: null, failedAt: 0 };
+  try {
+    for await (const ev of callUpstream(options(stream, { stallTimeoutMs }))) {
+      run.events.push(ev);
+      run.at.push(performance.now());
+    }
+  } catch (e) {
+    run.failedAt = performance.now();
+    assert.ok(e instanceof UpstreamError, `expected an UpstreamError, got ${String(e)}`);
+    run.error = e;
+  }
+  return run;
+}
+
+/** Writes `parts` with `gapMs` between them, then (if given) `end` and ends the response. */
+const paced =
+  (parts: string[], gapMs: number, end?: string): Handler =>
+  (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.flushHeaders();
+    let i = 0;
+    const timer = setInterval(() => {
+      if (i < parts.length) res.write(parts[i++]!);
+      else {
+        clearInterval(timer);
+        if (end !== undefined) res.end(end);
+      }
+    }, gapMs);
+    res.on('close', () => clearInterval(timer));
+    req.socket.on('close', () => clearInterval(timer));
+  };
+
+/**
+ * The stall limit is the longest silence between two EVENTS of the stream. Timers never fire
+ * early; on a busy 2-core machine they may fire late, so the upper bounds are generous but well
+ * below what a missed stall would take (the server never ends these streams by itself).
+ */
+describe('callUpstream: the stall limit', () => {
+  const LIMIT = 800;
+  const assertStalled = (r: Run, from: number) => {
+    assert.ok(r.error, 'the call failed');
+    assert.equal(r.error.reply.code, 'upstream_stalled');
+    assert.equal(r.error.reply.status, 504);
+    assert.equal(r.error.reply.retryable, true);
+    assert.match(r.error.reply.message, /stopped sending/);
+    const silent = r.failedAt - from;
+    assert.ok(
+      silent >= LIMIT - 5,
+      `failed after ${silent.toFixed(0)} ms of silence (limit ${LIMIT})`,
+    );
+    assert.ok(
+      silent < LIMIT + 1500,
+      `failed after ${silent.toFixed(0)} ms of silence (limit ${LIMIT})`,
+    );
+  };
+
+  test('a stall after the first token', async () => {
+    handler = paced([chunkLine('Hello'), chunkLine(' there')], 10);
+    const r = await streamed(LIMIT);
+    assert.equal(r.events.filter((e) => e.type === 'chunk').length, 2);
+    assertStalled(r, r.at.at(-1)!);
+  });
+
+  test('before the first event a silence is no stall (the first-token limit bounds it), after it it is', async () => {
+    // Headers at once, then 2.5 limits of silence (a model thinking), then one token and silence.
+    let headersAt = 0;
+    handler = (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      headersAt = performance.now();
+      const t = setTimeout(() => res.write(chunkLine('Hi')), LIMIT * 2.5);
+      req.socket.on('close', () => clearTimeout(t));
+    };
+    const r = await streamed(LIMIT);
+    assert.equal(r.events.length, 1, 'the late first token was delivered');
+    assert.ok(r.at[0]! - headersAt >= LIMIT * 2.5 - 5);
+    assertStalled(r, r.at[0]!);
+  });
+
+  test('an error body that never comes: stalled from the headers', async () => {
+    let headersAt = 0;
+    handler = (_req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.flushHeaders();
+      headersAt = performance.now();
+    };
+    const r = await streamed(LIMIT);
+    assert.equal(r.events.length, 0);
+    assertStalled(r, headersAt);
+  });
+
+  test('keep-alive comments are not events: they do not hold a stall off', async () => {
+    handler = paced([chunkLine('Hi'), ...Array<string>(40).fill(': keep-alive\n\n')], 100);
+    const r = await streamed(LIMIT);
+    assert.equal(r.events.length, 1);
+    assertStalled(r, r.at[0]!);
+  });
+
+  test('nor does a trickle of bytes that never completes an event (undici would reset on it)', async () => {
+    const trickle =
+      'data: {"id":"c","object":"chat.completion.chunk","choices":[{"delta":{"content":"x';
+    handler = paced([chunkLine('Hi'), ...trickle.split('')], 50);
+    const r = await streamed(LIMIT);
+    assert.equal(r.events.length, 1);
+    assertStalled(r, r.at[0]!);
+  });
+
+  test('events closer together than the limit: never a stall, however long the stream', async () => {
+    const parts = Array.from({ length: 6 }, (_, i) => chunkLine(`w${i} `));
+    handler = paced(parts, LIMIT / 2, FINISH);
+    const r = await streamed(LIMIT);
+    assert.equal(r.error, null, r.error?.message);
+    assert.equal(r.events.filter((e) => e.type === 'chunk').length, 7);
+    assert.equal(r.events.at(-1)?.type, 'end');
+  });
+
+  test('a whole (non-streamed) body that stops half-way: stalled too', async () => {
+    let headersAt = 0;
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '400' });
+      res.write('{"id":"c","object":"chat.completion","choices":[');
+      headersAt = performance.now();
+    };
+    const r = await streamed(LIMIT, false);
+    assert.equal(r.error?.reply.code, 'upstream_stalled');
+    // undici's body timeout runs on a coarse clock: it may fire up to ~0.5 s early or late.
+    const silent = r.failedAt - headersAt;
+    assert.ok(silent > LIMIT - 600 && silent < LIMIT + 2000, `${silent.toFixed(0)} ms`);
+  });
+});
+
+describe('callUpstream: malformed stream events', () => {
+  const GARBAGE = 'data: {"id":"c","object":"chat.comp\n\n';
+
+  test('three in a row amid good events: skipped, reported, the answer whole', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(
+        chunkLine('one ') +
+          GARBAGE +
+          GARBAGE +
+          GARBAGE +
+          chunkLine('two ') +
+          GARBAGE +
+          chunkLine('three') +
+          FINISH,
+      );
+    };
+    const r = await streamed(5_000);
+    assert.equal(r.error, null, r.error?.message);
+    const text = r.events
+      .flatMap((e) => (e.type === 'chunk' ? [(e.chunk['choices'] as Json[])[0]?.['delta']] : []))
+      .map((d) => ((d as Json | undefined)?.['content'] as string | undefined) ?? '')
+      .join('');
+    assert.equal(text, 'one two three');
+    assert.equal(r.events.filter((e) => e.type === 'malformed').length, 4);
+    const end = r.events.at(-1)!;
+    assert.ok(end.type === 'end');
+    assert.equal(end.malformedEvents, 4);
+  });
+
+  test('a fourth in a row: the attempt fails with upstream_bad_stream', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(chunkLine('one ') + GARBAGE.repeat(4) + chunkLine('two') + FINISH);
+    };
+    const r = await streamed(5_000);
+    assert.equal(r.error?.reply.code, 'upstream_bad_stream');
+    assert.equal(r.error?.reply.status, 502);
+    assert.equal(r.error?.reply.retryable, true);
+    assert.equal(r.events.filter((e) => e.type === 'malformed').length, 3, 'the first three');
+  });
+
+  test('more than 10 % of 20 events, none in a row: fails once 20 were read', async () => {
+    const good = Array.from({ length: 17 }, (_, i) => chunkLine(`w${i} `));
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      // Events 2, 8 and 14 are garbage: 3 of the first 20.
+      const events = [...good];
+      for (const at of [1, 7, 13]) events.splice(at, 0, GARBAGE);
+      res.end(events.join('') + FINISH);
+    };
+    const r = await streamed(5_000);
+    assert.equal(r.error?.reply.code, 'upstream_bad_stream');
+  });
 });

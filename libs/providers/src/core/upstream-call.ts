@@ -1,18 +1,33 @@
 import { Agent, request } from 'undici';
 import type { NativeTokens, ProviderConnection } from '@turnpike/contracts';
-import { deadlineError, protocolError, transportError, UpstreamError } from '../errors/index.js';
+import {
+  deadlineError,
+  errorCodes,
+  protocolError,
+  stallError,
+  transportError,
+  UpstreamError,
+} from '../errors/index.js';
 import type { GenerationCall, ParsedCompletion, ProviderAdapter } from './adapter.js';
 import { RequestMappingError } from './param-map.js';
+import { MalformedTolerance } from './stream-tolerance.js';
 
 export type UpstreamEvent =
   | { type: 'chunk'; chunk: Record<string, unknown>; hasOutput: boolean }
+  /** A stream event that could not be parsed was skipped (within the tolerance). */
+  | { type: 'malformed' }
   | { type: 'completion'; parsed: ParsedCompletion }
   | {
       type: 'end';
       tokens: NativeTokens | null;
       finishReason: string | null;
       nativeFinishReason: string | null;
+      /** Events skipped as malformed over the whole stream. */
+      malformedEvents: number;
     };
+
+/** The stall limit when the caller gives none (the connector's `CONNECTOR_STALL_MS` default). */
+export const DEFAULT_STALL_TIMEOUT_MS = 10_000;
 
 /** Raised when the caller's signal aborted the call (client gone, superseded). */
 export class UpstreamAborted extends Error {
@@ -33,8 +48,15 @@ export interface UpstreamCallOptions {
   /** Epoch ms by which the whole call must be over. */
   deadlineAt: number;
   dispatcher: Agent;
-  /** Longest silence allowed between two stream events. */
-  idleTimeoutMs?: number;
+  /**
+   * The stall limit: the longest silence allowed between two events of the stream, from its
+   * first event on, and for an error body from the headers on. The wait before a stream's first
+   * event is not a stall: a reasoning model may think for a minute before it says anything, and
+   * that wait is bounded by the caller's first-token limit and deadline instead. A non-streamed
+   * body, once its headers came, may not pause for longer between two reads. Past it:
+   * `upstream_stalled`.
+   */
+  stallTimeoutMs?: number;
 }
 
 /** A keep-alive connection pool sized for hundreds of concurrent streams per origin. */
@@ -96,15 +118,21 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
   }
   const remaining = opts.deadlineAt - Date.now();
   if (remaining <= 0) throw deadlineError(true);
+  const stallMs = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
   const deadline = AbortSignal.timeout(remaining);
-  const signal = AbortSignal.any([opts.signal, deadline]);
+  // Fired by the stream's watchdog when no event came for `stallMs`.
+  const stalled = new AbortController();
+  const signal = AbortSignal.any([opts.signal, deadline, stalled.signal]);
   const failure = (e: unknown): Error => {
     if (opts.signal.aborted) return new UpstreamAborted();
     if (deadline.aborted) return deadlineError();
+    if (stalled.signal.aborted || errorCodes(e).includes('UND_ERR_BODY_TIMEOUT'))
+      return stallError(stallMs);
     return withoutSecrets(e instanceof UpstreamError ? e : transportError(e), secrets);
   };
 
   let res: Awaited<ReturnType<typeof request>>;
+  let watchdog: NodeJS.Timeout | undefined;
   try {
     res = await request(req.url, {
       method: req.method,
@@ -113,14 +141,26 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
       signal,
       dispatcher: opts.dispatcher,
       headersTimeout: remaining,
-      bodyTimeout: opts.idleTimeoutMs ?? 60_000,
+      // A stream's silence is measured between EVENTS by the watchdog below: undici's body
+      // timeout is refreshed by any bytes (a keep-alive comment, a trickle of a never-finished
+      // event) and runs on a coarse clock (it can fire ~0.5 s early or late). A whole body has
+      // no events: there the byte-level timeout is what there is.
+      bodyTimeout: call.stream ? 0 : stallMs,
     });
   } catch (e) {
     throw failure(e);
   }
 
+  // The stall watchdog of a stream: armed by its first event (or at once for an error body, which
+  // must come within the limit), re-armed whenever an event of the protocol was read (not on
+  // bytes alone); firing aborts the call.
+  const arm = () => {
+    if (watchdog) watchdog.refresh();
+    else watchdog = setTimeout(() => stalled.abort(), stallMs);
+  };
   try {
     if (res.statusCode < 200 || res.statusCode >= 300) {
+      if (call.stream) arm();
       const text = await readLimited(res.body, MAX_ERROR_BODY);
       throw adapter.mapError(res.statusCode, text, res.headers);
     }
@@ -141,16 +181,29 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
     }
 
     const decoder = adapter.openStream(call);
+    const tolerance = new MalformedTolerance();
+    let seen = 0;
     let done = false;
     for await (const bytes of res.body) {
-      for (const ev of decoder.push(bytes as Buffer)) {
+      const events = decoder.push(bytes as Buffer);
+      if (decoder.events !== seen) {
+        seen = decoder.events;
+        arm();
+      }
+      for (const ev of events) {
         if (ev.type === 'done') {
           done = true;
           break;
         }
         if (ev.type === 'error') throw ev.error;
+        if (ev.type === 'malformed') {
+          if (tolerance.malformedAt(ev.event)) throw protocolError('bad_stream');
+          yield { type: 'malformed' };
+          continue;
+        }
         yield { type: 'chunk', chunk: ev.chunk, hasOutput: ev.hasOutput };
       }
+      if (tolerance.readUpTo(decoder.events)) throw protocolError('bad_stream');
       if (done) break;
     }
     const summary = decoder.end();
@@ -160,10 +213,12 @@ export async function* callUpstream(opts: UpstreamCallOptions): AsyncGenerator<U
       tokens: summary.tokens,
       finishReason: summary.finishReason,
       nativeFinishReason: safeNativeReason(summary.nativeFinishReason),
+      malformedEvents: summary.malformedEvents,
     };
   } catch (e) {
     throw failure(e);
   } finally {
+    if (watchdog) clearTimeout(watchdog);
     // Closes the socket if we stop early (abort, error, consumer gone).
     if (!res.body.destroyed) res.body.destroy();
   }

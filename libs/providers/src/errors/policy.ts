@@ -28,6 +28,7 @@
  * | refused, reset, DNS, TLS          | 502           | upstream_connection_error    | yes       |
  * | connect/header/idle timeout, deadline | 504       | timeout                      | yes       |
  * | stream cut, malformed answer      | 502           | upstream_stream_cut / _bad_* | yes       |
+ * | stream silent past the stall limit | 504          | upstream_stalled             | yes       |
  * | no usable account for the provider | 502          | provider_not_configured      | yes (**)  |
  *
  * (*) for fallback only to endpoints with a larger window (the gateway's `FallbackPlan`).
@@ -405,6 +406,21 @@ export function protocolError(
         upstreamStatus,
       );
   }
+}
+
+/**
+ * The upstream's stream (or a non-streamed body, once begun) went silent for longer than the
+ * attempt's stall limit: the connector ended the call. Retryable, like a cut: whatever was
+ * already delivered stands, and the gateway may continue the answer elsewhere.
+ */
+export function stallError(limitMs: number): UpstreamError {
+  const seconds = Math.round(limitMs / 100) / 10;
+  return failure(
+    504,
+    CODES.stalled,
+    `The upstream provider stopped sending its response (nothing for ${seconds} s).`,
+    { providerMessage: `no stream event for ${limitMs} ms` },
+  );
 }
 
 /** Our own deadline: before the call could start, or while waiting for the upstream. */

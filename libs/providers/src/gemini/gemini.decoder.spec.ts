@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import type { DecodedEvent } from '../core/decoder.js';
+import { assertSkipsMalformed, sseEvents } from '../core/decoder-testing.js';
 import { isObj, type Json } from '../core/json.js';
 import { UpstreamError } from '../errors/index.js';
 import { GeminiStreamDecoder } from './gemini.decoder.js';
@@ -288,13 +289,26 @@ describe('stream decoder over recorded streams, at every byte split', () => {
     assert.equal(emptied.summary.tokens, null);
   });
 
-  test('malformed events: an error event each, counted', () => {
+  test('malformed events (data that is not JSON, bare JSON that is no error): skipped and counted', () => {
     const r = run('data: {"candidates": [\r\n\r\ndata: not json\r\n\r\n');
-    assert.equal(r.events.filter((e) => e.type === 'error').length, 1, 'stops at the first');
-    assert.equal(r.summary.malformedEvents, 1);
+    assert.deepEqual(r.events, [
+      { type: 'malformed', event: 1 },
+      { type: 'malformed', event: 2 },
+    ]);
+    assert.equal(r.summary.malformedEvents, 2);
     assert.equal(r.summary.complete, false);
     const bare = run('{"candidates": []}\n');
-    assert.equal(bare.events[0]?.type, 'error', 'bare JSON that is no error');
+    assert.deepEqual(bare.events, [{ type: 'malformed', event: 1 }], 'bare JSON that is no error');
+  });
+
+  test('garbage amid recorded streams: skipped, counted, the answer whole', () => {
+    for (const name of ['stream-text-thinking-budget.sse', 'vertex-stream-usage.sse'])
+      assertSkipsMalformed(
+        () => new GeminiStreamDecoder(MODEL),
+        sseEvents(fixture(name)),
+        new TextEncoder().encode('data: {"candidates": [{"content": {"par\r\n\r\n'),
+        { every: 1 },
+      );
   });
 });
 

@@ -25,7 +25,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { NativeTokens } from '@turnpike/contracts';
-import type { DecodedEvent, StreamDecoder, StreamSummary } from '../core/decoder.js';
+import {
+  EventTally,
+  type DecodedEvent,
+  type StreamDecoder,
+  type StreamSummary,
+} from '../core/decoder.js';
 import { SseParser } from '../core/framing/sse.js';
 import { isObj, str, tryParse, type Json } from '../core/json.js';
 import {
@@ -37,7 +42,6 @@ import {
   type ReasoningDetail,
   type ToolCallOut,
 } from '../core/output.js';
-import { streamFailure } from '../core/stream-errors.js';
 import { fromGeminiUsage } from '../core/usage.js';
 import { protocolError } from '../errors/index.js';
 import { geminiStreamError, isGeminiError } from './gemini.errors.js';
@@ -303,12 +307,17 @@ export class GeminiStreamDecoder implements StreamDecoder {
   });
   private readonly answer: GeminiAnswer;
   private writer: ChunkWriter | null = null;
-  private malformed = 0;
+  private readonly tally = new EventTally();
   private usageSent = false;
   private failed = false;
 
   constructor(upstreamModel: string) {
     this.answer = new GeminiAnswer(upstreamModel);
+  }
+
+  /** SSE events and bare JSON values read so far. */
+  get events(): number {
+    return this.tally.events;
   }
 
   push(bytes: Uint8Array): DecodedEvent[] {
@@ -340,18 +349,19 @@ export class GeminiStreamDecoder implements StreamDecoder {
     const tail = this.sse.partialLine;
     if (this.lines.pending || tail.trimStart().startsWith('{')) {
       const json = tryParse(this.lines.peek(tail));
-      if (isGeminiError(json)) add([{ type: 'error', error: geminiStreamError(json) }]);
+      if (isGeminiError(json)) {
+        this.tally.read();
+        add([{ type: 'error', error: geminiStreamError(json) }]);
+      }
     }
     return out;
   }
 
   private object(json: unknown, bare: boolean): DecodedEvent[] {
+    this.tally.read();
     if (isGeminiError(json)) return [{ type: 'error', error: geminiStreamError(json) }];
-    // Not JSON, or bare JSON that is no error (which has no place in an event stream).
-    if (!isObj(json) || bare) {
-      this.malformed++;
-      return [streamFailure()];
-    }
+    // Not JSON, or bare JSON that is no error (which has no place in an event stream): skipped.
+    if (!isObj(json) || bare) return [this.tally.skip()];
     return this.chunks(json);
   }
 
@@ -410,7 +420,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
       finishReason: reason,
       nativeFinishReason: native,
       complete: !this.failed && this.answer.finished && !this.sse.hasPartial && !this.lines.pending,
-      malformedEvents: this.malformed,
+      malformedEvents: this.tally.malformed,
     };
   }
 }

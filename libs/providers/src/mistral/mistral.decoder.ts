@@ -10,11 +10,15 @@
  */
 import type { NativeTokens } from '@turnpike/contracts';
 import { upstreamStreamError } from '../errors/index.js';
-import type { DecodedEvent, StreamDecoder, StreamSummary } from '../core/decoder.js';
+import {
+  EventTally,
+  type DecodedEvent,
+  type StreamDecoder,
+  type StreamSummary,
+} from '../core/decoder.js';
 import { SseParser, sseJson } from '../core/framing/sse.js';
 import { isObj, type Json } from '../core/json.js';
 import { ChunkWriter, normaliseFinish, nowSeconds, type FinishReason } from '../core/output.js';
-import { streamFailure } from '../core/stream-errors.js';
 import { fromOpenAIUsage } from '../core/usage.js';
 import { MISTRAL_ERROR_DIALECT } from './mistral.errors.js';
 import { MISTRAL_REASONING_FORMAT } from './mistral.request.js';
@@ -53,23 +57,27 @@ export class MistralStreamDecoder implements StreamDecoder {
   private nativeFinish: string | null = null;
   private done = false;
   private failed = false;
-  private malformed = 0;
+  private readonly tally = new EventTally();
   /** Per choice: tool call ids → their index, in order of arrival. */
   private readonly toolIndexes = new Map<number, Map<string, number>>();
   private reasoningPieces = 0;
+
+  get events(): number {
+    return this.tally.events;
+  }
 
   push(bytes: Uint8Array): DecodedEvent[] {
     const out: DecodedEvent[] = [];
     if (this.done || this.failed) return out;
     for (const ev of sseJson(this.sse, bytes)) {
+      this.tally.read();
       if (ev.type === 'done') {
         this.done = true;
         out.push({ type: 'done' });
         break;
       }
       if (ev.type === 'malformed') {
-        this.malformed++;
-        out.push(streamFailure());
+        out.push(this.tally.skip());
         continue;
       }
       const json = ev.json;
@@ -169,7 +177,7 @@ export class MistralStreamDecoder implements StreamDecoder {
       finishReason: this.finish,
       nativeFinishReason: this.nativeFinish,
       complete: this.done || this.finish !== null,
-      malformedEvents: this.malformed,
+      malformedEvents: this.tally.malformed,
     };
   }
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { ProviderConnection } from '@turnpike/contracts';
+import { assertSkipsMalformed, sseEvents } from '../core/decoder-testing.js';
 import type { Json } from '../core/json.js';
 import { chunksOf, decodeAtEverySplit, firstChoice } from '../openai-compatible/family-testing.js';
 import { mistralProvider } from './mistral.provider.js';
@@ -256,9 +257,20 @@ test('mistral: errors: statuses, bodies, context length, invalid model, in-strea
     assert.equal(events.at(-1)!.type, 'error');
     assert.equal(chunksOf(events).filter((c) => firstChoice(c)['finish_reason']).length, 0);
   });
+  // Data that is not JSON is skipped and counted (the attempt fails only past the tolerance).
   const d = mistralProvider.openStream({ body: {}, upstreamModel: 'm', stream: true });
-  const [bad] = d.push(new TextEncoder().encode('data: {oops\n\n'));
-  assert.equal(bad!.type, 'error');
+  const bad = d.push(new TextEncoder().encode('data: {oops\n\n'));
+  assert.deepEqual(bad, [{ type: 'malformed', event: 1 }]);
   assert.equal(d.end().malformedEvents, 1);
   assert.equal(d.end().complete, false);
+});
+
+test('mistral: garbage amid recorded streams: skipped, counted, the answer whole', () => {
+  for (const name of ['stream-magistral.sse', 'stream-tool-calls.sse'])
+    assertSkipsMalformed(
+      () => mistralProvider.openStream({ body: {}, upstreamModel: 'm', stream: true }),
+      sseEvents(fixture(name)),
+      new TextEncoder().encode('data: {"id":"x","object":"chat.completion.chunk","cho\n\n'),
+      { every: 1 },
+    );
 });

@@ -1,10 +1,14 @@
 import type { NativeTokens } from '@turnpike/contracts';
-import type { DecodedEvent, StreamDecoder, StreamSummary } from '../core/decoder.js';
+import {
+  EventTally,
+  type DecodedEvent,
+  type StreamDecoder,
+  type StreamSummary,
+} from '../core/decoder.js';
 import { SseParser, sseJson } from '../core/framing/sse.js';
 import { isObj, type Json } from '../core/json.js';
 import { normaliseFinish, type FinishReason, type ReasoningDetail } from '../core/output.js';
 import { fromOpenAIUsage, openAIUsageOf } from '../core/usage.js';
-import { streamFailure } from '../core/stream-errors.js';
 
 export interface OpenAIStreamOptions {
   finishReasons?: Readonly<Record<string, FinishReason>>;
@@ -65,22 +69,26 @@ export class OpenAIStreamDecoder implements StreamDecoder {
   private finish: string | null = null;
   private nativeFinish: string | null = null;
   private done = false;
-  private malformed = 0;
+  private readonly tally = new EventTally();
 
   constructor(private readonly opts: OpenAIStreamOptions) {}
+
+  get events(): number {
+    return this.tally.events;
+  }
 
   push(bytes: Uint8Array): DecodedEvent[] {
     const out: DecodedEvent[] = [];
     if (this.done) return out;
     for (const ev of sseJson(this.sse, bytes)) {
+      this.tally.read();
       if (ev.type === 'done') {
         this.done = true;
         out.push({ type: 'done' });
         break;
       }
       if (ev.type === 'malformed') {
-        this.malformed++;
-        out.push(streamFailure());
+        out.push(this.tally.skip());
         continue;
       }
       const json = ev.json;
@@ -134,7 +142,7 @@ export class OpenAIStreamDecoder implements StreamDecoder {
       nativeFinishReason: this.nativeFinish,
       // Some compatible servers omit `[DONE]`; a finish reason also ends an answer.
       complete: this.done || this.finish !== null,
-      malformedEvents: this.malformed,
+      malformedEvents: this.tally.malformed,
     };
   }
 }

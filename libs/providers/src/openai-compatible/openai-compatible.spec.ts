@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ProviderConnection } from '@turnpike/contracts';
+import { assertSkipsMalformed, sseEvents } from '../core/decoder-testing.js';
 import type { Json } from '../core/json.js';
 import { openaiProvider } from '../openai/openai.provider.js';
 import { RequestMappingError } from '../core/param-map.js';
@@ -144,7 +145,7 @@ test('the stream decoder: any byte split, reasoning_content, finish map, usage, 
   }
 });
 
-test('a stream cut before any finish is incomplete; an in-stream error is an error event', () => {
+test('a stream cut before any finish is incomplete; an in-stream error is an error event; data that is not JSON is skipped', () => {
   const d = openaiProvider.openStream();
   d.push(enc.encode(STREAM.split('\n\n').slice(0, 4).join('\n\n') + '\n\n'));
   assert.equal(d.end().complete, false);
@@ -153,10 +154,19 @@ test('a stream cut before any finish is incomplete; an in-stream error is an err
     enc.encode('data: {"error":{"message":"overloaded","code":"server_error"}}\n\n'),
   );
   assert.equal(ev!.type, 'error');
+  // Data that is not JSON is skipped and counted (the attempt fails only past the tolerance).
   const m = openaiProvider.openStream();
-  const [bad] = m.push(enc.encode('data: {not json\n\n'));
-  assert.ok(bad!.type === 'error' && bad!.error.reply.code === 'upstream_bad_stream');
+  assert.deepEqual(m.push(enc.encode('data: {not json\n\n')), [{ type: 'malformed', event: 1 }]);
   assert.equal(m.end().malformedEvents, 1);
+});
+
+test('malformed events amid a real stream: skipped, counted, the answer whole', () => {
+  assertSkipsMalformed(
+    () => openaiProvider.openStream(),
+    sseEvents(STREAM),
+    enc.encode('data: {"id":"c1","object":"chat.completion.chunk","choi\n\n'),
+    { every: 2 },
+  );
 });
 
 test('parseCompletion: usage, reasoning_content, silent upstream', () => {

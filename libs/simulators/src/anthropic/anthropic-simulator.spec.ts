@@ -301,6 +301,66 @@ describe('Anthropic simulator (official @anthropic-ai/sdk)', () => {
       await sim.waitForRequest((r) => r.outcome === 'cut');
     });
 
+    it('cut_after=N: N tokens, then the connection drops', async () => {
+      const stream = client.messages.stream({
+        model: MODEL,
+        max_tokens: 100,
+        messages: ask(`${WORDS} [[sim tokens=8 cut_after=3]]`),
+      });
+      let text = '';
+      stream.on('text', (t) => (text += t));
+      await assert.rejects(stream.finalMessage(), (e: unknown) => e instanceof APIConnectionError);
+      assert.equal(text, expectedContent(WORDS, 3));
+      const rec = await sim.waitForRequest((r) => r.outcome === 'cut');
+      assert.equal(rec.tokensSent, 3);
+    });
+
+    it('fault_times=1: the first request of a prompt fails, the same request again is served', async () => {
+      const body = {
+        model: MODEL,
+        max_tokens: 100,
+        messages: ask(`${WORDS} [[sim tokens=2 status=500 fault_times=1]]`),
+      };
+      await assert.rejects(client.messages.create(body), (e: unknown) => e instanceof APIError);
+      const again = await client.messages.create(body);
+      assert.deepEqual(again.content, [{ type: 'text', text: expectedContent(WORDS, 2) }]);
+      // Another prompt meets the fault again.
+      await assert.rejects(
+        client.messages.create({ ...body, messages: ask(`other ${body.messages[0]!.content}`) }),
+      );
+      assert.deepEqual(
+        sim.requests().map((r) => r.status),
+        [500, 200, 500],
+      );
+    });
+
+    it('a prefill is continued from the word after its last one: prefill + continuation is the answer', async () => {
+      const prefill = expectedContent(WORDS, 4);
+      const messages: MessageParam[] = [
+        ...ask(`${WORDS} [[sim tokens=9]]`),
+        { role: 'assistant', content: prefill },
+      ];
+      const unary = await client.messages.create({ model: MODEL, max_tokens: 100, messages });
+      const first = unary.content[0];
+      const continued = first?.type === 'text' ? first.text : '';
+      assert.equal(prefill + continued, expectedContent(WORDS, 9));
+      assert.equal(unary.usage.output_tokens, 5);
+      assert.equal(last().parsed?.prefill, prefill);
+      // Streamed the same; prefill_repeat=2: the continuation first repeats the prefill's tail.
+      let text = '';
+      const stream = client.messages.stream({
+        model: MODEL,
+        max_tokens: 100,
+        messages: [
+          ...ask(`${WORDS} [[sim tokens=9 prefill_repeat=2]]`),
+          { role: 'assistant', content: prefill },
+        ],
+      });
+      stream.on('text', (t) => (text += t));
+      await stream.finalMessage();
+      assert.equal(text, ' charlie delta' + continued);
+    });
+
     it('stall: the stream pauses stall_ms after stall_after tokens', async () => {
       const t0 = performance.now();
       const stream = client.messages.stream({

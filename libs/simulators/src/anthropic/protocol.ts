@@ -86,6 +86,11 @@ function streamSink(a: SinkArgs<MessagesRequest>): GenerationSink {
       send(events.start(meta, usage(a, true)));
     },
     step: (_p, s) => send(events.step(s)),
+    malformed: () =>
+      sse.garbled(
+        { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'garbled' } },
+        'content_block_delta',
+      ),
     finishChoice: () => send(events.finish(deltaUsage(usage(a)))),
     end() {
       send([['message_stop', { type: 'message_stop' }]]);

@@ -20,6 +20,7 @@ import {
   type ToolCallPlan,
 } from '../core/plan.js';
 import type { SinkArgs } from '../core/protocol.js';
+import { garble } from '../core/sse.js';
 import { STREAM_ERROR } from './errors.js';
 import type { ConverseSimRequest } from './request.js';
 
@@ -145,6 +146,22 @@ export function streamSink(a: SinkArgs<ConverseSimRequest>): GenerationSink {
         });
       }
     },
+    // A well-framed event (its CRCs right) whose payload is JSON cut in half.
+    malformed: () =>
+      pending.push(
+        Buffer.from(
+          encodeEventStreamMessage(
+            {
+              ':event-type': 'contentBlockDelta',
+              ':content-type': 'application/json',
+              ':message-type': 'event',
+            },
+            new TextEncoder().encode(
+              garble({ contentBlockIndex: Math.max(block, 0), delta: { text: 'garbled' } }),
+            ),
+          ),
+        ),
+      ),
     finishChoice(plan) {
       closeBlock();
       emit('messageStop', { stopReason: STOP_REASON[plan.finishReason] });

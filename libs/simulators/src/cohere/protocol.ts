@@ -104,6 +104,11 @@ function streamSink(a: SinkArgs<SimChatRequest>): GenerationSink {
         ...message({ tool_calls: { function: { arguments: step.text } } }),
       });
     },
+    malformed: () =>
+      sse.garbled(
+        { type: 'content-delta', index: 0, ...message({ content: { text: 'garbled' } }) },
+        'content-delta',
+      ),
     finishChoice: () => close(),
     end: () => end(FINISH[plan.finishReason], a.silent ? {} : { usage: usageOf(a) }),
     streamError: () =>

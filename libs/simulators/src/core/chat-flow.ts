@@ -14,7 +14,13 @@ import {
   resetConnection,
   type Exchange,
 } from './http-util.js';
-import { extractDirectives, KnobError, knobsFromHeaders, mergeKnobs } from './knobs.js';
+import {
+  extractDirectives,
+  KnobError,
+  knobsFromHeaders,
+  mergeKnobs,
+  withoutFaults,
+} from './knobs.js';
 import { planCompletion } from './plan.js';
 import {
   countTextTokens,
@@ -28,14 +34,18 @@ import { proxyErrorBody } from './proxy-errors.js';
 import { SimHttpError } from './sim-error.js';
 import { MAX_TOKEN_TIMES, type Knobs, type SimOutcome, type SimRequestRecord } from './types.js';
 
+/** How many prompts the `fault_times` counts remember (the oldest are forgotten first). */
+const MAX_FAULT_PROMPTS = 10_000;
+
 function resolveKnobs<R extends SimChatRequest>(
   ctx: SimContext,
   ex: Exchange,
   req: R,
   dialect: ChatDialect<R>,
 ): Knobs {
+  let knobs: Knobs;
   try {
-    return mergeKnobs(
+    knobs = mergeKnobs(
       ctx.defaults(),
       knobsFromHeaders(ex.req.headers),
       extractDirectives(req.lastUserText).knobs,
@@ -44,6 +54,14 @@ function resolveKnobs<R extends SimChatRequest>(
     if (e instanceof KnobError) throw dialect.badKnob(e.message);
     throw e;
   }
+  if (knobs.faultTimes === undefined) return knobs;
+  // A transient fault: only the first `fault_times` requests of this prompt meet it.
+  const seen = ctx.faultCounts.get(req.lastUserText) ?? 0;
+  ctx.faultCounts.delete(req.lastUserText);
+  ctx.faultCounts.set(req.lastUserText, seen + 1);
+  if (ctx.faultCounts.size > MAX_FAULT_PROMPTS)
+    ctx.faultCounts.delete(ctx.faultCounts.keys().next().value!);
+  return seen < knobs.faultTimes ? knobs : withoutFaults(knobs);
 }
 
 /** Tracks how the exchange ends and records it. */

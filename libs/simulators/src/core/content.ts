@@ -66,6 +66,29 @@ export function* textTokenStream(
   }
 }
 
+/**
+ * The continuation of a prefill (a trailing assistant message the model must continue): the
+ * echo carries on from the word after the prefill's last one (the prefill's word count is its
+ * place in the sequence) up to `count` tokens in all, so prefill + continuation is what an
+ * unprefilled request gets ({@link expectedContent}). `repeat` words of the prefill's tail come
+ * first, as a model that repeats itself before it carries on.
+ */
+export function* continuationTokenStream(
+  words: readonly string[],
+  count: number,
+  prefill: string,
+  repeat = 0,
+  choiceIndex = 0,
+): Generator<string, void, undefined> {
+  const said = prefill.split(/\s+/).filter((w) => w.length > 0).length;
+  const from = Math.max(0, said - repeat);
+  const cursor = new WordCursor(words, choiceIndex + from);
+  for (let i = from; i < count; i++) {
+    const w = cursor.next();
+    yield i === 0 ? w : ` ${w}`;
+  }
+}
+
 /** Text tokens for choice `choiceIndex`: `["w0", " w1", " w2", ...]`. */
 export function textTokens(words: readonly string[], count: number, choiceIndex = 0): string[] {
   return [...textTokenStream(words, count, choiceIndex)];

@@ -20,6 +20,11 @@ export interface GenerationSink {
   cut(): void;
   /** The `stream_error` knob fired: send the protocol's in-stream error and end the response. */
   streamError?(): void;
+  /**
+   * The `malformed` knob: queue one garbage event in the protocol's framing (streams only; a
+   * buffered answer has no events to garble).
+   */
+  malformed?(): void;
   /** Writes what this tick produced; false = wait for {@link onDrain} before going on. */
   flush(): boolean;
   onDrain(resume: () => void): void;
@@ -35,6 +40,8 @@ export class Generation {
   private t0 = 0;
   private readonly totalSteps: number;
   private readonly intervalMs: number;
+  /** Garbage events (the `malformed` knob) due after each step index (-1: the first token). */
+  private readonly garbageAfter = new Map<number, number>();
 
   constructor(
     private readonly plans: readonly ChoicePlan[],
@@ -44,6 +51,17 @@ export class Generation {
   ) {
     this.totalSteps = Math.max(0, ...plans.map((p) => p.steps.length));
     this.intervalMs = knobs.tokensPerSecond > 0 ? 1000 / knobs.tokensPerSecond : 0;
+    // Spread evenly: garbage event k of n after step floor(k * steps / (n + 1)).
+    const n = knobs.malformedEvents ?? 0;
+    for (let k = 1; k <= n; k++) {
+      const at = this.totalSteps === 0 ? -1 : Math.floor((k * this.totalSteps) / (n + 1));
+      this.garbageAfter.set(at, (this.garbageAfter.get(at) ?? 0) + 1);
+    }
+  }
+
+  /** The garbage events due after step `i` (-1: the first token). */
+  private garbage(i: number): void {
+    for (let k = this.garbageAfter.get(i) ?? 0; k > 0; k--) this.sink.malformed?.();
   }
 
   start(): void {
@@ -93,8 +111,9 @@ export class Generation {
 
   private tick(): void {
     if (this.next === -1) {
-      if (this.knobs.cut === 'before_first') return this.doCut();
+      if (this.knobs.cut === 'before_first' || this.knobs.cutAfterTokens === 0) return this.doCut();
       this.sink.begin();
+      this.garbage(-1);
       for (const p of this.plans) if (p.steps.length === 0) this.sink.finishChoice(p);
       this.next = 0;
       if (this.totalSteps === 0) {
@@ -111,8 +130,11 @@ export class Generation {
       this.sink.step(p, step);
       emitted++;
     }
+    this.garbage(i);
     this.onTokens(emitted);
     if (i === 0 && this.knobs.cut === 'after_first') return this.doCut();
+    if (this.knobs.cutAfterTokens !== undefined && i + 1 >= this.knobs.cutAfterTokens)
+      return this.doCut();
     if (i === 0 && this.knobs.streamError === 'after_first') {
       this.stop();
       if (this.sink.streamError) this.sink.streamError();

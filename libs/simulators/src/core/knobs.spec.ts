@@ -32,6 +32,14 @@ describe('sim knobs', () => {
     );
   });
 
+  it('malformed=N: a count of garbage events, bounded; none clears it', () => {
+    assert.deepEqual(parseDirectiveBody(' malformed=3'), { malformedEvents: 3 });
+    assert.deepEqual(parseDirectiveBody(' malformed=none'), { malformedEvents: undefined });
+    assert.deepEqual(knobsFromObject({ malformedEvents: 2 }), { malformedEvents: 2 });
+    assert.throws(() => parseDirectiveBody(' malformed=1.5'), KnobError);
+    assert.throws(() => parseDirectiveBody(' malformed=10001'), KnobError);
+  });
+
   it('usage=none makes a silent upstream; include clears it; anything else is refused', () => {
     assert.deepEqual(parseDirectiveBody(' usage=none'), { usage: 'none' });
     assert.deepEqual(parseDirectiveBody(' usage=include'), { usage: undefined });

@@ -73,6 +73,10 @@ const SPECS: Record<string, KnobSpec> = {
   retry_after: numeric('retryAfterSec', false, true),
   stall_ms: numeric('stallMs', true, true),
   stall_after: numeric('stallAfterTokens', true, true),
+  malformed: numeric('malformedEvents', true, true),
+  cut_after: numeric('cutAfterTokens', true, true),
+  fault_times: numeric('faultTimes', true, true),
+  prefill_repeat: numeric('prefillRepeat', true, true),
   status: {
     knob: 'status',
     parse(raw, key) {
@@ -295,4 +299,21 @@ export function toolCallNames(knobs: Knobs): string[] {
   const t = knobs.toolCall;
   if (t === undefined) return [];
   return Array.isArray(t) ? t : [t];
+}
+
+/** The knobs that make a request fail, which `fault_times` limits to the first requests. */
+const FAULT_KNOBS = [
+  'status',
+  'reset',
+  'cut',
+  'cutAfterTokens',
+  'stallMs',
+  'streamError',
+] as const satisfies ReadonlyArray<keyof Knobs>;
+
+/** The knobs without their faults: how a request past its `fault_times` is answered. */
+export function withoutFaults(knobs: Knobs): Knobs {
+  const out = { ...knobs };
+  for (const k of FAULT_KNOBS) delete out[k];
+  return out;
 }

@@ -31,8 +31,12 @@ export const KNOB_MAXIMA: Readonly<Record<string, number>> = Object.freeze({
   ttft_ms: 3_600_000,
   stall_ms: 3_600_000,
   stall_after: 1_000_000_000,
+  malformed: 10_000,
   tps: 1_000_000,
   retry_after: 86_400,
+  cut_after: 1_000_000_000,
+  fault_times: 1_000_000,
+  prefill_repeat: 1_000,
 });
 
 /** The output allowance of one choice: tokens and characters, spent as steps are planned. */

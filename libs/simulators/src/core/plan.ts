@@ -2,6 +2,7 @@
 import {
   argumentFragments,
   boundedText,
+  continuationTokenStream,
   instanceFromSchema,
   promptWords,
   PROSE_WORDS,
@@ -78,7 +79,16 @@ function contentSteps(
   const format = req.responseFormat;
   let tokens: Iterable<string>;
   if (format.type === 'text') {
-    tokens = textTokenStream(words, knobs.completionTokens, choiceIndex);
+    tokens =
+      req.prefill !== undefined && req.prefill.trim() !== ''
+        ? continuationTokenStream(
+            words,
+            knobs.completionTokens,
+            req.prefill,
+            knobs.prefillRepeat ?? 0,
+            choiceIndex,
+          )
+        : textTokenStream(words, knobs.completionTokens, choiceIndex);
   } else {
     // Never more words than the choice may say: the JSON around them only adds tokens.
     const n = Math.min(knobs.completionTokens, budget.tokens);

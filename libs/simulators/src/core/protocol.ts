@@ -69,6 +69,8 @@ export interface SimContext {
   records: RecordStore;
   /** Generations in flight, cancelled when the simulator closes. */
   active: Set<Generation>;
+  /** Requests seen per last user message, for the `fault_times` knob (cleared by a reset). */
+  faultCounts: Map<string, number>;
 }
 
 export interface CompletionMeta {

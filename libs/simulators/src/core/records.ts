@@ -15,14 +15,35 @@ const snapshot = (r: SimRequestRecord): SimRequestRecord => ({
   tokenTimes: [...r.tokenTimes],
 });
 
+/** How many records a simulator keeps by default (the oldest go first). */
+export const DEFAULT_MAX_RECORDS = 10_000;
+
 export class RecordStore {
   private records: SimRequestRecord[] = [];
   private readonly waiters = new Set<Waiter>();
 
+  /**
+   * @param maxRecords the most records kept: a long-running simulator (the `npm run up` demo, a
+   *   bench) would otherwise keep every request body it ever received. Past it the oldest record
+   *   that has ended is dropped (the oldest of all when every one is still running).
+   */
+  constructor(private readonly maxRecords = DEFAULT_MAX_RECORDS) {
+    if (!Number.isInteger(maxRecords) || maxRecords < 1)
+      throw new RangeError(`maxRecords must be a positive integer, got ${maxRecords}`);
+  }
+
   add(record: SimRequestRecord): SimRequestRecord {
     this.records.push(record);
+    if (this.records.length > this.maxRecords) {
+      const ended = this.records.findIndex((r) => r.outcome !== 'in_progress');
+      this.records.splice(ended === -1 ? 0 : ended, 1);
+    }
     this.changed(record);
     return record;
+  }
+
+  get size(): number {
+    return this.records.length;
   }
 
   /** Applies `patch` to a live record and wakes the waiters it satisfies. */

@@ -46,8 +46,9 @@ export class SimulatorServer implements Simulator {
   private readonly http1: HttpServer;
   private readonly http2: Http2Server;
   private readonly sockets = new Set<Socket>();
-  private readonly records = new RecordStore();
+  private readonly records: RecordStore;
   private readonly active = new Set<Generation>();
+  private readonly faultCounts = new Map<string, number>();
   private readonly initialDefaults: Knobs;
   private currentDefaults: Knobs;
   private readonly models: ReadonlyMap<string, SimModel>;
@@ -60,6 +61,7 @@ export class SimulatorServer implements Simulator {
     private readonly opts: SimulatorOptions = {},
   ) {
     this.name = opts.name ?? `${protocol.name}-sim`;
+    this.records = new RecordStore(opts.maxRecords);
     this.initialDefaults = mergeKnobs(BASE_KNOBS, opts.defaults);
     this.currentDefaults = { ...this.initialDefaults };
     this.models = new Map((opts.models ?? DEFAULT_MODELS).map((m) => [m.id, m]));
@@ -80,6 +82,7 @@ export class SimulatorServer implements Simulator {
       defaults: () => ({ ...this.currentDefaults }),
       records: this.records,
       active: this.active,
+      faultCounts: this.faultCounts,
     };
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
     this.http1 = createHttpServer({ noDelay: true, keepAlive: true }, handler);
@@ -158,6 +161,7 @@ export class SimulatorServer implements Simulator {
 
   reset(): void {
     this.records.clear();
+    this.faultCounts.clear();
     this.currentDefaults = { ...this.initialDefaults };
     this.keys = this.initialKeys;
   }

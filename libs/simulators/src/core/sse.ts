@@ -24,6 +24,14 @@ export class SseWriter {
     this.pending += `${name ? `event: ${name}\n` : ''}data: ${JSON.stringify(payload)}\n\n`;
   }
 
+  /**
+   * Queues an event whose data cannot be parsed: `payload`'s JSON cut in half (what a proxy
+   * that truncates a line, or a buggy upstream, sends). The `malformed` knob.
+   */
+  garbled(payload: unknown, name?: string): void {
+    this.pending += `${name ? `event: ${name}\n` : ''}data: ${garble(payload)}\n\n`;
+  }
+
   /** Queues raw text (a comment, a keep-alive). */
   raw(text: string): void {
     this.pending += text;
@@ -48,4 +56,10 @@ export class SseWriter {
     this.pending = '';
     this.res.end(text);
   }
+}
+
+/** `payload`'s JSON cut in half: never valid JSON (an object's closing brace is gone). */
+export function garble(payload: unknown): string {
+  const json = JSON.stringify(payload);
+  return json.slice(0, Math.ceil(json.length / 2));
 }

@@ -26,12 +26,31 @@ export interface Knobs {
   errorMessage?: string;
   /** Send 200 + headers, then destroy the socket before / right after the first content token. */
   cut?: CutMode;
+  /** Send 200 + headers, then destroy the socket right after this many tokens (no `[DONE]`). */
+  cutAfterTokens?: number;
   /** Destroy the connection without sending any response. */
   reset?: boolean;
   /** Pause the stream for this long (ms) ... */
   stallMs?: number;
   /** ... after this many tokens (default 1). */
   stallAfterTokens?: number;
+  /**
+   * Streams only: this many garbage events (an unparsable event in the protocol's own framing:
+   * a `data:` line whose JSON is cut in half, an event-stream frame whose payload is) spread
+   * evenly among the stream's events, after the first token.
+   */
+  malformedEvents?: number;
+  /**
+   * The faults (`status`, `reset`, `cut`, `cut_after`, `stall_ms`, `stream_error`) hit only the
+   * first N requests this simulator receives with the same last user message; later ones are
+   * answered normally (a transient fault: a retry of the same request succeeds).
+   */
+  faultTimes?: number;
+  /**
+   * A continuation of a prefill starts by repeating the prefill's last N words (as some models
+   * do) before it carries on.
+   */
+  prefillRepeat?: number;
   /** Function name(s) to call instead of answering with text; several names = parallel tool calls. */
   toolCall?: string | string[];
   /** What a text answer says: the prompt's words echoed (default), or `prose` that reads like a reply (the demo). */
@@ -98,6 +117,8 @@ export interface SimulatorOptions {
   defaults?: Partial<Knobs>;
   /** Identifies this simulator (health endpoint, `x-sim-name` response header). */
   name?: string;
+  /** The most request records kept for `GET /__sim/requests` (default 10,000; oldest go first). */
+  maxRecords?: number;
 }
 
 export type SimOutcome = 'completed' | 'aborted' | 'error' | 'cut' | 'reset' | 'in_progress';

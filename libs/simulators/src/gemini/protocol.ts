@@ -12,6 +12,7 @@
  * without it one JSON array written as it grows. Every event repeats the usage totals so far.
  */
 import { onDrain, runChat, wholeBodySink } from '../core/chat-flow.js';
+import { garble } from '../core/sse.js';
 import type { GenerationSink } from '../core/generation.js';
 import { bearerToken, type Exchange } from '../core/http-util.js';
 import type { ChoicePlan } from '../core/plan.js';
@@ -226,6 +227,12 @@ function streamSink(a: SinkArgs<GeminiChatRequest>, seed: string): GenerationSin
       const kind = candidates[p.index]!.step();
       if (kind === 'thought') counts.thoughts++;
       else counts.candidates++;
+    },
+    // A `data:` event whose JSON is cut in half (SSE only: a JSON array has no events).
+    malformed: () => {
+      if (!req.sse) return;
+      event();
+      pending += `data: ${garble({ candidates: [{ content: { parts: [{ text: 'garbled' }], role: 'model' }, index: 0 }] })}\r\n\r\n`;
     },
     finishChoice: (p) => candidates[p.index]!.finishWith(GEMINI_FINISH[p.finishReason]),
     end() {

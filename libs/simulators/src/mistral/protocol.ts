@@ -116,6 +116,8 @@ function streamSink(a: SinkArgs<SimChatRequest>): GenerationSink {
         if (lastOfCall(plan, step)) flushCalls(plan, step.call);
       }
     },
+    malformed: () =>
+      sse.garbled(chunk([{ index: 0, delta: { content: 'garbled' }, finish_reason: null }])),
     finishChoice(plan) {
       flushCalls(plan, plan.toolCalls.length);
       finished.push(plan);

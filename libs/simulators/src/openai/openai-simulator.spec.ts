@@ -915,6 +915,48 @@ describe('OpenAI simulator', () => {
       });
     });
 
+    it('malformed=N: N unparsable data lines spread among the good events (streams only)', async () => {
+      const prompt = 'alpha bravo charlie';
+      const res = await raw({
+        model: 'sim-gpt-small',
+        messages: user(`${prompt} [[sim tokens=8 malformed=2]]`),
+        stream: true,
+      });
+      const datas = (await res.text())
+        .split('\n\n')
+        .filter((b) => b.startsWith('data: '))
+        .map((b) => b.slice('data: '.length));
+      const parsed = datas.map((d): Record<string, unknown> | 'done' | 'bad' => {
+        if (d === '[DONE]') return 'done';
+        try {
+          return JSON.parse(d) as Record<string, unknown>;
+        } catch {
+          return 'bad';
+        }
+      });
+      // role, steps 0-2, garbage, steps 3-5, garbage, steps 6-7, finish, [DONE]: after steps
+      // floor(k * 8 / 3), never before the first token, never two in a row.
+      assert.deepEqual(
+        parsed.flatMap((p, i) => (p === 'bad' ? [i] : [])),
+        [4, 8],
+      );
+      assert.match(datas[4]!, /^\{"id":"chatcmpl-/, 'a JSON chunk cut in half');
+      const content = parsed
+        .flatMap((p) => (typeof p === 'object' ? [p] : []))
+        .map(
+          (c) => (c['choices'] as Array<{ delta: { content?: string } }>)[0]?.delta.content ?? '',
+        )
+        .join('');
+      assert.equal(content, expectedContent(prompt, 8), 'the good events carry the whole answer');
+      assert.equal(parsed.at(-1), 'done');
+      // A whole answer has no events to garble.
+      const unary = await client.chat.completions.create({
+        model: 'sim-gpt-small',
+        messages: user(`${prompt} [[sim tokens=8 malformed=2]]`),
+      });
+      assert.equal(unary.choices[0]?.message.content, expectedContent(prompt, 8));
+    });
+
     it('cut=before_first sends 200 headers and no chunk', async () => {
       const r = await readSse(
         await raw({

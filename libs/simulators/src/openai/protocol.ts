@@ -72,6 +72,14 @@ function streamSink(
       plans.forEach((p) => send(chunks.role(p)));
     },
     step: (p, s) => chunks.step(p, s).forEach(send),
+    malformed: () =>
+      sse.garbled({
+        id: a.meta.id,
+        object: 'chat.completion.chunk',
+        created: a.meta.created,
+        model: a.meta.model,
+        choices: [{ index: 0, delta: { content: 'garbled' }, logprobs: null, finish_reason: null }],
+      }),
     finishChoice: (p) => send(chunks.finish(p)),
     end() {
       if (includeUsage) sse.event(chunks.usage(usageOf(plans, promptTokens, a.knobs.cachedTokens)));

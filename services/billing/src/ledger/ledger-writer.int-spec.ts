@@ -493,6 +493,10 @@ describe('a parked record retried after its cause is gone', () => {
           upstreamMicros: 250,
           served: false,
           accountId: null,
+          role: null,
+          billedTokens: { prompt: 0, completion: 0, cachedRead: 0, cacheWrite: 0, reasoning: 0 },
+          billedUpstreamMicros: 0,
+          chargedMicros: 0,
         },
       ],
     });

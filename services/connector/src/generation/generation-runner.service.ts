@@ -40,6 +40,7 @@ import type { Lease } from '../accounts/account-book.js';
 import { AccountsView } from '../accounts/accounts-view.service.js';
 import type { AccountOutcome } from '../accounts/key-pool.js';
 import { ConnectorConfig } from '../connector.config.js';
+import { attemptStallsTotal, malformedEventsTotal } from './connector-metrics.js';
 
 type ReplyBody = LlmReplyV1 extends infer R
   ? R extends unknown
@@ -123,6 +124,7 @@ export class GenerationRunner implements OnApplicationShutdown {
         held: Record<string, unknown>[],
       ) => void;
       end: (ev: Extract<UpstreamEvent, { type: 'end' }>, held: Record<string, unknown>[]) => void;
+      malformed: () => void;
     },
   ): Promise<void> {
     // Role-only chunks wait here until the first chunk with output.
@@ -140,10 +142,11 @@ export class GenerationRunner implements OnApplicationShutdown {
       signal,
       deadlineAt: req.deadlineAt,
       dispatcher: this.agent,
-      idleTimeoutMs: this.config.upstreamIdleMs,
+      stallTimeoutMs: req.stallTimeoutMs ?? this.config.stallMs,
     })) {
       if (ev.type === 'completion') on.completion(ev.parsed);
       else if (ev.type === 'chunk') on.chunk(ev.chunk, ev.hasOutput, held);
+      else if (ev.type === 'malformed') on.malformed();
       else on.end(ev, held);
     }
   }
@@ -194,6 +197,8 @@ export class GenerationRunner implements OnApplicationShutdown {
     let upstreamStart = performance.now();
     let firstOutputAt: number | null = null;
     let chunksSent = 0;
+    // Stream events skipped as malformed (the attempt fails only past the tolerance).
+    let malformedEvents = 0;
     // Everything the upstream generated, for an estimate when it reports no usage.
     let output = new OutputTally();
     let tokens: NativeTokens = zeroTokens();
@@ -294,6 +299,10 @@ export class GenerationRunner implements OnApplicationShutdown {
                 accountId,
               });
             },
+            malformed: () => {
+              malformedEvents++;
+              malformedEventsTotal.inc({ provider: req.endpoint.provider });
+            },
           });
           lease.end({ kind: 'success' });
           break;
@@ -357,6 +366,10 @@ export class GenerationRunner implements OnApplicationShutdown {
         outcome = err.status === 504 ? 'timeout' : 'error';
         upstreamStatus = err.upstreamStatus;
         errorCode = err.code;
+        if (errorCode === UPSTREAM_ERROR_CODES.stalled) {
+          attemptStallsTotal.inc({ provider: req.endpoint.provider });
+          upstreamSpan.addEvent('stalled', { 'turnpike.chunks_sent': chunksSent });
+        }
         providerCode = failure.detail.providerCode;
         retryAfterSec = err.retryAfterSec;
         this.logFailure(req, failure, secrets, accountId);
@@ -392,6 +405,7 @@ export class GenerationRunner implements OnApplicationShutdown {
       ttftMs: t.upstreamTtftMs,
       latencyMs: t.upstreamMs,
       tokens,
+      malformedEvents,
       endedAt: Date.now(),
     };
     sends.push(

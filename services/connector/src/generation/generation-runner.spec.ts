@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
   LlmAttemptV1,
   LlmReplyV1,
@@ -11,8 +13,8 @@ import {
 } from '@turnpike/contracts';
 import type { OutgoingMessage } from '@turnpike/kafka';
 import { MasterKeyRing } from '@turnpike/secrets';
-import { startOpenAISimulator, type OpenAISimulator } from '@turnpike/simulators';
-import type { ProducerService } from '@turnpike/service-kit';
+import { expectedContent, startOpenAISimulator, type OpenAISimulator } from '@turnpike/simulators';
+import { MetricsModule, type ProducerService } from '@turnpike/service-kit';
 import { context } from '@turnpike/telemetry';
 import { AccountBook } from '../accounts/account-book.js';
 import { sealPayload, signAccount } from '../accounts/account-sealing.js';
@@ -137,7 +139,7 @@ describe('GenerationRunner: key pools', () => {
       producer,
       { book } as unknown as AccountsView,
       {
-        upstreamIdleMs: 10_000,
+        stallMs: 10_000,
       } as ConnectorConfig,
     );
   });
@@ -268,5 +270,163 @@ describe('GenerationRunner: key pools', () => {
       simA.requests().map((r) => r.credentialSha256),
       [sha(keyA), sha(rotatedKey)],
     );
+  });
+});
+
+/**
+ * Stalls and malformed events on the real upstream path (the simulator's `stall_ms` and
+ * `malformed` knobs), as the gateway sees them (the replies), as routing sees them (the attempt
+ * record), and as Prometheus does (`GET /metrics`).
+ */
+describe('GenerationRunner: stalls and malformed events', () => {
+  let sim: OpenAISimulator;
+  const simKey = key('stall');
+  const provider = `p-${randomBytes(3).toString('hex')}`;
+  const sent: Array<{ topic: string; value: unknown; at: number }> = [];
+  const producer = {
+    send: async (topic: string, m: OutgoingMessage) => {
+      sent.push({
+        topic,
+        value: m.value === null ? null : JSON.parse(m.value.toString()),
+        at: performance.now(),
+      });
+    },
+  } as unknown as ProducerService;
+  let runner: GenerationRunner;
+  let app: NestFastifyApplication;
+  let metricsUrl: string;
+
+  before(async () => {
+    Logger.overrideLogger(false);
+    sim = await startOpenAISimulator({
+      apiKey: simKey,
+      name: 'stall',
+      defaults: { ttftMs: 0, tokensPerSecond: 0 },
+    });
+    const book = new AccountBook(ring);
+    book.apply(idOf(7), account(idOf(7), provider, sim.url, simKey));
+    // The service default stays long: the limit under test comes with each request.
+    runner = new GenerationRunner(
+      producer,
+      { book } as unknown as AccountsView,
+      {
+        stallMs: 10_000,
+      } as ConnectorConfig,
+    );
+    app = await NestFactory.create<NestFastifyApplication>(MetricsModule, new FastifyAdapter(), {
+      logger: false,
+    });
+    await app.listen(0, '127.0.0.1');
+    metricsUrl = `${await app.getUrl()}/metrics`;
+  });
+  after(async () => {
+    await runner?.onApplicationShutdown();
+    await app?.close();
+    await sim.close();
+  });
+
+  const generate = (content: string, stallTimeoutMs?: number): LlmGenerateV1 => {
+    const req = request(provider, true);
+    req.body = { model: 'm/x', messages: [{ role: 'user', content }], stream: true };
+    if (stallTimeoutMs !== undefined) req.stallTimeoutMs = stallTimeoutMs;
+    return req;
+  };
+
+  async function run(req: LlmGenerateV1) {
+    sent.length = 0;
+    await runner.run(req, new AbortController().signal, context.active(), performance.now());
+    const replies = sent
+      .filter((s) => s.topic === TOPICS.llmReplies)
+      .map((s) => ({ reply: LlmReplyV1.parse(s.value), at: s.at }));
+    const attempt = LlmAttemptV1.parse(sent.find((s) => s.topic === TOPICS.llmAttempts)!.value);
+    return { replies, attempt };
+  }
+
+  const textOf = (replies: Array<{ reply: LlmReplyV1 }>): string =>
+    replies
+      .flatMap(({ reply: r }) => (r.type === 'chunk' ? [r.chunk] : []))
+      .map((c) => {
+        const choice = (c['choices'] as Array<{ delta?: { content?: string } }>)[0];
+        return choice?.delta?.content ?? '';
+      })
+      .join('');
+
+  /** A counter's value for this test's provider, as `GET /metrics` shows it. */
+  async function scraped(name: string): Promise<number> {
+    const res = await fetch(metricsUrl);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{provider="${provider}"} `));
+    return line === undefined ? 0 : Number(line.split(' ')[1]);
+  }
+
+  test('a 6 s stall after the third token under a 2 s limit: ended at the limit, counted, recorded', async (t) => {
+    const stallsBefore = await scraped('turnpike_attempt_stalls_total');
+    const prompt = 'stall here please';
+    const { replies, attempt } = await run(
+      generate(`${prompt} [[sim tokens=10 stall_ms=6000 stall_after=3]]`, 2_000),
+    );
+    const last = replies.at(-1)!;
+    assert.ok(last.reply.type === 'error', JSON.stringify(last.reply));
+    const err = last.reply;
+    assert.equal(err.error.code, 'upstream_stalled');
+    assert.equal(err.error.status, 504);
+    assert.equal(err.error.retryable, true);
+    // What reached the gateway before: the role and three tokens, and the error says so.
+    const chunks = replies.filter((r) => r.reply.type === 'chunk');
+    assert.equal(err.chunksSent, chunks.length);
+    assert.equal(textOf(replies), expectedContent(prompt, 3));
+    // What the attempt produced is counted (a mid-stream failure: prompt and output).
+    assert.ok(err.tokens.prompt > 0 && err.tokens.completion > 0, JSON.stringify(err.tokens));
+    // Detected at the limit (timers never fire early; a busy machine may make them late), and
+    // long before the stall would have ended by itself.
+    const silence = last.at - chunks.at(-1)!.at;
+    t.diagnostic(`ended ${silence.toFixed(0)} ms after the last token (limit 2000 ms)`);
+    assert.ok(silence >= 1_950, `ended after ${silence.toFixed(0)} ms of silence`);
+    assert.ok(silence < 3_500, `ended after ${silence.toFixed(0)} ms of silence`);
+    const rec = await sim.waitForRequest((r) => r.outcome !== 'in_progress', { timeoutMs: 1000 });
+    assert.equal(rec.outcome, 'aborted', 'the connector closed the upstream call');
+    assert.equal(rec.tokensSent, 3);
+    // The attempt record says it stalled.
+    assert.equal(attempt.errorCode, 'upstream_stalled');
+    assert.equal(attempt.outcome, 'timeout');
+    assert.equal(attempt.malformedEvents, 0);
+    assert.equal(await scraped('turnpike_attempt_stalls_total'), stallsBefore + 1);
+  });
+
+  test('a 1.5 s pause under the same 2 s limit is no stall: served whole', async () => {
+    sim.reset();
+    const prompt = 'pause here please';
+    const { replies, attempt } = await run(
+      generate(`${prompt} [[sim tokens=6 stall_ms=1500 stall_after=3]]`, 2_000),
+    );
+    assert.equal(replies.at(-1)!.reply.type, 'end');
+    assert.equal(textOf(replies), expectedContent(prompt, 6));
+    assert.equal(attempt.outcome, 'success');
+  });
+
+  test('malformed events amid the stream: skipped, the answer whole, counted on the record and in /metrics', async () => {
+    sim.reset();
+    const before = await scraped('turnpike_stream_malformed_events_total');
+    const prompt = 'garbage amid good events';
+    const { replies, attempt } = await run(generate(`${prompt} [[sim tokens=40 malformed=2]]`));
+    assert.equal(replies.at(-1)!.reply.type, 'end');
+    assert.equal(textOf(replies), expectedContent(prompt, 40));
+    assert.equal(attempt.outcome, 'success');
+    assert.equal(attempt.malformedEvents, 2);
+    assert.equal(await scraped('turnpike_stream_malformed_events_total'), before + 2);
+  });
+
+  test('past the tolerance (four in a row): upstream_bad_stream, what was skipped still counted', async () => {
+    sim.reset();
+    const before = await scraped('turnpike_stream_malformed_events_total');
+    const { replies, attempt } = await run(generate('broken stream [[sim tokens=2 malformed=8]]'));
+    const last = replies.at(-1)!.reply;
+    assert.ok(last.type === 'error');
+    assert.equal(last.error.code, 'upstream_bad_stream');
+    assert.equal(attempt.errorCode, 'upstream_bad_stream');
+    assert.equal(attempt.malformedEvents, 3, 'three skipped, the fourth in a row failed it');
+    assert.equal(await scraped('turnpike_stream_malformed_events_total'), before + 3);
   });
 });

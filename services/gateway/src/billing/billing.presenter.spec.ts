@@ -166,6 +166,78 @@ describe('billing presenters: @openrouter/sdk accepts them', () => {
     assert.equal(d.apiType, 'completions');
   });
 
+  test('a resumed answer: every attempt with its role and charges; the SDK still parses it', () => {
+    const attempt = (n: number, over: Partial<GenerationRecord['attempts'][number]>) => ({
+      attempt: n,
+      endpointId: `turnpike/sim-small@p${n}`,
+      provider: `p${n}`,
+      model: 'turnpike/sim-small',
+      outcome: 'success',
+      upstreamStatus: 200,
+      errorCode: null,
+      ttftMs: 10,
+      latencyMs: 50,
+      ...over,
+    });
+    const body = presentGeneration(
+      record({
+        chargedMicros: 1_050,
+        upstreamMicros: 821,
+        attempts: [
+          attempt(1, {
+            role: 'primary',
+            served: true,
+            outcome: 'error',
+            errorCode: 'upstream_stream_cut',
+            tokens: { prompt: 1_000, completion: 41, reasoning: 0 },
+            billedTokens: { prompt: 1_000, completion: 40, reasoning: 0 },
+            upstreamMicros: 175,
+            billedUpstreamMicros: 174,
+            chargedMicros: 250,
+          }),
+          attempt(2, {
+            role: 'continuation',
+            served: true,
+            tokens: { prompt: 1_050, completion: 160, reasoning: 0 },
+            billedTokens: { prompt: 0, completion: 160, reasoning: 0 },
+            upstreamMicros: 1_690,
+            billedUpstreamMicros: 640,
+            chargedMicros: 800,
+          }),
+        ],
+      }),
+    );
+    const d = GenerationResponse$inboundSchema.parse({ data: body }).data;
+    assert.equal(d.totalCost, 0.00105);
+    assert.deepEqual(
+      d.providerResponses?.map((r) => [r.providerName, r.status]),
+      [
+        ['p1', 200],
+        ['p2', 200],
+      ],
+    );
+    const raw = body['provider_responses'] as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      raw.map((r) => [r['role'], r['served'], r['billed_tokens_prompt'], r['total_cost_micros']]),
+      [
+        ['primary', true, 1_000, 250],
+        ['continuation', true, 0, 800],
+      ],
+    );
+    assert.equal(
+      raw.reduce((a, r) => a + (r['total_cost_micros'] as number), 0),
+      body['total_cost_micros'],
+    );
+    assert.equal(raw[1]!['upstream_inference_cost'], 0.00169);
+    // A record from before attempt roles: nulls and zeros, never a crash.
+    assert.equal(
+      (presentGeneration(record())['provider_responses'] as Array<Record<string, unknown>>)[0]![
+        'role'
+      ],
+      null,
+    );
+  });
+
   test('a cancelled generation with an app referer', () => {
     const d = GenerationResponse$inboundSchema.parse({
       data: presentGeneration(

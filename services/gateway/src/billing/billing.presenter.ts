@@ -165,8 +165,13 @@ export function presentGeneration(g: GenerationRecord): Record<string, unknown> 
     user_agent: null,
     workspace_id: null,
     error: g.error,
+    // Every attempt, with why it was made (`role`), whether its output reached the client
+    // (`served`), what it consumed and cost us upstream, and what the tenant pays for it: the
+    // attempts' `total_cost` sum to the generation's.
     provider_responses: g.attempts.map((a) => ({
       attempt: a.attempt,
+      role: a.role ?? null,
+      served: a.served ?? false,
       endpoint_id: a.endpointId,
       provider_name: a.provider,
       model_permaslug: a.model,
@@ -176,6 +181,14 @@ export function presentGeneration(g: GenerationRecord): Record<string, unknown> 
       latency: a.latencyMs,
       ttft: a.ttftMs,
       is_byok: false,
+      native_tokens_prompt: a.tokens?.prompt ?? 0,
+      native_tokens_completion: a.tokens?.completion ?? 0,
+      billed_tokens_prompt: a.billedTokens?.prompt ?? 0,
+      billed_tokens_completion: a.billedTokens?.completion ?? 0,
+      upstream_inference_cost: usd(a.upstreamMicros ?? 0),
+      upstream_inference_cost_micros: a.upstreamMicros ?? 0,
+      total_cost: usd(a.chargedMicros ?? 0),
+      total_cost_micros: a.chargedMicros ?? 0,
     })),
   };
 }

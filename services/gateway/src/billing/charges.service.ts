@@ -1,12 +1,12 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { EndpointPricing, Micros, NativeTokens, UsageEventV1 } from '@turnpike/contracts';
+import type { EndpointPricing, Micros, NativeTokens } from '@turnpike/contracts';
 import { ApiError } from '@turnpike/openai-api';
 import { estimatePrompt } from '@turnpike/providers';
 import {
   attemptCostMicros,
   formatMicros,
   maxOutputTokens,
-  priceGeneration,
+  priceParts,
   worstCaseChargeMicros,
 } from '@turnpike/pricing';
 import type { AuthContext } from '../auth/auth-context.js';
@@ -37,8 +37,8 @@ const FREE: Reservation = { settle: () => undefined, release: () => undefined };
  *   balance, except that an idle replica may admit one request the whole balance covers. So a
  *   burst spread over the replicas overspends at most (R - 1) x the largest worst case; see
  *   services/billing/README.md for the general bound.
- * - `price()`: the upstream cost from native tokens and the charged price with the tenant's and
- *   model's markup; errors and empty completions are free.
+ * - `priceParts()`: the upstream cost from native tokens and the charged price with the tenant's
+ *   and model's markup, per serving attempt; errors and empty completions are free.
  */
 @Injectable()
 export class ChargesService implements OnModuleInit, OnModuleDestroy {
@@ -112,20 +112,25 @@ export class ChargesService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Upstream cost and charged price (markup included), in integer micro-units. Errors and empty
-   * completions are free; an aborted stream pays for what was produced.
+   * The cost and charge of a generation, from the billed tokens of each attempt that served it
+   * (one, or several when a cut answer was resumed by a continuation): each at its endpoint's
+   * prices and its model's markup; the per-request price and fixed fee once (`priceParts`).
+   * Errors and empty completions are free; an aborted stream pays for what was produced.
    */
-  price(
+  priceParts(
     auth: AuthContext,
-    candidate: Candidate,
-    tokens: NativeTokens,
+    parts: ReadonlyArray<{ candidate: Candidate; tokens: NativeTokens }>,
     chargeable: boolean,
-  ): UsageEventV1['cost'] {
-    const markup = this.markups.book.resolve(auth.tenantId, candidate.model.id);
-    return {
-      currency: 'USD',
-      ...priceGeneration(tokens, candidate.endpoint.pricing, markup, chargeable),
-    };
+  ): ReturnType<typeof priceParts> {
+    return priceParts(
+      parts.map((p, i) => ({
+        tokens: p.tokens,
+        price: p.candidate.endpoint.pricing,
+        markup: this.markups.book.resolve(auth.tenantId, p.candidate.model.id),
+        first: i === 0,
+      })),
+      chargeable,
+    );
   }
 
   /** What one attempt cost us upstream (nothing when it consumed nothing). */

@@ -63,6 +63,7 @@ const endpoint = (health: Partial<EndpointHealth> = {}): CatalogEndpoint => ({
   region: null,
   supportedParameters: ['tools'],
   dataCollection: 'deny',
+  supportsPrefill: false,
   health: { ...unknownHealth(), ...health },
 });
 

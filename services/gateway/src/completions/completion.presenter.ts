@@ -42,17 +42,37 @@ function intsOnly(o: unknown): Json {
   return out;
 }
 
+/** One attempt's share of an answer it served with others (a resumed stream). */
+export interface UsagePart {
+  tokens: NativeTokens;
+  price: EndpointPricing;
+  upstreamMicros: number;
+}
+
 /**
  * OpenAI's `usage` plus OpenRouter's `cost` (what the tenant is charged, in currency units) and
- * `cost_details` (what the upstream charged us, split into prompt and completion).
+ * `cost_details` (what the upstream charged us, split into prompt and completion). An answer
+ * resumed by a continuation passes its `parts`: the split is the sum of theirs, each at its own
+ * endpoint's prices.
  */
 export function presentUsage(
   tokens: NativeTokens,
   upstream: Json | null,
   cost: UsageEventV1['cost'],
   price: EndpointPricing,
+  parts?: readonly UsagePart[],
 ): Json {
-  const split = splitUpstreamCost(tokens, price, cost.upstreamMicros);
+  const split = parts
+    ? parts
+        .map((p) => splitUpstreamCost(p.tokens, p.price, p.upstreamMicros))
+        .reduce(
+          (a, b) => ({
+            promptMicros: a.promptMicros + b.promptMicros,
+            completionMicros: a.completionMicros + b.completionMicros,
+          }),
+          { promptMicros: 0, completionMicros: 0 },
+        )
+    : splitUpstreamCost(tokens, price, cost.upstreamMicros);
   return {
     prompt_tokens: tokens.prompt,
     completion_tokens: tokens.completion,

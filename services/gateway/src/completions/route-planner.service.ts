@@ -13,7 +13,14 @@ import {
   type ChatCompletionRequest,
 } from '@turnpike/openai-api';
 import { estimatePrompt } from '@turnpike/providers';
-import { rankCandidates, routeRequestOf, type Tier } from '@turnpike/routing';
+import {
+  latencyOf,
+  rankCandidates,
+  resolveModel,
+  routeRequestOf,
+  tierOf,
+  type Tier,
+} from '@turnpike/routing';
 import { RoutingTableService } from '../catalog/routing-table.service.js';
 import { GatewayConfig } from '../gateway.config.js';
 
@@ -77,9 +84,24 @@ export class RoutePlanner {
     return result.candidates;
   }
 
-  /** The attempts of one request, in order, with what failures teach along the way. */
-  fallbacks(candidates: Candidate[]): FallbackPlan {
-    return new FallbackPlan(candidates);
+  /**
+   * The attempts of one request, in order, with what failures teach along the way. The models
+   * named besides the requested one (`models`) are the request's explicit fallbacks.
+   */
+  fallbacks(candidates: Candidate[], body: Pick<ChatCompletionRequest, 'model'>): FallbackPlan {
+    const primary = resolveModel(body.model, (id) => this.table.get(id))?.entry.model.id;
+    return new FallbackPlan(candidates, primary ?? body.model);
+  }
+
+  /**
+   * What the gateway knows of a candidate right now: whether it is usable (no open circuit, no
+   * Retry-After pending) and its expected time to first token (the routing table's health).
+   */
+  outlook(candidate: Candidate): { usable: boolean; expectedTtftMs: number | null } {
+    return {
+      usable: tierOf(candidate.endpoint, Date.now(), this.table.cooldowns()) !== 'unavailable',
+      expectedTtftMs: latencyOf(candidate.endpoint),
+    };
   }
 
   /** Learns from a failed attempt: an upstream's Retry-After takes effect on this gateway at once. */
@@ -95,28 +117,53 @@ export class RoutePlanner {
 
 /**
  * The remaining candidates of one request. A failure can narrow them: after a context-length
- * error only endpoints with a larger window are worth trying; when the connector has no usable
- * account for a provider (`provider_not_configured`), none of that provider's endpoints is (the
- * same configuration gap), but other providers' endpoints still are.
+ * error only endpoints with a larger window are worth trying, except those of a fallback model
+ * the request named (`models`): the client asked for it, so it is tried whatever its declared
+ * window (declared windows are not always what an upstream takes); when the connector has no
+ * usable account for a provider (`provider_not_configured`), none of that provider's endpoints
+ * is (the same configuration gap), but other providers' endpoints still are. Once text reached
+ * the client, only endpoints that continue a prefill can serve the answer (`nextPrefill`).
  */
 export class FallbackPlan {
   private readonly queue: Candidate[];
-  /** The attempt number of the candidate last returned by `next()` (from 1). */
-  attempt = 0;
 
-  constructor(candidates: Candidate[]) {
+  constructor(
+    candidates: Candidate[],
+    /** The requested model: candidates of any other model were named by the client. */
+    private readonly primaryModel: string = candidates[0]?.model.id ?? '',
+  ) {
     this.queue = [...candidates];
   }
 
   next(): Candidate | null {
-    const c = this.queue.shift() ?? null;
-    if (c) this.attempt++;
-    return c;
+    return this.queue.shift() ?? null;
   }
 
-  /** Whether another candidate remains after the one being tried. */
-  hasMore(): boolean {
-    return this.queue.length > 0;
+  /**
+   * The next candidate whose endpoint continues a prefill; those before it are dropped (they
+   * cannot resume this answer, and a fresh answer may not be mixed into it).
+   */
+  nextPrefill(): Candidate | null {
+    while (this.queue.length > 0) {
+      const c = this.queue.shift()!;
+      if (c.endpoint.supportsPrefill) return c;
+    }
+    return null;
+  }
+
+  /** The candidate `next()` would give, without taking it. */
+  peek(): Candidate | null {
+    return this.queue[0] ?? null;
+  }
+
+  /** Whether another candidate remains (one that continues a prefill, with `prefill`). */
+  hasMore(prefill = false): boolean {
+    return prefill ? this.queue.some((c) => c.endpoint.supportsPrefill) : this.queue.length > 0;
+  }
+
+  /** Whether the client named this candidate's model as a fallback (`models`). */
+  named(c: Candidate): boolean {
+    return c.model.id !== this.primaryModel;
   }
 
   /** Narrows the remaining candidates after `candidate` failed with `error`. */
@@ -127,10 +174,11 @@ export class FallbackPlan {
         if (this.queue[i]!.endpoint.provider === provider) this.queue.splice(i, 1);
       }
     }
-    if (error.code === 'context_length_exceeded') {
+    if (error.code === UPSTREAM_ERROR_CODES.contextLength) {
       const window = candidate.endpoint.contextLength;
       for (let i = this.queue.length - 1; i >= 0; i--) {
-        if (this.queue[i]!.endpoint.contextLength <= window) this.queue.splice(i, 1);
+        const c = this.queue[i]!;
+        if (c.endpoint.contextLength <= window && !this.named(c)) this.queue.splice(i, 1);
       }
     }
   }

@@ -12,26 +12,67 @@ import type { GatewayConfig } from '../gateway.config.js';
 import { FallbackPlan, RoutePlanner, type Candidate } from './route-planner.service.js';
 
 const model = { id: 't/m' } as CatalogModel;
-const candidate = (provider: string, contextLength: number, modelId = 't/m'): Candidate => ({
+const candidate = (
+  provider: string,
+  contextLength: number,
+  modelId = 't/m',
+  supportsPrefill = false,
+): Candidate => ({
   model: modelId === model.id ? model : ({ id: modelId } as CatalogModel),
   endpoint: {
     id: `${modelId}@${provider}`,
     provider,
     contextLength,
+    supportsPrefill,
     health: unknownHealth(),
   } as CatalogEndpoint,
 });
 
 describe('FallbackPlan', () => {
-  test('hands out candidates in order, numbering the attempts', () => {
+  test('hands out candidates in order', () => {
     const plan = new FallbackPlan([candidate('a', 10), candidate('b', 10)]);
     assert.equal(plan.next()?.endpoint.provider, 'a');
-    assert.equal(plan.attempt, 1);
     assert.equal(plan.hasMore(), true);
+    assert.equal(plan.peek()?.endpoint.provider, 'b');
     assert.equal(plan.next()?.endpoint.provider, 'b');
-    assert.equal(plan.attempt, 2);
     assert.equal(plan.hasMore(), false);
     assert.equal(plan.next(), null);
+    assert.equal(plan.peek(), null);
+  });
+
+  test('a cut answer continues only where a prefill is continued; the others are dropped', () => {
+    const plan = new FallbackPlan([
+      candidate('a', 10),
+      candidate('b', 10),
+      candidate('c', 10, 't/m', true),
+      candidate('d', 10),
+      candidate('e', 10, 't/other', true),
+    ]);
+    plan.next();
+    assert.equal(plan.hasMore(true), true);
+    assert.equal(plan.nextPrefill()?.endpoint.provider, 'c');
+    assert.equal(plan.nextPrefill()?.endpoint.id, 't/other@e');
+    assert.equal(plan.hasMore(true), false);
+    assert.equal(plan.hasMore(), false, 'd was passed over for good');
+    assert.equal(plan.nextPrefill(), null);
+  });
+
+  test('after a context-length error a fallback model the client named is still tried', () => {
+    // t/m is the requested model; t/named came from `models`, with the same declared window.
+    const plan = new FallbackPlan(
+      [
+        candidate('a', 8192),
+        candidate('b', 8192),
+        candidate('c', 8192, 't/named'),
+        candidate('d', 4096, 't/named'),
+      ],
+      't/m',
+    );
+    plan.failed(plan.next()!, { code: 'context_length_exceeded' });
+    assert.deepEqual(
+      [plan.next(), plan.next(), plan.next()].map((c) => c?.endpoint.id ?? null),
+      ['t/named@c', 't/named@d', null],
+    );
   });
 
   test('after a context-length error only larger windows remain', () => {
@@ -88,6 +129,7 @@ describe('RoutePlanner: what a request nothing can serve is answered with', () =
     region: null,
     supportedParameters: [],
     dataCollection: 'deny',
+    supportsPrefill: false,
     health: unknownHealth(),
   } as CatalogEndpoint;
   const entry = (endpoints: CatalogEndpoint[]): RoutingEntryV1 => ({

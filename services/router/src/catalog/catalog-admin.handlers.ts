@@ -16,6 +16,7 @@ import {
   type CatalogModelPage,
   type CatalogModelView,
   type CatalogProviderView,
+  type ProviderPolicyView,
 } from '@turnpike/contracts';
 import { RpcFailure, rpcParams as parse } from '@turnpike/kafka';
 import { RpcServerService } from '@turnpike/service-kit';
@@ -48,6 +49,11 @@ export class CatalogAdminHandlers {
 
     on(CATALOG_RPC.listProviders, async (): Promise<{ data: CatalogProviderView[] }> => ({
       data: this.catalog.listProviders(),
+    }));
+
+    // Public (`GET /v1/providers`): the providers routed to, with their endpoints' policies.
+    on(CATALOG_RPC.publicProviders, async (): Promise<{ data: ProviderPolicyView[] }> => ({
+      data: this.catalog.providerPolicies(),
     }));
 
     on(CATALOG_RPC.upsertProvider, async (params) => {

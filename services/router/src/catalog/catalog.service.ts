@@ -11,6 +11,7 @@ import {
   type CatalogModelView,
   type CatalogProviderInput,
   type CatalogProviderView,
+  type ProviderPolicyView,
 } from '@turnpike/contracts';
 import { RpcFailure } from '@turnpike/kafka';
 import { formatMicros } from '@turnpike/pricing';
@@ -144,6 +145,14 @@ export class CatalogService {
     return adapterFor(this.providers.get(e.providerId)?.kind ?? '') !== undefined;
   }
 
+  /**
+   * The endpoint's provider kind's adapter continues a trailing assistant message (prefill), so
+   * the gateway may carry on an answer cut mid-stream there. False without an adapter.
+   */
+  supportsPrefill(e: EndpointEntity): boolean {
+    return adapterFor(this.providers.get(e.providerId)?.kind ?? '')?.capabilities.prefill === true;
+  }
+
   /** What routing may use: enabled endpoints whose provider kind has an adapter. */
   routableEndpointsOf(modelId: string): EndpointEntity[] {
     return this.endpointsOf(modelId).filter((e) => this.routable(e));
@@ -176,6 +185,42 @@ export class CatalogService {
       }));
   }
 
+  /**
+   * The providers traffic can go to (at least one enabled endpoint whose kind has an adapter),
+   * with what their endpoints declare. The catalog holds no policy links yet: they are null.
+   */
+  providerPolicies(): ProviderPolicyView[] {
+    const by = new Map<string, EndpointEntity[]>();
+    for (const e of this.endpoints.values()) {
+      if (e.disabled || !this.models.has(e.modelId) || !this.routable(e)) continue;
+      const list = by.get(e.providerId) ?? [];
+      list.push(e);
+      by.set(e.providerId, list);
+    }
+    const distinct = <T>(xs: Array<T | null>): T[] =>
+      [...new Set(xs.filter((x): x is T => x !== null))].sort();
+    return [...by.entries()]
+      .map(([id, endpoints]): ProviderPolicyView | null => {
+        const p = this.providers.get(id);
+        if (!p) return null;
+        return {
+          id,
+          name: p.name,
+          kind: p.kind,
+          endpoints: endpoints.length,
+          models: new Set(endpoints.map((e) => e.modelId)).size,
+          data_collection: distinct(endpoints.map((e) => e.dataCollection)),
+          quantizations: distinct(endpoints.map((e) => e.quantization)),
+          regions: distinct(endpoints.map((e) => e.region)),
+          privacy_policy_url: null,
+          terms_of_service_url: null,
+          status_page_url: null,
+        };
+      })
+      .filter((v): v is ProviderPolicyView => v !== null)
+      .sort((a, b) => a.id.localeCompare(b.id));
+  }
+
   view(modelId: string, health: (endpointId: string) => unknown): CatalogModelView | undefined {
     const m = this.models.get(modelId);
     if (!m) return undefined;
@@ -189,7 +234,7 @@ export class CatalogService {
       output_modalities: m.outputModalities,
       overrides: m.overrides,
       endpoints: this.endpointsOf(m.id, true).map((e) =>
-        endpointView(e, this.routable(e), health(e.id)),
+        endpointView(e, this.routable(e), this.supportsPrefill(e), health(e.id)),
       ),
     };
   }
@@ -528,7 +573,12 @@ async function upsertAll<E extends ObjectLiteral>(repo: Repository<E>, rows: E[]
 
 const decimal = (micros: number): string => formatMicros(micros).replace(/\.?0+$/, '') || '0';
 
-function endpointView(e: EndpointEntity, routable: boolean, health: unknown): CatalogEndpointView {
+function endpointView(
+  e: EndpointEntity,
+  routable: boolean,
+  supportsPrefill: boolean,
+  health: unknown,
+): CatalogEndpointView {
   return {
     id: e.id,
     model_id: e.modelId,
@@ -551,6 +601,7 @@ function endpointView(e: EndpointEntity, routable: boolean, health: unknown): Ca
     disabled: e.disabled,
     overrides: e.overrides,
     routable,
+    supports_prefill: supportsPrefill,
     health,
   };
 }

@@ -123,6 +123,7 @@ export class TablePublisher implements OnApplicationBootstrap, OnApplicationShut
         region: e.region,
         supportedParameters: params.get(e.id) ?? [],
         dataCollection: e.dataCollection,
+        supportsPrefill: this.catalog.supportsPrefill(e),
         health: this.health.health(e.id, now),
       })),
       updatedAt: now,
