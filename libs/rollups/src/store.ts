@@ -72,6 +72,14 @@ export interface ParkInput {
   error: string;
 }
 
+/** A bucket that could not be read back for publication, and why. */
+export interface UnreadableRow {
+  kind: 'usage' | 'attempt';
+  id: string;
+  version: number;
+  error: string;
+}
+
 /** A bucket as read back for publication. */
 export type PublishableRow =
   | (UsageRow & { kind: 'usage'; id: string; version: number })
@@ -402,7 +410,11 @@ export class RollupStore {
    * Buckets closed at `closedAtMs` (their end at or before it) whose current version is not
    * published yet, oldest first.
    */
-  async unpublished(closedAtMs: number, limit: number): Promise<PublishableRow[]> {
+  async unpublished(
+    closedAtMs: number,
+    limit: number,
+    unreadable: (row: UnreadableRow) => void = () => undefined,
+  ): Promise<PublishableRow[]> {
     const before = (g: BucketGranularity) => new Date(closedAtMs - BUCKET_MS[g]).toISOString();
     const where = `version > published_version AND bucket_start < $1 AND bucket_start < CASE granularity
         WHEN 'minute' THEN $1::timestamptz WHEN 'hour' THEN $2::timestamptz ELSE $3::timestamptz END`;
@@ -415,8 +427,26 @@ export class RollupStore {
       `SELECT * FROM ${this.s}.attempt_rollups WHERE ${where} ORDER BY bucket_start, id LIMIT $4`,
       params,
     );
+    // A bucket whose sums a number cannot hold exactly (absurd usage that passed its contract)
+    // cannot be published: it is left out and reported, so it never holds back the others.
+    const readable =
+      <R>(kind: PublishableRow['kind'], read: (r: Record<string, unknown>) => R) =>
+      (rows: Array<Record<string, unknown>>): R[] =>
+        rows.flatMap((r) => {
+          try {
+            return [read(r)];
+          } catch (e) {
+            unreadable({
+              kind,
+              id: String(r['id']),
+              version: int(r['version']),
+              error: e instanceof Error ? e.message : String(e),
+            });
+            return [];
+          }
+        });
     return [
-      ...usage.map((r): PublishableRow => ({
+      ...readable('usage', (r): PublishableRow => ({
         kind: 'usage',
         id: String(r['id']),
         version: int(r['version']),
@@ -441,8 +471,8 @@ export class RollupStore {
           latency: numberMap(r['latency_sketch']),
           throughput: numberMap(r['throughput_sketch']),
         },
-      })),
-      ...attempts.map((r): PublishableRow => ({
+      }))(usage),
+      ...readable('attempt', (r): PublishableRow => ({
         kind: 'attempt',
         id: String(r['id']),
         version: int(r['version']),
@@ -460,7 +490,7 @@ export class RollupStore {
           latency: numberMap(r['latency_sketch']),
           throughput: numberMap(r['throughput_sketch']),
         },
-      })),
+      }))(attempts),
     ];
   }
 

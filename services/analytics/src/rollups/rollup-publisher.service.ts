@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import { TOPICS } from '@turnpike/contracts';
 import { encode } from '@turnpike/kafka';
-import { rollupKey, rollupRecord, RollupStore } from '@turnpike/rollups';
+import { rollupKey, rollupRecord, RollupStore, type UnreadableRow } from '@turnpike/rollups';
 import { dbErrorText, ProducerService } from '@turnpike/service-kit';
 import { AnalyticsConfig } from '../analytics.config.js';
 
@@ -25,7 +25,7 @@ export class RollupPublisher implements OnApplicationBootstrap, OnApplicationShu
   private readonly log = new Logger('rollup-publisher');
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<number> | null = null;
-  readonly stats = { published: 0, rounds: 0, failures: 0 };
+  readonly stats = { published: 0, rounds: 0, failures: 0, skipped: 0 };
 
   constructor(
     private readonly store: RollupStore,
@@ -58,15 +58,25 @@ export class RollupPublisher implements OnApplicationBootstrap, OnApplicationShu
     try {
       for (;;) {
         const now = Date.now();
-        const rows = await this.store.unpublished(now - this.config.closeDelayMs, PAGE);
-        if (rows.length === 0) break;
-        await this.producer.sendAll(
-          TOPICS.usageRollups,
-          rows.map((r) => encode(TOPICS.usageRollups, rollupKey(r), rollupRecord(r, now))),
+        const unreadable: UnreadableRow[] = [];
+        const rows = await this.store.unpublished(now - this.config.closeDelayMs, PAGE, (u) =>
+          unreadable.push(u),
         );
-        await this.store.markPublished(rows);
+        for (const u of unreadable)
+          this.log.error(
+            `${u.kind} bucket ${u.id} (version ${u.version}) cannot be published and is skipped: ${u.error}`,
+          );
+        if (rows.length + unreadable.length === 0) break;
+        if (rows.length > 0)
+          await this.producer.sendAll(
+            TOPICS.usageRollups,
+            rows.map((r) => encode(TOPICS.usageRollups, rollupKey(r), rollupRecord(r, now))),
+          );
+        // Unreadable versions are marked too: they must not hold back every later bucket.
+        await this.store.markPublished([...rows, ...unreadable]);
+        this.stats.skipped += unreadable.length;
         total += rows.length;
-        if (rows.length < PAGE) break;
+        if (rows.length + unreadable.length < PAGE) break;
       }
       this.stats.rounds++;
       this.stats.published += total;
