@@ -66,7 +66,7 @@ function usageDimension(e: UsageEventV1, d: UsageDimension): string | null {
     case 'key_id':
       return e.keyId;
     case 'model':
-      return e.model ?? e.requestedModel;
+      return e.model;
     case 'provider':
       return e.provider;
     case 'endpoint_id':

@@ -25,6 +25,7 @@ import {
   rollupRecord,
   RollupReader,
   RollupStore,
+  type UnreadableRow,
 } from '@turnpike/rollups';
 import {
   freePorts,
@@ -34,6 +35,9 @@ import {
   type SyntheticGeneration,
 } from '@turnpike/testing';
 import { analyticsMigrations } from '../analytics.module.js';
+import { InMemoryRollupReader } from '../community/in-memory-rollups.js';
+import type { UsageQuery, UsageRow } from '../community/rollup-reader.js';
+import { RollupsPort } from '../community/rollups-port.js';
 import { RollupWriter, type ReceivedAttempt, type ReceivedUsage } from './rollup-writer.js';
 import { typeormDb } from './typeorm-db.js';
 
@@ -387,6 +391,80 @@ describe('rollups', () => {
     assert.equal(leak!['request_count'], 0, "a filter on another tenant's key finds nothing");
   });
 
+  test("the community's port over the rollups answers as the in-memory fake over the raw events", async () => {
+    const { writer, reader } = await openRollups('rs_port');
+    await feed(writer, gens, 250);
+    const port = new RollupsPort(reader);
+    const fake = new InMemoryRollupReader(events);
+    const day = new Date(Math.floor((now - 7 * HOUR) / DAY) * DAY);
+    const window = { from: day, to: new Date(now) };
+    const key = (r: { key: object }) => JSON.stringify(r.key);
+    const usage = async (q: UsageQuery) => {
+      const [got, want] = await Promise.all([port.query(q), fake.query(q)]);
+      assert.equal(got.truncated, want.truncated);
+      assert.deepEqual(got.rows.map(key), want.rows.map(key), 'the same groups, in the same order');
+      got.rows.forEach((r, i) => {
+        const w = want.rows[i]!;
+        const sums = (x: UsageRow) => [
+          x.requests,
+          x.promptTokens,
+          x.completionTokens,
+          x.cachedTokens,
+          x.reasoningTokens,
+          x.errors,
+          x.fallbacks,
+        ];
+        assert.deepEqual(sums(r), sums(w), key(r));
+        if (q.metrics.includes('latency'))
+          assert.equal(r.latencyMs === null, w.latencyMs === null, key(r));
+      });
+      return got.rows.length;
+    };
+    // Rankings by day and model; apps; sessions (tenant, key, app, model, day); one tenant.
+    assert.ok(
+      (await usage({
+        tenantIds: 'all',
+        ...window,
+        granularity: 'day',
+        dimensions: ['bucket', 'model'],
+        metrics: ['prompt_tokens', 'completion_tokens'],
+        orderBy: { field: 'completion_tokens', direction: 'desc' },
+        groupLimit: 5,
+      })) > 0,
+    );
+    await usage({
+      tenantIds: [tenantA, traffic.tenantId(1)],
+      ...window,
+      granularity: 'hour',
+      dimensions: ['app'],
+      metrics: ['requests', 'latency'],
+      limit: 7,
+    });
+    await usage({
+      tenantIds: 'all',
+      ...window,
+      granularity: 'day',
+      dimensions: ['tenant_id', 'key_id', 'app', 'model', 'bucket'],
+      filters: [{ dimension: 'model', values: [events[0]!.model!, null] }],
+      metrics: ['requests', 'charged_micros'],
+    });
+    await usage({
+      tenantIds: [tenantA],
+      ...window,
+      granularity: 'minute',
+      dimensions: ['status'],
+      metrics: ['requests', 'errors', 'fallbacks'],
+    });
+    // Attempt figures per endpoint: outcomes and the codes of failed attempts.
+    const q = { ...window, granularity: 'day' as const, dimensions: ['endpoint_id' as const] };
+    const [got, want] = await Promise.all([port.attempts(q), fake.attempts(q)]);
+    assert.deepEqual(
+      got.map((r) => [key(r), r.attempts, r.outcomes, r.errorCodes]),
+      want.map((r) => [key(r), r.attempts, r.outcomes, r.errorCodes]),
+    );
+    for (const r of got) assert.equal(r.latencyMs === null, r.outcomes.success === 0, key(r));
+  });
+
   test('duplicates, redeliveries and replays of records count once', async () => {
     const { writer, reader, db } = await openRollups('rs_dupes');
     const some = gens.slice(0, 400);
@@ -591,6 +669,25 @@ describe('rollups', () => {
         (r) => rollupKey(r) === key && r.version < again.find((x) => rollupKey(x) === key)!.version,
       ),
     );
+    // A bucket whose sums no number holds exactly (two events of absurd cost) is left out and
+    // reported; the others are read as before, and marking it published lets the rest go on.
+    await store.markPublished(again);
+    const a = gens[1]!.event;
+    const huge = (n: string) => ({
+      ...a,
+      generationId: `${a.generationId}${n}`,
+      cost: { ...a.cost, upstreamMicros: Number.MAX_SAFE_INTEGER - 5 },
+      attempts: [],
+    });
+    const other = { ...gens[2]!.event, generationId: `${gens[2]!.event.generationId}z` };
+    await writer.submit([asUsage(huge('x')), asUsage(huge('y')), asUsage(other)], []);
+    const unreadable: UnreadableRow[] = [];
+    const mixed = await store.unpublished(now, 100_000, (u) => unreadable.push(u));
+    assert.ok(unreadable.length >= 1, 'the overflowing buckets are reported');
+    assert.ok(unreadable.every((u) => /safe integer/.test(u.error) && u.kind === 'usage'));
+    assert.ok(mixed.length >= 1, 'the other buckets are still read');
+    await store.markPublished([...mixed, ...unreadable]);
+    assert.equal((await store.unpublished(now, 100_000)).length, 0);
   });
 
   test('whole UTC days are answered from day buckets, equal to the records and to /v1/activity', async () => {
