@@ -138,6 +138,27 @@ describe(
       } finally {
         await producer.disconnect();
       }
+      // Analytics reads the topics in order: after a suite that put a backlog on them (billing's
+      // 20,000 events), counting these may wait for it. Publication is then timed on its own.
+      const db = new pg.Client({ connectionString: ctx().databaseUrl });
+      await db.connect();
+      try {
+        await eventually(
+          async () =>
+            Number(
+              (
+                await db.query<{ n: string }>(
+                  'SELECT count(*) AS n FROM analytics.processed_generations WHERE tenant_id LIKE $1',
+                  [`${prefix}-%`],
+                )
+              ).rows[0]!.n,
+            ) === gens.length,
+          'analytics to count the synthetic traffic',
+          180_000,
+        );
+      } finally {
+        await db.end();
+      }
       const check = validator(TOPICS.usageRollups);
       const latest = await eventually(
         async () => {
@@ -188,16 +209,16 @@ describe(
       const attempts = [...latest.byKey.values()].filter((r) => r.kind === 'attempt');
       assert.ok(attempts.length > 0, 'attempt buckets too');
       // What was published is what analytics holds.
-      const db = new pg.Client({ connectionString: ctx().databaseUrl });
-      await db.connect();
+      const db2 = new pg.Client({ connectionString: ctx().databaseUrl });
+      await db2.connect();
       try {
-        const r = await db.query<{ n: string }>(
+        const r = await db2.query<{ n: string }>(
           `SELECT sum(requests) AS n FROM analytics.usage_rollups WHERE granularity = 'minute' AND tenant_id LIKE $1`,
           [`${prefix}-%`],
         );
         assert.equal(Number(r.rows[0]!.n), gens.length);
       } finally {
-        await db.end();
+        await db2.end();
       }
     });
   },
