@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { seedTenant, startPlatform, stopPlatform } from '@turnpike/testing';
 import { benchBilling } from './billing.js';
 import { runFallbackBench } from './fallback.js';
+import { benchRollups } from './rollups.js';
 import { agent, runLoad, summarize, type LoadRun, type Target } from './load.js';
 import {
   renderMarkdown,
@@ -159,6 +160,12 @@ async function main(): Promise<number> {
       requests: args.quick ? 200 : 1000,
       log: (l) => progress(l),
     });
+    progress('analytics: rollup ingestion and 30-day queries over 10 million events');
+    const rollups = await benchRollups({
+      stateDir,
+      log: (l) => progress(l),
+      ...(args.quick ? { events: 3000, queryRuns: 20 } : {}),
+    });
     const cpus = os.cpus();
     const results: BenchResults = {
       date: new Date().toISOString(),
@@ -183,6 +190,7 @@ async function main(): Promise<number> {
       cells,
       billing,
       fallback,
+      rollups,
     };
     mkdirSync(path.dirname(jsonFile), { recursive: true });
     writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);

@@ -64,6 +64,21 @@ const q = (column: SketchColumn, quantile: number): MetricSpec => ({
   q: quantile,
 });
 
+/** The distributions' metrics the tenant API offers for usage and attempt buckets alike. */
+const DISTRIBUTION_METRICS = {
+  avg_latency: mean('latency_sketch'),
+  p50_latency: q('latency_sketch', 0.5),
+  p90_latency: q('latency_sketch', 0.9),
+  p99_latency: q('latency_sketch', 0.99),
+  avg_ttft: mean('ttft_sketch'),
+  p50_ttft: q('ttft_sketch', 0.5),
+  p90_ttft: q('ttft_sketch', 0.9),
+  p99_ttft: q('ttft_sketch', 0.99),
+  avg_throughput: mean('throughput_sketch'),
+  p50_throughput: q('throughput_sketch', 0.5),
+  p90_throughput: q('throughput_sketch', 0.9),
+} satisfies Record<string, MetricSpec>;
+
 export interface TableSpec<D extends string, M extends string> {
   table: string;
   /** The tenant column, when rows belong to tenants. */
@@ -101,17 +116,7 @@ export const USAGE_TABLE: TableSpec<UsageDimension, UsageMetric> = {
     error_rate: ratio('errors', 'requests'),
     fallback_count: sum('fallbacks'),
     fallback_rate: ratio('fallbacks', 'requests'),
-    avg_latency: mean('latency_sketch'),
-    p50_latency: q('latency_sketch', 0.5),
-    p90_latency: q('latency_sketch', 0.9),
-    p99_latency: q('latency_sketch', 0.99),
-    avg_ttft: mean('ttft_sketch'),
-    p50_ttft: q('ttft_sketch', 0.5),
-    p90_ttft: q('ttft_sketch', 0.9),
-    p99_ttft: q('ttft_sketch', 0.99),
-    avg_throughput: mean('throughput_sketch'),
-    p50_throughput: q('throughput_sketch', 0.5),
-    p90_throughput: q('throughput_sketch', 0.9),
+    ...DISTRIBUTION_METRICS,
   },
   countMetric: 'request_count',
 };
@@ -159,17 +164,7 @@ export const ATTEMPT_TABLE: TableSpec<AttemptDimension, AttemptMetric> = {
     },
     tokens_prompt: sum('prompt_tokens'),
     tokens_completion: sum('completion_tokens'),
-    avg_latency: mean('latency_sketch'),
-    p50_latency: q('latency_sketch', 0.5),
-    p90_latency: q('latency_sketch', 0.9),
-    p99_latency: q('latency_sketch', 0.99),
-    avg_ttft: mean('ttft_sketch'),
-    p50_ttft: q('ttft_sketch', 0.5),
-    p90_ttft: q('ttft_sketch', 0.9),
-    p99_ttft: q('ttft_sketch', 0.99),
-    avg_throughput: mean('throughput_sketch'),
-    p50_throughput: q('throughput_sketch', 0.5),
-    p90_throughput: q('throughput_sketch', 0.9),
+    ...DISTRIBUTION_METRICS,
   },
   countMetric: 'attempt_count',
 };
