@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --quick] [-- --out <file.md>]`: starts its own platform, then measures the
  * latency the gateway adds over direct calls to the same upstream simulator, non-streaming and
- * streaming, at concurrency 1, 32 and 128. Prints the tables, writes docs/benchmarks.md and
+ * streaming, at concurrency 1, 32 and 128; then billing's ledger, fallback, and analytics' rollup
+ * ingestion and 30-day queries over 10 million events. Prints the tables, writes docs/benchmarks.md and
  * bench/results/latest.json. Exits 1 when more than 1% of the measured requests failed.
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
