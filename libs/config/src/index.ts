@@ -82,6 +82,11 @@ export const baseServiceEnv = {
   HTTP_PORT: env.port(0),
   HTTP_HOST: env.str('127.0.0.1'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  /** How long SIGTERM waits for in-flight work before exiting. */
-  SHUTDOWN_GRACE_MS: env.int(20_000),
+  /**
+   * The drain deadline: how long SIGTERM waits for in-flight work (open streams, unary requests,
+   * running generations) before it cuts what is left and exits. 25 s fits Kubernetes' default
+   * terminationGracePeriodSeconds of 30 with room to flush and close; keep
+   * terminationGracePeriodSeconds >= preStop sleep + this + 5 s.
+   */
+  SHUTDOWN_GRACE_MS: env.int(25_000),
 };

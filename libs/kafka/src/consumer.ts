@@ -32,6 +32,8 @@ export interface ConsumerHandle {
   /** The kafkajs consumer running now (a new one after each restart). */
   readonly consumer: Consumer;
   readonly groupId: string;
+  /** What it was started with (the lag metrics read them). */
+  readonly options: Readonly<Pick<ConsumerOptions, 'topics' | 'commit' | 'fromBeginning'>>;
   /** True while the consumer is joined and fetching. */
   readonly running: boolean;
   /** Milliseconds since the last completed fetch (0 while a batch is being handled). */
@@ -99,6 +101,10 @@ class SupervisedConsumer implements ConsumerHandle {
 
   get groupId(): string {
     return this.opts.groupId;
+  }
+
+  get options(): ConsumerHandle['options'] {
+    return this.opts;
   }
 
   get running(): boolean {

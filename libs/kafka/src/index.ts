@@ -8,3 +8,4 @@ export * from './reply-inbox.js';
 export * from './compacted-view.js';
 export * from './private-partition.js';
 export * from './rpc.js';
+export * from './lag.js';

@@ -3,7 +3,12 @@ import { Logger, type DynamicModule, type LogLevel, type Type } from '@nestjs/co
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { startTelemetry } from '@turnpike/telemetry';
+import { installHttpMetrics } from './http-metrics.js';
+import { Readiness } from './readiness.js';
 import type { ServiceBaseConfig } from './service-config.js';
+
+/** After the drain deadline, this long for flushing and closing before a hard exit. */
+const HARD_STOP_AFTER_GRACE_MS = 5_000;
 
 const LEVELS: Record<ServiceBaseConfig['logLevel'], LogLevel[]> = {
   debug: ['debug', 'log', 'warn', 'error', 'fatal'],
@@ -46,9 +51,12 @@ export async function runService<C extends ServiceBaseConfig>(
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     opts.rootModule,
-    new FastifyAdapter(opts.fastify),
+    // A request that reaches a draining service on a connection it had already accepted is
+    // served (with `Connection: close`), not refused with Fastify's 503: it was accepted.
+    new FastifyAdapter({ return503OnClosing: false, ...opts.fastify }),
     { logger: LEVELS[config.logLevel], abortOnError: false },
   );
+  installHttpMetrics(app.getHttpAdapter().getInstance());
   await opts.configure?.(app);
   await app.listen(config.httpPort, config.httpHost);
   const address = app.getHttpServer().address();
@@ -60,15 +68,19 @@ export async function runService<C extends ServiceBaseConfig>(
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    log.log(`${signal}: draining (grace ${config.shutdownGraceMs} ms)`);
+    log.log(`${signal}: draining (deadline ${config.shutdownGraceMs} ms)`);
     // Hard stop if draining hangs.
     setTimeout(() => {
       log.error('shutdown timed out; exiting');
       process.exit(1);
-    }, config.shutdownGraceMs + 10_000).unref();
-    // Nest runs beforeApplicationShutdown (services drain in-flight work there while the HTTP
-    // server still answers readiness with 503), closes HTTP, then onApplicationShutdown
-    // (Kafka clients close). Telemetry is flushed last.
+    }, config.shutdownGraceMs + HARD_STOP_AFTER_GRACE_MS).unref();
+    // Unready at once, and no new connection: a load balancer (or a client's retry) takes new
+    // work elsewhere, while the connections already accepted are served to their end.
+    app.get(Readiness, { strict: false }).startDraining();
+    app.getHttpServer().close();
+    // Nest runs beforeApplicationShutdown (services drain in-flight work there: open streams,
+    // running generations), closes HTTP, then onApplicationShutdown (consumers finish their
+    // batch, commit and leave their group; the producer flushes). Telemetry is flushed last.
     void app
       .close()
       .catch((e: unknown) => log.error(`shutdown failed: ${String(e)}`))

@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { HealthController } from './health.controller.js';
 import { kafkaClientProvider, KAFKA_CLIENT, ProducerService } from './kafka.providers.js';
+import { KafkaMetrics } from './kafka-metrics.service.js';
 import { MetricsModule } from './metrics.controller.js';
 import { Readiness } from './readiness.js';
 import { SERVICE_CONFIG, type ServiceBaseConfig } from './service-config.js';
@@ -24,8 +25,16 @@ export class CoreModule {
         Readiness,
         kafkaClientProvider,
         ProducerService,
+        KafkaMetrics,
       ],
-      exports: [SERVICE_CONFIG, configClass, Readiness, KAFKA_CLIENT, ProducerService],
+      exports: [
+        SERVICE_CONFIG,
+        configClass,
+        Readiness,
+        KAFKA_CLIENT,
+        ProducerService,
+        KafkaMetrics,
+      ],
     };
   }
 }

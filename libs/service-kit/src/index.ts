@@ -3,6 +3,8 @@ export * from './readiness.js';
 export * from './health.controller.js';
 export * from './metrics.js';
 export * from './metrics.controller.js';
+export * from './http-metrics.js';
+export * from './kafka-metrics.service.js';
 export * from './kafka.providers.js';
 export * from './core.module.js';
 export * from './bootstrap.js';

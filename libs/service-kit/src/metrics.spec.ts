@@ -65,4 +65,20 @@ describe('metrics', () => {
     const text = await m.text();
     assert.equal(text.match(/^# TYPE process_cpu_user_seconds_total /gm)?.length, 1);
   });
+
+  test('gauges (with a collect on scrape) and histograms; a name is one type', async () => {
+    const m = new Metrics();
+    let depth = 3;
+    m.gauge('turnpike_q', 'queue', [], (g) => g.set(depth));
+    assert.match(await m.text(), /^turnpike_q 3$/m);
+    depth = 7;
+    assert.match(await m.text(), /^turnpike_q 7$/m);
+    const h = m.histogram('turnpike_d_seconds', 'd', ['route'], [0.1, 1]);
+    assert.equal(m.histogram('turnpike_d_seconds', 'd', ['route']), h);
+    h.observe({ route: '/a' }, 0.5);
+    const text = await m.text();
+    assert.match(text, /^turnpike_d_seconds_bucket\{le="0.1",route="\/a"\} 0$/m);
+    assert.match(text, /^turnpike_d_seconds_bucket\{le="1",route="\/a"\} 1$/m);
+    assert.throws(() => m.counter('turnpike_q', 'queue'), /as a gauge/);
+  });
 });

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 import { baseServiceEnv, env, readEnv, type Env } from '@turnpike/config';
 import { TOPIC_SPECS, TOPICS } from '@turnpike/contracts';
@@ -36,6 +38,20 @@ const schema = z.object({
    * {@link STALL_GRACE_MS} later if the connector did not (a backstop).
    */
   GATEWAY_STALL_TIMEOUT_MS: env.int(10_000, 100),
+  /**
+   * The most bytes of a stream the client may leave unread in the gateway (beyond what the
+   * socket holds) before the gateway closes the stream as if the client had left: one slow
+   * reader cannot grow the gateway's memory without bound. Default 1 MiB.
+   */
+  GATEWAY_STREAM_BUFFER_BYTES: env.int(1024 * 1024, 16 * 1024),
+  /**
+   * Where usage events wait on disk until the broker acknowledges them (a directory per
+   * instance beneath it; a restarted gateway on the same host produces what its predecessor
+   * left). Default: `<tmpdir>/turnpike-usage-spool`. `off`: memory only (events unsent at exit
+   * are logged in full). On Kubernetes mount a volume here (emptyDir survives container restarts;
+   * a PersistentVolume also survives the pod).
+   */
+  GATEWAY_USAGE_SPOOL_DIR: z.string().min(1).optional(),
 });
 
 /**
@@ -55,6 +71,9 @@ export class GatewayConfig extends BaseServiceConfig {
   readonly replicas: number;
   readonly firstTokenTimeoutMs: number;
   readonly stallTimeoutMs: number;
+  readonly streamBufferBytes: number;
+  /** null: no spool (`GATEWAY_USAGE_SPOOL_DIR=off`). */
+  readonly usageSpoolDir: string | null;
 
   private constructor(e: z.infer<typeof schema>) {
     super('gateway', e);
@@ -73,6 +92,9 @@ export class GatewayConfig extends BaseServiceConfig {
     this.replicas = e.GATEWAY_REPLICAS;
     this.firstTokenTimeoutMs = e.GATEWAY_FIRST_TOKEN_TIMEOUT_MS;
     this.stallTimeoutMs = e.GATEWAY_STALL_TIMEOUT_MS;
+    this.streamBufferBytes = e.GATEWAY_STREAM_BUFFER_BYTES;
+    const spool = e.GATEWAY_USAGE_SPOOL_DIR ?? path.join(os.tmpdir(), 'turnpike-usage-spool');
+    this.usageSpoolDir = spool === 'off' ? null : path.resolve(spool);
   }
 
   static load(source: Env = process.env): GatewayConfig {

@@ -5,7 +5,7 @@ import {
   Injectable,
   Logger,
 } from '@nestjs/common';
-import { CoreModule, DatabaseModule, Readiness } from '@turnpike/service-kit';
+import { CoreModule, DatabaseModule, httpRequestsInFlight, Readiness } from '@turnpike/service-kit';
 import { AccountsService } from './accounts/accounts.service.js';
 import { ACCOUNTS_MIGRATIONS } from './accounts/accounts.migrations.js';
 import { AdminController } from './accounts/admin.controller.js';
@@ -38,7 +38,12 @@ import { ReplyInboxService } from './transport/reply-inbox.service.js';
 import { RpcClientService } from './transport/rpc-client.service.js';
 import { UsagePublisher } from './usage/usage-publisher.service.js';
 
-/** On SIGTERM: unready at once, then wait for in-flight generations before HTTP closes. */
+/**
+ * On SIGTERM (the listener is already closed and readiness says 503, see runService): every
+ * open stream and unary request runs to its end, up to the drain deadline (SHUTDOWN_GRACE_MS);
+ * then usage events still waiting for a late count go out with the gateway's estimates, and
+ * HTTP closes. What is still open at the deadline is cut by the close.
+ */
 @Injectable()
 class Drain implements BeforeApplicationShutdown {
   private readonly log = new Logger('drain');
@@ -50,11 +55,21 @@ class Drain implements BeforeApplicationShutdown {
 
   async beforeApplicationShutdown(): Promise<void> {
     this.readiness.startDraining();
-    const deadline = Date.now() + this.config.shutdownGraceMs;
-    this.log.log(`draining ${this.completions.inFlightCount} in-flight generations`);
-    while (this.completions.inFlightCount > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    const deadline = started + this.config.shutdownGraceMs;
+    this.log.log(
+      `draining ${this.completions.inFlightCount} in-flight generations and ${httpRequestsInFlight()} HTTP requests`,
+    );
+    while (
+      (this.completions.inFlightCount > 0 || httpRequestsInFlight() > 0) &&
+      Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
     }
+    const left = this.completions.inFlightCount + httpRequestsInFlight();
+    this.log.log(
+      `drained in ${Date.now() - started} ms${left > 0 ? ` (${left} still open at the deadline)` : ''}`,
+    );
     // Usage events still waiting for a late token count go out now, with the gateway's estimates.
     this.completions.settleAll();
     await new Promise((r) => setImmediate(r));

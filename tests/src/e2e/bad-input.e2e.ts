@@ -59,6 +59,31 @@ describe('query and path parameters', () => {
     assertOpenAIError(await send('GET', `/admin/tenants/${id}`, { auth: 'admin' }), 404);
   });
 
+  test('creating a tenant that exists: 200 when it is the same one, 409 when the id is taken', async () => {
+    const id = marker('dup').replace(/[^a-zA-Z0-9_-]/g, '');
+    const create = (name: string) =>
+      send('POST', '/admin/tenants', { auth: 'admin', body: { id, name } });
+    const first = await create('Dup Co');
+    assert.equal(first.status, 201, first.text);
+    const again = await create('Dup Co');
+    assert.equal(again.status, 200, again.text);
+    assert.deepEqual(again.json, first.json, 'the same tenant, unchanged');
+    assertOpenAIError(await create('Someone Else'), 409, { param: 'id', code: 'tenant_exists' });
+    const stored = await send('GET', `/admin/tenants/${id}`, { auth: 'admin' });
+    assert.equal((stored.json as { name: string }).name, 'Dup Co');
+  });
+
+  test('deleting a markup with a parameter it does not know is a 400, and no rule goes', async () => {
+    const rules = async () =>
+      JSON.stringify((await send('GET', '/admin/markups', { auth: 'admin' })).json);
+    const before = await rules();
+    for (const q of ['tenant_id[a]=1', 'tenantid=x', 'model=a&model=b', 'tenant_id=']) {
+      const r = await send('DELETE', `/admin/markups?${q}`, { auth: 'admin' });
+      assertOpenAIError(r, 400);
+    }
+    assert.equal(await rules(), before);
+  });
+
   test('431: oversized headers answer in OpenAI shape with X-Trace-Id', async () => {
     const r = await send('GET', '/v1/models', { headers: { 'x-big': 'a'.repeat(64 * 1024) } });
     assertOpenAIError(r, 431, { code: 'request_headers_too_large' });

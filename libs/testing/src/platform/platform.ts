@@ -50,6 +50,11 @@ export interface PlatformOptions {
   detached: boolean;
   simulators?: SimulatorSpec[];
   gatewayReplicas?: number;
+  /**
+   * Replicas of each service (default 1; the gateway's is `gatewayReplicas` when given), as the
+   * chart lays them out: instances `<service>-1..N`, the router's started first.
+   */
+  replicas?: Partial<Record<ServiceName, number>>;
   /** Extra environment for every service (e.g. OTEL_* for tests). */
   env?: Record<string, string>;
   /** Extra environment per service. */
@@ -156,8 +161,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
   for (const d of [opts.stateDir, logs, data]) chmodSync(d, 0o711);
 
   const sims = opts.simulators ?? [{ id: 'sim' }];
-  const gateways = opts.gatewayReplicas ?? 1;
-  const ports = await freePorts(3 + sims.length + SERVICES.length + gateways);
+  const gateways = opts.gatewayReplicas ?? opts.replicas?.gateway ?? 1;
+  const count = (name: ServiceName): number =>
+    name === 'gateway' ? gateways : Math.max(1, opts.replicas?.[name] ?? 1);
+  const ports = await freePorts(3 + sims.length + SERVICES.reduce((n, name) => n + count(name), 0));
   const take = () => ports.shift()!;
 
   log('starting Kafka and Postgres');
@@ -298,6 +305,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
         DATABASE_URL: postgres.url,
         GATEWAY_ADMIN_TOKEN: state.adminToken,
         GATEWAY_REPLICAS: String(gateways),
+        // Usage events wait here for the broker (a directory per replica), with the platform.
+        GATEWAY_USAGE_SPOOL_DIR: path.join(opts.stateDir, 'spool'),
       },
     };
 
@@ -340,13 +349,15 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
       return url;
     };
 
+    const instances = (name: ServiceName) =>
+      Array.from({ length: count(name) }, (_, i) => `${name}-${i + 1}`);
     // The router first: the gateway loads the routing table it publishes.
-    await launch('router', 'router-1');
-    await Promise.all([
-      launch('connector', 'connector-1'),
-      launch('billing', 'billing-1'),
-      launch('analytics', 'analytics-1'),
-    ]);
+    for (const instance of instances('router')) await launch('router', instance);
+    await Promise.all(
+      (['connector', 'billing', 'analytics'] as const).flatMap((name) =>
+        instances(name).map((instance) => launch(name, instance)),
+      ),
+    );
     for (let i = 0; i < gateways; i++) {
       state.gatewayUrls.push(
         await launch('gateway', `gateway-${i + 1}`, { GATEWAY_REPLY_PARTITION: String(i) }),

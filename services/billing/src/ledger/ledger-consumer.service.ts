@@ -8,9 +8,10 @@ import {
 import type { EachBatchPayload } from 'kafkajs';
 import { TOPICS } from '@turnpike/contracts';
 import { decode, startConsumer, type ConsumerHandle, type KafkaClient } from '@turnpike/kafka';
-import { KAFKA_CLIENT, Readiness } from '@turnpike/service-kit';
+import { KAFKA_CLIENT, KafkaMetrics, metrics, Readiness } from '@turnpike/service-kit';
 import { BillingConfig } from '../billing.config.js';
 import { BalancePublisher } from './balance-publisher.service.js';
+import { LedgerLagClock } from './ledger-lag.js';
 import { LedgerStore } from './ledger.store.js';
 import { LedgerWriter, type ReceivedCredit, type ReceivedUsage } from './ledger-writer.js';
 
@@ -32,6 +33,7 @@ export class LedgerConsumer implements OnApplicationBootstrap, OnApplicationShut
   private consumers: ConsumerHandle[] = [];
   private ready = false;
   readonly writer: LedgerWriter;
+  private readonly clock = new LedgerLagClock();
 
   constructor(
     @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
@@ -39,9 +41,34 @@ export class LedgerConsumer implements OnApplicationBootstrap, OnApplicationShut
     publisher: BalancePublisher,
     private readonly config: BillingConfig,
     readiness: Readiness,
+    kafkaMetrics: KafkaMetrics,
   ) {
     this.writer = new LedgerWriter(store, (r) => publisher.publish(r), this.log);
     readiness.register('ledger', () => this.ready || 'joining');
+    // How far the ledger is behind the usage events (both read from the same lag read).
+    const lagging = async (): Promise<Array<{ partition: number; lag: number }>> =>
+      (await kafkaMetrics.lag()).filter(
+        (l) => l.group === this.config.groupId && l.topic === TOPICS.usageEvents && l.lag > 0,
+      );
+    metrics.gauge(
+      'turnpike_billing_ledger_lag_messages',
+      'Usage events produced and not yet booked by the ledger (its consumer group is behind usage.events.v1 by this many).',
+      [],
+      async (g) => g.set((await lagging()).reduce((n, l) => n + l.lag, 0)),
+    );
+    metrics.gauge(
+      'turnpike_billing_ledger_lag_seconds',
+      'Seconds since the oldest usage event not yet booked by the ledger (0 when none; an upper bound while its batch is not fetched yet).',
+      [],
+      async (g) => {
+        const s = this.clock.secondsBehind(
+          (await lagging()).map((l) => l.partition),
+          Date.now(),
+        );
+        if (s === null) g.reset();
+        else g.set(s);
+      },
+    );
   }
 
   get stats(): LedgerWriter['stats'] {
@@ -101,11 +128,19 @@ export class LedgerConsumer implements OnApplicationBootstrap, OnApplicationShut
         else this.invalid(batch.topic, batch.partition, m.offset, d.error);
       }
     }
-    await this.writer.submit(usage, credits, heartbeat);
+    const usageEvents = batch.topic === TOPICS.usageEvents;
+    if (usageEvents) this.clock.taking(batch.partition, Number(batch.messages[0]!.timestamp));
+    try {
+      await this.writer.submit(usage, credits, heartbeat);
+    } catch (e) {
+      if (usageEvents) this.clock.dropped(batch.partition);
+      throw e;
+    }
     // Only now, with the batch in the ledger (or parked) and its balances published, may the
     // offsets move.
     resolveOffset(last.offset);
     await commitOffsetsIfNecessary();
+    if (usageEvents) this.clock.booked(batch.partition, Number(last.timestamp));
     await heartbeat();
     this.stats.batches++;
     this.stats.events += batch.messages.length;

@@ -40,7 +40,12 @@ import type { Lease } from '../accounts/account-book.js';
 import { AccountsView } from '../accounts/accounts-view.service.js';
 import type { AccountOutcome } from '../accounts/key-pool.js';
 import { ConnectorConfig } from '../connector.config.js';
-import { attemptStallsTotal, malformedEventsTotal } from './connector-metrics.js';
+import {
+  attemptStallsTotal,
+  malformedEventsTotal,
+  upstreamErrorsTotal,
+  upstreamTtftSeconds,
+} from './connector-metrics.js';
 
 type ReplyBody = LlmReplyV1 extends infer R
   ? R extends unknown
@@ -317,6 +322,10 @@ export class GenerationRunner implements OnApplicationShutdown {
             Date.now() < req.deadlineAt;
           if (!another) throw e;
           // This account's own trouble: another account of the provider may serve the attempt.
+          upstreamErrorsTotal.inc({
+            provider: req.endpoint.provider,
+            code: e.reply.code ?? 'unknown',
+          });
           this.logFailure(req, e, secrets, accountId, true);
           upstreamSpan.addEvent('account_failed', {
             'turnpike.account_id': accountId,
@@ -366,6 +375,7 @@ export class GenerationRunner implements OnApplicationShutdown {
         outcome = err.status === 504 ? 'timeout' : 'error';
         upstreamStatus = err.upstreamStatus;
         errorCode = err.code;
+        upstreamErrorsTotal.inc({ provider: req.endpoint.provider, code: err.code ?? 'unknown' });
         if (errorCode === UPSTREAM_ERROR_CODES.stalled) {
           attemptStallsTotal.inc({ provider: req.endpoint.provider });
           upstreamSpan.addEvent('stalled', { 'turnpike.chunks_sent': chunksSent });
@@ -388,6 +398,8 @@ export class GenerationRunner implements OnApplicationShutdown {
     }
 
     const t = timing();
+    if (t.upstreamTtftMs !== null)
+      upstreamTtftSeconds.observe({ provider: req.endpoint.provider }, t.upstreamTtftMs / 1000);
     const attempt = {
       v: 1 as const,
       generationId: req.generationId,

@@ -8,11 +8,18 @@ import {
 } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import type { EachBatchPayload } from 'kafkajs';
-import { TOPICS, type LlmGenerateV1 } from '@turnpike/contracts';
-import { decode, startConsumer, type ConsumerHandle, type KafkaClient } from '@turnpike/kafka';
+import { TOPICS, type LlmCancelV1, type LlmGenerateV1 } from '@turnpike/contracts';
+import {
+  decode,
+  startConsumer,
+  staticPartitionAssigner,
+  type ConsumerHandle,
+  type KafkaClient,
+} from '@turnpike/kafka';
 import { KAFKA_CLIENT, Readiness } from '@turnpike/service-kit';
 import { extractContext } from '@turnpike/telemetry';
 import { ConnectorConfig } from '../connector.config.js';
+import { generationsInFlight } from './connector-metrics.js';
 import { GenerationRunner } from './generation-runner.service.js';
 
 interface InFlight {
@@ -68,21 +75,89 @@ export class GenerationWorker
     this.log.log(`consuming ${TOPICS.llmRequests} as ${this.config.groupId}`);
   }
 
-  /** Stop taking work, then let in-flight generations finish within the grace period. */
+  /**
+   * Stop taking work (leaving the group hands its partitions to the other replicas at once),
+   * keep hearing the cancels of the generations still running, and let them finish within the
+   * drain deadline; their replies, attempt records and usage are sent by the runner before it
+   * resolves, and the producer is flushed last (onApplicationShutdown).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.readiness.startDraining();
     await this.consumer?.stop();
     this.consumer = null;
-    const deadline = Date.now() + this.config.shutdownGraceMs;
+    const started = Date.now();
+    const deadline = started + this.config.shutdownGraceMs;
     this.log.log(`draining ${this.inFlight.size} in-flight generations`);
+    const cancels =
+      this.inFlight.size > 0
+        ? await this.listenForCancels().catch((e: unknown) => {
+            this.log.warn(`draining without hearing cancels: ${(e as Error).message}`);
+            return null;
+          })
+        : null;
     while (this.inFlight.size > 0 && Date.now() < deadline) {
       await Promise.race([
         Promise.allSettled([...this.inFlight.values()].map((f) => f.done)),
         new Promise((r) => setTimeout(r, 250)),
       ]);
     }
+    const left = this.inFlight.size;
     for (const f of this.inFlight.values()) f.abort.abort();
     await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+    await cancels?.stop();
+    this.log.log(
+      `drained in ${Date.now() - started} ms${left > 0 ? ` (${left} cut at the deadline)` : ''}`,
+    );
+  }
+
+  /**
+   * While draining: reads `llm.requests.v1` in a group of this instance alone, from where the
+   * connectors' group had committed (every message before was handled by the consumer that just
+   * stopped), applying only the cancels of generations running here. New requests are left to
+   * the replica that now owns their partition.
+   */
+  private async listenForCancels(): Promise<ConsumerHandle> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    let committed: Array<{ partition: number; offset: string }>;
+    try {
+      const offsets = await admin.fetchOffsets({
+        groupId: this.config.groupId,
+        topics: [TOPICS.llmRequests],
+      });
+      committed = offsets.find((o) => o.topic === TOPICS.llmRequests)?.partitions ?? [];
+    } finally {
+      await admin.disconnect();
+    }
+    const handle = await startConsumer(this.kafka, this.log, {
+      groupId: `${this.config.groupId}-drain-${this.config.instanceId}-${Date.now()}`,
+      topics: [TOPICS.llmRequests],
+      fromBeginning: false,
+      commit: 'none',
+      maxWaitTimeInMs: 20,
+      partitionAssigners: [staticPartitionAssigner(committed.map((c) => c.partition))],
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          const decoded = decode(TOPICS.llmRequests, message.value);
+          if (decoded.ok && decoded.value.kind === 'cancel') this.cancel(decoded.value);
+        }
+      },
+    });
+    for (const c of committed)
+      if (Number(c.offset) >= 0)
+        handle.consumer.seek({
+          topic: TOPICS.llmRequests,
+          partition: c.partition,
+          offset: c.offset,
+        });
+    return handle;
+  }
+
+  /** A cancel of a generation running here: abort it (the reason tells cancelled from timed out). */
+  private cancel(m: LlmCancelV1): boolean {
+    const running = this.inFlight.get(`${m.generationId}#${m.attempt}`);
+    running?.abort.abort(m.reason);
+    return running !== undefined;
   }
 
   onApplicationShutdown(): void {
@@ -113,14 +188,11 @@ export class GenerationWorker
       const m = decoded.value;
       const key = `${m.generationId}#${m.attempt}`;
       if (m.kind === 'cancel') {
-        const running = this.inFlight.get(key);
         const queued = toStart.findIndex(
           (s) => s.req.generationId === m.generationId && s.req.attempt === m.attempt,
         );
         if (queued >= 0) toStart.splice(queued, 1);
-        if (running || queued >= 0) this.stats.cancelled++;
-        // The reason tells the attempt record a cancelled client from a timed-out attempt.
-        running?.abort.abort(m.reason);
+        if (this.cancel(m) || queued >= 0) this.stats.cancelled++;
         this.seen.set(key, now + SEEN_TTL_MS);
         continue;
       }
@@ -155,9 +227,11 @@ export class GenerationWorker
       )
       .finally(() => {
         this.inFlight.delete(key);
+        generationsInFlight.set(this.inFlight.size);
         if (this.paused) this.applyBackpressure(TOPICS.llmRequests);
       });
     this.inFlight.set(key, { abort, done });
+    generationsInFlight.set(this.inFlight.size);
   }
 
   /** Pauses fetching while the instance holds its maximum of generations. */

@@ -31,12 +31,23 @@ export class AccountsService {
     private readonly keys: KeyCacheService,
   ) {}
 
-  async createTenant(name: string, id?: string): Promise<TenantEntity> {
+  /** Creates a tenant, or returns the one that already has `id` (`created: false`). */
+  async createTenant(
+    name: string,
+    id?: string,
+  ): Promise<{ tenant: TenantEntity; created: boolean }> {
     const repo = this.db.getRepository(TenantEntity);
     const tenantId = id ?? `tnt_${randomToken(16)}`;
-    const existing = await repo.findOneBy({ id: tenantId });
-    if (existing) return existing;
-    return repo.save(repo.create({ id: tenantId, name }));
+    // One statement, so two concurrent creates of one id cannot both insert (or both fail).
+    const inserted = await repo
+      .createQueryBuilder()
+      .insert()
+      .values({ id: tenantId, name })
+      .orIgnore()
+      .returning('*')
+      .execute();
+    const tenant = await repo.findOneByOrFail({ id: tenantId });
+    return { tenant, created: (inserted.raw as unknown[]).length > 0 };
   }
 
   async getTenant(id: string): Promise<TenantEntity | null> {

@@ -1,6 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { invalidRequest, notFound } from '@turnpike/openai-api';
+import { ApiError, invalidRequest, notFound } from '@turnpike/openai-api';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { AccountsService, type CreatedKey } from './accounts.service.js';
 
@@ -32,9 +33,23 @@ export class AdminController {
   @HttpCode(201)
   async createTenant(
     @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ id: string; name: string; created_at: string }> {
     const { name, id } = parse(CreateTenant, body);
-    const t = await this.accounts.createTenant(name, id);
+    const { tenant: t, created } = await this.accounts.createTenant(name, id);
+    // Creating a tenant that exists is idempotent when it is the same one (a retried seed: 200),
+    // and a conflict when the id names another (409): never a 201 for something not created.
+    if (!created) {
+      if (t.name !== name)
+        throw new ApiError({
+          status: 409,
+          type: 'invalid_request_error',
+          message: `Tenant '${t.id}' already exists with another name.`,
+          code: 'tenant_exists',
+          param: 'id',
+        });
+      void reply.status(200);
+    }
     return { id: t.id, name: t.name, created_at: t.createdAt.toISOString() };
   }
 

@@ -88,6 +88,18 @@ const MarkupBody = z.object({
   fixed_fee_micros: Micros.nonnegative().optional(),
 });
 
+/**
+ * The scope a markup deletion names: no tenant_id and no model is the global rule. Strict, so a
+ * mistyped or bracketed parameter (`tenant_id[a]=1`) is a 400, never read as "no tenant" and
+ * turned into a deletion of the global rule.
+ */
+const MarkupScopeQuery = z
+  .object({
+    tenant_id: z.string().min(1).max(256).optional(),
+    model: z.string().min(1).max(256).optional(),
+  })
+  .strict();
+
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body ?? {});
   if (!r.success) {
@@ -241,15 +253,15 @@ export class BillingAdminController {
   }
 
   @Delete('markups')
-  async deleteMarkup(
-    @Query('tenant_id') tenantId?: string,
-    @Query('model') model?: string,
-  ): Promise<{ deleted: boolean }> {
+  async deleteMarkup(@Query() query: unknown): Promise<{ deleted: boolean }> {
+    const q = parse(MarkupScopeQuery, query);
+    const tenantId = q.tenant_id ?? null;
+    const model = q.model ?? null;
     const r = await this.rpc.ask<{ deleted: boolean }>('billing', BILLING_RPC.deleteMarkup, {
-      tenantId: tenantId || null,
-      model: model || null,
+      tenantId,
+      model,
     });
-    this.markups.book.delete(markupRuleKey(tenantId || null, model || null));
+    this.markups.book.delete(markupRuleKey(tenantId, model));
     return r;
   }
 

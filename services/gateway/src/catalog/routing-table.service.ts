@@ -1,7 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { TOPICS, type RoutingEntryV1 } from '@turnpike/contracts';
+import { TOPICS, type EndpointHealth, type RoutingEntryV1 } from '@turnpike/contracts';
 import type { KafkaClient } from '@turnpike/kafka';
-import { KAFKA_CLIENT, Readiness, TopicViewService } from '@turnpike/service-kit';
+import { KAFKA_CLIENT, metrics, Readiness, TopicViewService } from '@turnpike/service-kit';
+
+/**
+ * An endpoint's circuit as a gauge value: 0 closed, 1 half-open, 2 open. An open circuit whose
+ * cool-down has passed lets a probe through: it is half-open, whatever the table still says.
+ */
+export function circuitValue(
+  health: Pick<EndpointHealth, 'circuit' | 'circuitOpenUntil'>,
+  now: number,
+): 0 | 1 | 2 {
+  if (health.circuit === 'closed') return 0;
+  if (health.circuit === 'half_open') return 1;
+  return health.circuitOpenUntil !== null && health.circuitOpenUntil <= now ? 1 : 2;
+}
 
 /**
  * The catalog and live endpoint health that `router` publishes on the compacted
@@ -18,6 +31,18 @@ export class RoutingTableService extends TopicViewService<typeof TOPICS.routingT
       name: 'gateway-routing',
       check: 'routing-table',
     });
+    metrics.gauge(
+      'turnpike_circuit_state',
+      "Each endpoint's circuit breaker as this gateway's routing table has it: 0 closed, 1 half-open, 2 open.",
+      ['endpoint', 'provider'],
+      (g) => {
+        g.reset();
+        const now = Date.now();
+        for (const entry of this.models.values())
+          for (const e of entry.endpoints)
+            g.set({ endpoint: e.id, provider: e.provider }, circuitValue(e.health, now));
+      },
+    );
   }
 
   protected apply(key: string, value: RoutingEntryV1 | null): void {

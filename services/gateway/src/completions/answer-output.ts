@@ -94,8 +94,10 @@ export class StreamAnswer implements AnswerOutput {
     private readonly headers: Record<string, string>,
     /** The usage object of the answer (billing is the service's). */
     private readonly presentUsage: (upstream: Json | null) => Json,
+    /** The most unsent bytes the client may leave behind before the stream is closed. */
+    maxBufferedBytes?: number,
   ) {
-    this.out = new CompletionStream(reply.raw, headers);
+    this.out = new CompletionStream(reply.raw, headers, maxBufferedBytes);
     this.excludeReasoning = excludesReasoning(gen.body as Json);
     this.includeUsage =
       isObj(gen.body.stream_options) && gen.body.stream_options['include_usage'] === true;
@@ -103,6 +105,11 @@ export class StreamAnswer implements AnswerOutput {
 
   get committed(): boolean {
     return this.out.headersSent;
+  }
+
+  /** True when the stream was closed because the client read too slowly. */
+  get closedForSlowClient(): boolean {
+    return this.out.tooSlow;
   }
 
   begin(role: AttemptRole, candidate: Candidate): void {

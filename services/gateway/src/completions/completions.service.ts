@@ -63,6 +63,17 @@ const sameEndpointRetries = metrics.counter(
   ['outcome'],
 );
 
+const generationsInFlight = metrics.gauge(
+  'turnpike_gateway_generations_in_flight',
+  'Chat completions this gateway is serving now: streams (stream="true") and unary requests.',
+  ['stream'],
+);
+const generationsTotal = metrics.counter(
+  'turnpike_gateway_generations_total',
+  'Chat completions this gateway admitted and served, streamed or not, by the HTTP status they were answered with (an in-band stream error keeps its 200).',
+  ['stream', 'status'],
+);
+
 /** What the tenant is billed for a generation, per serving attempt and in all. */
 interface Bill {
   cost: UsageEventV1['cost'];
@@ -179,6 +190,8 @@ export class CompletionsService {
     const gen = new Generation(generationId, auth, body, span, this.limitsOf(body));
     span.setAttribute('turnpike.generation_id', gen.id);
     this.inFlight++;
+    const streamLabel = { stream: String(gen.stream) };
+    generationsInFlight.inc(streamLabel);
     const abort = new AbortController();
     const onClose = () => {
       if (!reply.raw.writableFinished) abort.abort();
@@ -187,7 +200,7 @@ export class CompletionsService {
     reply.hijack();
     const present = (upstream: Json | null) => this.presentUsage(gen, upstream);
     const out = gen.stream
-      ? new StreamAnswer(gen, reply, baseHeaders, present)
+      ? new StreamAnswer(gen, reply, baseHeaders, present, this.config.streamBufferBytes)
       : new UnaryAnswer(gen, reply, baseHeaders, present);
     try {
       await context.with(trace.setSpan(context.active(), span), () =>
@@ -209,7 +222,16 @@ export class CompletionsService {
       }
     } finally {
       this.inFlight--;
+      generationsInFlight.dec(streamLabel);
+      generationsTotal.inc({
+        ...streamLabel,
+        status: String(reply.raw.statusCode),
+      });
       reply.raw.off('close', onClose);
+      if (out instanceof StreamAnswer && out.closedForSlowClient)
+        this.log.warn(
+          `generation ${gen.id}: the client read too slowly (over ${this.config.streamBufferBytes} bytes unsent); stream closed`,
+        );
       gen.endedAt = performance.now();
       const httpStatus = reply.raw.statusCode;
       if (gen.pending.length === 0) this.settle(gen, reservation, req, httpStatus);
