@@ -4,14 +4,17 @@
  * The same client (one undici Agent) serves both sides of the comparison.
  */
 import { performance } from 'node:perf_hooks';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 
-/** One side of the comparison: the simulator called directly, or the gateway in front of it. */
+/** One side of the comparison: the simulator called directly, or a gateway in front of it. */
 export interface Target {
-  side: 'direct' | 'gateway';
+  /** `direct`, `gateway`, or (`bench:peers`) the system's name. */
+  side: string;
   url: string;
   apiKey: string;
   model: string;
+  /** Extra request headers (Portkey's `x-portkey-provider` and `x-portkey-custom-host`). */
+  headers?: Record<string, string>;
 }
 
 export interface Sample {
@@ -39,6 +42,10 @@ export interface LoadOptions {
   prompt: string;
   /** Stops sending, and aborts the requests in flight. */
   signal?: AbortSignal;
+  /** Starts no request after this many ms (those in flight finish): bounds a run on a system that collapses. */
+  stopStartingAfterMs?: number;
+  /** Default: `agent`. */
+  dispatcher?: Dispatcher;
 }
 
 /** Enough sockets per origin for the highest concurrency; no pipelining; a stuck request fails after 15 s. */
@@ -58,10 +65,13 @@ export async function runLoad(opts: LoadOptions): Promise<LoadRun> {
     messages: [{ role: 'user', content: opts.prompt }],
   });
   let next = 0;
+  const until = performance.now() + (opts.stopStartingAfterMs ?? Infinity);
   const worker = async () => {
-    while (next < opts.requests && !opts.signal?.aborted) {
+    while (next < opts.requests && !opts.signal?.aborted && performance.now() < until) {
       next++;
-      samples.push(await once(opts.target, opts.stream, body, opts.signal));
+      samples.push(
+        await once(opts.target, opts.stream, body, opts.dispatcher ?? agent, opts.signal),
+      );
     }
   };
   const t0 = performance.now();
@@ -73,6 +83,7 @@ async function once(
   target: Target,
   stream: boolean,
   body: string,
+  dispatcher: Dispatcher,
   signal?: AbortSignal,
 ): Promise<Sample> {
   const t0 = performance.now();
@@ -85,8 +96,12 @@ async function once(
   try {
     const res = await request(`${target.url}/v1/chat/completions`, {
       method: 'POST',
-      dispatcher: agent,
-      headers: { authorization: `Bearer ${target.apiKey}`, 'content-type': 'application/json' },
+      dispatcher,
+      headers: {
+        ...target.headers,
+        authorization: `Bearer ${target.apiKey}`,
+        'content-type': 'application/json',
+      },
       body,
       signal,
     });

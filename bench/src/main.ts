@@ -5,7 +5,15 @@
  * ingestion and 30-day queries over 10 million events. Prints the tables, writes docs/benchmarks.md and
  * bench/results/latest.json. Exits 1 when more than 1% of the measured requests failed.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,7 +24,9 @@ import { benchBilling } from './billing.js';
 import { runFallbackBench } from './fallback.js';
 import { benchRollups } from './rollups.js';
 import { agent, runLoad, summarize, type LoadRun, type Target } from './load.js';
+import { mergePeersSection, peersSectionOf } from './peers/report.js';
 import {
+  machineInfo,
   renderMarkdown,
   renderText,
   type BenchResults,
@@ -167,18 +177,10 @@ async function main(): Promise<number> {
       log: (l) => progress(l),
       ...(args.quick ? { events: 3000, queryRuns: 20 } : {}),
     });
-    const cpus = os.cpus();
     const results: BenchResults = {
       date: new Date().toISOString(),
       durationS: (performance.now() - t0) / 1000,
-      machine: {
-        cpus: cpus.length,
-        cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-        totalMemGiB: os.totalmem() / 2 ** 30,
-        node: process.version,
-        os: `${os.type()} ${os.release()} ${os.arch()}`,
-        loadAvg1mAtStart,
-      },
+      machine: { ...machineInfo(), loadAvg1mAtStart },
       config: {
         quick: args.quick,
         knobs: KNOBS,
@@ -196,7 +198,10 @@ async function main(): Promise<number> {
     mkdirSync(path.dirname(jsonFile), { recursive: true });
     writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
     mkdirSync(path.dirname(outFile), { recursive: true });
-    writeFileSync(outFile, renderMarkdown(results));
+    // The peers section (`npm run bench:peers`) is the other bench's: carried over as it is.
+    const peers = existsSync(outFile) ? peersSectionOf(readFileSync(outFile, 'utf8')) : '';
+    const doc = renderMarkdown(results);
+    writeFileSync(outFile, peers ? mergePeersSection(doc, peers) : doc);
     process.stdout.write(`\n${renderText(results)}\n`);
     progress(
       `wrote ${path.relative(process.cwd(), outFile)} and ${path.relative(process.cwd(), jsonFile)}`,

@@ -1,4 +1,5 @@
 /** Renders the bench results as Markdown tables (also printed to stdout as they are). */
+import os from 'node:os';
 import type { Summary } from './load.js';
 
 export type Mode = 'non-streaming' | 'streaming';
@@ -16,17 +17,30 @@ import type { BillingBenchResult } from './billing.js';
 import type { RollupsBenchResult } from './rollups.js';
 import type { FallbackBenchResult } from './fallback.js';
 
+/** What the figures were measured on. */
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  totalMemGiB: number;
+  node: string;
+  os: string;
+}
+
+export function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    totalMemGiB: os.totalmem() / 2 ** 30,
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+  };
+}
+
 export interface BenchResults {
   date: string;
   durationS: number;
-  machine: {
-    cpus: number;
-    cpuModel: string;
-    totalMemGiB: number;
-    node: string;
-    os: string;
-    loadAvg1mAtStart: number;
-  };
+  machine: MachineInfo & { loadAvg1mAtStart: number };
   config: {
     quick: boolean;
     knobs: string;
@@ -50,7 +64,7 @@ const ratio = (g: number, d: number) =>
   Number.isFinite(g) && Number.isFinite(d) && d > 0 ? `×${(g / d).toFixed(2)}` : '–';
 
 /** A Markdown table with padded columns, so it also reads well in a terminal. */
-function table(head: string[], rows: string[][], right = head.map((_, i) => i > 0)): string {
+export function table(head: string[], rows: string[][], right = head.map((_, i) => i > 0)): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     `| ${cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;

@@ -1,6 +1,6 @@
 /**
  * `npm test`: the whole suite.
- *  1. unit specs beside the code (`libs/*` and `services/*`, `*.spec.js`), no infrastructure;
+ *  1. unit specs beside the code (`libs/*`, `services/*` and `bench`, `*.spec.js`), no infrastructure;
  *  2. integration and end-to-end suites against ONE platform started for this run: a real Kafka
  *     broker (KRaft) and a real Postgres on free ports, the upstream simulators and the five
  *     services as separate processes, with spans exported to an OTLP collector of this runner.
@@ -156,7 +156,13 @@ async function main(): Promise<number> {
   const results: RunResult[] = [];
   if (only !== 'integration') {
     console.log('== unit specs ==');
-    results.push(await runNodeTest(['libs/*/dist/**/*.spec.js', 'services/*/dist/**/*.spec.js']));
+    results.push(
+      await runNodeTest([
+        'libs/*/dist/**/*.spec.js',
+        'services/*/dist/**/*.spec.js',
+        'bench/dist/**/*.spec.js',
+      ]),
+    );
   }
   if (only !== 'unit') {
     console.log('== integration and end-to-end suites (real Kafka, Postgres, services) ==');

@@ -17,6 +17,9 @@ import { UsageSpool } from './usage-spool.js';
  */
 export const USAGE_RETRY_LIMIT = 20_000;
 
+/** How long shutdown waits for the sends under way. */
+const SHUTDOWN_SEND_WAIT_MS = 10_000;
+
 /** Usage events on the spool (or in memory) the broker has not acknowledged yet. */
 let current: UsagePublisher | null = null;
 metrics.gauge(
@@ -44,6 +47,7 @@ export class UsagePublisher implements OnApplicationBootstrap, BeforeApplication
   /** Events that did not fit in memory wait on disk only. */
   private overflowed = false;
   private spool: UsageSpool | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
   readonly stats = { published: 0, failed: 0, retried: 0, recovered: 0, unspooled: 0 };
 
   constructor(
@@ -86,7 +90,13 @@ export class UsagePublisher implements OnApplicationBootstrap, BeforeApplication
   }
 
   /** Never rejects. */
-  async publish(event: UsageEventV1): Promise<void> {
+  publish(event: UsageEventV1): Promise<void> {
+    const p = this.publishOne(event);
+    this.inFlight.add(p);
+    return p.finally(() => this.inFlight.delete(p));
+  }
+
+  private async publishOne(event: UsageEventV1): Promise<void> {
     if (this.spool) {
       try {
         await this.spool.append(event);
@@ -156,6 +166,12 @@ export class UsagePublisher implements OnApplicationBootstrap, BeforeApplication
    * host (without a spool it is logged in full, so it can be replayed by hand).
    */
   async beforeApplicationShutdown(): Promise<void> {
+    // Sends under way finish first (bounded), so what they deliver is acknowledged on the spool
+    // and not produced again by the next start.
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((r) => setTimeout(r, SHUTDOWN_SEND_WAIT_MS).unref()),
+    ]);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const batch = this.waiting.splice(0);

@@ -1,4 +1,5 @@
 import {
+  appendFileSync,
   closeSync,
   existsSync,
   fdatasync,
@@ -141,10 +142,13 @@ export class UsageSpool {
     this.where.delete(generationId);
     seg.pending.delete(generationId);
     if (seg.pending.size === 0 && seg !== this.current) this.drop(seg);
-    else if (!this.closed && this.current?.fd != null) {
+    else {
       // Remembered (unsynced) so that a restart does not produce it again; if the line is lost
-      // the event is produced twice, and counted once downstream.
-      writeSync(this.current.fd, `${JSON.stringify({ ack: generationId })}\n`);
+      // the event is produced twice, and counted once downstream. After close, in the file of
+      // the event's own segment.
+      const line = `${JSON.stringify({ ack: generationId })}\n`;
+      if (!this.closed && this.current?.fd != null) writeSync(this.current.fd, line);
+      else appendFileSync(seg.file, line);
     }
   }
 
