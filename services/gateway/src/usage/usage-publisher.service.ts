@@ -66,6 +66,8 @@ export class UsagePublisher implements OnApplicationBootstrap, BeforeApplication
 
   /** Opens the spool and produces what an earlier process left in it. */
   onApplicationBootstrap(): void {
+    // The gauge reads the live publisher of this process (one per process).
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     current = this;
     if (this.config.usageSpoolDir === null) return;
     try {
