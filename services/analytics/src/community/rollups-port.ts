@@ -17,12 +17,14 @@ import {
 } from '@turnpike/rollups';
 import type { AnalyticsRow } from '@turnpike/contracts';
 import { shape, usageField } from './in-memory-rollups.js';
+import { USAGE_METRICS } from './rollup-reader.js';
 import type {
   AttemptQuery,
   AttemptRow,
   DimensionFilter,
   RollupReader,
   UsageGroupBy,
+  UsageMetric,
   UsageQuery,
   UsageResult,
   UsageRow,
@@ -42,18 +44,11 @@ const QUANTILE_METRICS = (prefix: 'ttft' | 'latency' | 'throughput') =>
   [`${prefix}_p50`, `${prefix}_p90`, `${prefix}_p99`] as const;
 const DISTRIBUTIONS = ['ttft', 'latency', 'throughput'] as const;
 
-const USAGE_SUMS = [
-  'requests',
-  'prompt_tokens',
-  'completion_tokens',
-  'cached_tokens',
-  'cache_write_tokens',
-  'reasoning_tokens',
-  'upstream_micros',
-  'charged_micros',
-  'errors',
-  'fallbacks',
-] as const satisfies readonly FiguresUsageMetric[];
+/** The summed measures: every metric of the port but the distributions. */
+const USAGE_SUMS = USAGE_METRICS.filter(
+  (m): m is Exclude<UsageMetric, (typeof DISTRIBUTIONS)[number]> =>
+    !(DISTRIBUTIONS as readonly string[]).includes(m),
+);
 
 function filtersOf<D extends string>(
   filters: ReadonlyArray<DimensionFilter<D>> | undefined,
@@ -82,6 +77,36 @@ function window(q: { from: Date; to: Date; granularity: RollupGranularity }) {
   // bucket of its finest granularity when it starts in the range, so the range ends at the end
   // of the last bucket of the query's granularity.
   return { from: q.from, to: new Date(ceilTo(q.to.getTime(), STEP[q.granularity])) };
+}
+
+/** What a figures query of the buckets takes from the port's query, for either table. */
+function bucketQuery<D extends string>(q: {
+  from: Date;
+  to: Date;
+  granularity: RollupGranularity;
+  dimensions: readonly string[];
+  filters?: ReadonlyArray<DimensionFilter<D>>;
+}) {
+  return {
+    ...window(q),
+    granularity: q.dimensions.includes('bucket') ? q.granularity : null,
+    filters: filtersOf(q.filters),
+    orderBy: null,
+    limit: FIGURES_QUERY_BOUNDS.maxRows,
+    groupLimit: null,
+  };
+}
+
+/** A group's key: its dimensions' values, and its bucket's start (ISO) for `bucket`. */
+function keyOf<K extends string>(
+  dimensions: readonly K[],
+  row: AnalyticsRow,
+  granularity: RollupGranularity,
+): Partial<Record<K, string | null>> {
+  const key: Partial<Record<K, string | null>> = {};
+  for (const d of dimensions)
+    key[d] = (d === 'bucket' ? row[`date__${granularity}`] : row[d]) as string | null;
+  return key;
 }
 
 /** Too large an answer is refused (503), never silently cut. */
@@ -118,23 +143,10 @@ export class RollupsPort implements RollupReader {
       ...DISTRIBUTIONS.filter((d) => wanted.has(d)).flatMap((d) => QUANTILE_METRICS(d)),
     ];
     const rows = await asked(() =>
-      this.buckets.usageFigures({
-        tenantIds: q.tenantIds,
-        ...window(q),
-        granularity: byBucket ? q.granularity : null,
-        dimensions,
-        filters: filtersOf(q.filters),
-        metrics,
-        orderBy: null,
-        limit: FIGURES_QUERY_BOUNDS.maxRows,
-        groupLimit: null,
-      }),
+      this.buckets.usageFigures({ ...bucketQuery(q), tenantIds: q.tenantIds, dimensions, metrics }),
     );
-    const dateKey = `date__${q.granularity}`;
     const out: UsageRow[] = rows.map((r) => {
-      const key: Partial<Record<UsageGroupBy, string | null>> = {};
-      for (const d of q.dimensions)
-        key[d] = d === 'bucket' ? (r[dateKey] as string) : (r[d] as string | null);
+      const key = keyOf<UsageGroupBy>(q.dimensions, r, q.granularity);
       const n = (m: (typeof USAGE_SUMS)[number]) => r[m] as number;
       return {
         key,
@@ -171,7 +183,6 @@ export class RollupsPort implements RollupReader {
    * attempts, as the port defines them.
    */
   async attempts(q: AttemptQuery): Promise<AttemptRow[]> {
-    const byBucket = q.dimensions.includes('bucket');
     const dims = q.dimensions.filter((d): d is BucketAttemptDimension => d !== 'bucket');
     const dimensions = dims.includes('outcome') ? dims : [...dims, 'outcome' as const];
     const metrics: FiguresAttemptMetric[] = [
@@ -180,24 +191,11 @@ export class RollupsPort implements RollupReader {
       ...DISTRIBUTIONS.flatMap((d) => QUANTILE_METRICS(d)),
     ];
     const rows = await asked(() =>
-      this.buckets.attemptFigures({
-        tenantIds: 'all',
-        ...window(q),
-        granularity: byBucket ? q.granularity : null,
-        dimensions,
-        filters: filtersOf(q.filters),
-        metrics,
-        orderBy: null,
-        limit: FIGURES_QUERY_BOUNDS.maxRows,
-        groupLimit: null,
-      }),
+      this.buckets.attemptFigures({ ...bucketQuery(q), tenantIds: 'all', dimensions, metrics }),
     );
-    const dateKey = `date__${q.granularity}`;
     const groups = new Map<string, AttemptRow>();
     for (const r of rows) {
-      const key: AttemptRow['key'] = {};
-      for (const d of q.dimensions)
-        key[d] = d === 'bucket' ? (r[dateKey] as string) : (r[d] as string | null);
+      const key = keyOf(q.dimensions, r, q.granularity);
       const id = JSON.stringify(q.dimensions.map((d) => key[d]));
       let g = groups.get(id);
       if (!g) {
