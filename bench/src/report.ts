@@ -14,6 +14,7 @@ export interface CellResult {
 }
 
 import type { BillingBenchResult } from './billing.js';
+import type { RollupsBenchResult } from './rollups.js';
 import type { FallbackBenchResult } from './fallback.js';
 
 /** What the figures were measured on. */
@@ -53,6 +54,8 @@ export interface BenchResults {
   billing?: BillingBenchResult;
   /** Fallback while one of three upstreams fails half its requests (`fallback.ts`). */
   fallback?: FallbackBenchResult;
+  /** Rollup ingestion and 30-day query latency (`rollups.ts`). */
+  rollups?: RollupsBenchResult;
 }
 
 const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '–');
@@ -334,6 +337,33 @@ ${table(
       'response end → balance update, p99',
       `${ms(b.lag.p99Ms)} ms (${b.lag.samples} samples, max ${ms(b.lag.maxMs)} ms)`,
     ],
+  ],
+)}
+`);
+  }
+  if (r.rollups) {
+    const u = r.rollups;
+    out.push(`
+## Analytics: rollup ingestion and 30-day queries
+
+Ingestion: synthetic generations at a realistic distribution (\`TrafficGenerator\`: zipf tenants,
+keys, models and apps; log-normal latencies; errors and fallbacks) produced to \`usage.events.v1\`
+with their attempt records on \`llm.attempts.v1\`, rolled up live by \`analytics\` while billing books
+the same events. Queries: the \`RollupReader\` the tenant API and the community use, straight on
+Postgres, over ${u.query.events.toLocaleString('en')} events in ${u.query.bucketRows.toLocaleString('en')} bucket rows
+(${u.query.generator}; seeded in ${u.query.seedSeconds.toFixed(0)} s). Each query ran ${u.query.queries[0]?.runs ?? 0} times after a warm-up.
+
+${table(
+  ['figure', 'value'],
+  [
+    [
+      'rollup ingestion',
+      `${u.ingestion.eventsPerSecond.toFixed(0)} events/s (${u.ingestion.events} events, ${u.ingestion.attempts} attempt records)`,
+    ],
+    ...u.query.queries.map((q) => [
+      q.name,
+      `p50 ${ms(q.p50Ms)} ms, p99 ${ms(q.p99Ms)} ms (${q.rows} rows)`,
+    ]),
   ],
 )}
 `);

@@ -95,6 +95,8 @@ async function integration(filter?: string): Promise<RunResult> {
           GATEWAY_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
           GATEWAY_MAX_BODY_BYTES: String(MAX_BODY_BYTES),
         },
+        // Closed buckets reach usage.rollups.v1 within seconds (topics.e2e reads them).
+        analytics: { ANALYTICS_CLOSE_DELAY: '1s', ANALYTICS_PUBLISH_INTERVAL: '1s' },
       },
       log: (l) => console.log(`[platform] ${l}`),
     });

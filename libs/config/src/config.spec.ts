@@ -116,3 +116,12 @@ describe('Kafka security settings', () => {
     );
   });
 });
+
+test('env.duration reads a number and a unit as milliseconds, and names a bad value', () => {
+  const schema = z.object({ A: env.duration('48h'), B: env.duration('1s') });
+  assert.deepEqual(readEnv('x', schema, {}), { A: 172_800_000, B: 1_000 });
+  assert.deepEqual(readEnv('x', schema, { A: '90m', B: '250ms' }), { A: 5_400_000, B: 250 });
+  assert.deepEqual(readEnv('x', schema, { A: '1.5d', B: '2s' }), { A: 129_600_000, B: 2_000 });
+  assert.throws(() => readEnv('x', schema, { A: '48' }), /A: '48' is not a duration/);
+  assert.throws(() => readEnv('x', schema, { B: '-1s' }), /B: /);
+});

@@ -53,6 +53,22 @@ export const env = {
         .filter(Boolean),
     ),
   url: (def?: string) => (def === undefined ? z.url() : z.url().default(def)),
+  /** A duration, `<number><unit>` with unit ms, s, m, h or d (e.g. `48h`), as milliseconds. */
+  duration: (def: string) =>
+    z
+      .string()
+      .default(def)
+      .transform((v, ctx) => {
+        const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(v);
+        if (!m) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `'${v}' is not a duration like 500ms, 30s, 5m, 48h or 7d`,
+          });
+          return z.NEVER;
+        }
+        return Math.round(Number(m[1]) * DURATION_UNITS[m[2] as keyof typeof DURATION_UNITS]);
+      }),
 };
 
 /**
@@ -96,6 +112,7 @@ const jsonOf = <T extends z.ZodType>(schema: T) =>
       ctx.addIssue({ code: 'custom', message: `${i.path.join('.') || '(root)'}: ${i.message}` });
     return z.NEVER;
   });
+const DURATION_UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** Settings every Turnpike service shares. */
 export const baseServiceEnv = {

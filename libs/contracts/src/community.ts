@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GenerationId } from './common.js';
 import { IsoDate } from './billing.js';
+import { BucketGranularity } from './analytics.js';
 
 /**
  * Community figures, answered by `analytics` over `rpc.analytics.v1` (the gateway's
@@ -236,8 +237,9 @@ export interface PeriodRankingsResult {
 
 // --- comparison from real traffic --------------------------------------------------------------
 
-export const RollupGranularity = z.enum(['minute', 'hour', 'day']);
-export type RollupGranularity = z.infer<typeof RollupGranularity>;
+/** The rollups' bucket granularities (one enum with `usage.rollups.v1`'s). */
+export const RollupGranularity = BucketGranularity;
+export type RollupGranularity = BucketGranularity;
 
 export const MAX_COMPARED_MODELS = 10;
 /** The longest comparison window: 90 days. */

@@ -14,4 +14,5 @@ export * from './billing.js';
 export * from './provider-connection.js';
 export * from './parameters.js';
 export * from './provider-account.js';
+export * from './analytics.js';
 export * from './community.js';

@@ -9,6 +9,7 @@ import { AccountKeyV1 } from './account-key.js';
 import { ProviderAccountV1 } from './provider-account.js';
 import { RpcReplyV1, RpcRequestV1 } from './rpc.js';
 import { BalanceV1, CreditEventV1, PricingRuleV1 } from './billing.js';
+import { UsageRollupV1 } from './analytics.js';
 
 /** The one schema of each topic's message value. */
 export const TOPIC_SCHEMAS = {
@@ -16,6 +17,7 @@ export const TOPIC_SCHEMAS = {
   [TOPICS.llmReplies]: LlmReplyV1,
   [TOPICS.llmAttempts]: LlmAttemptV1,
   [TOPICS.usageEvents]: UsageEventV1,
+  [TOPICS.usageRollups]: UsageRollupV1,
   [TOPICS.routingTable]: RoutingEntryV1,
   [TOPICS.accountsKeys]: AccountKeyV1,
   [TOPICS.connectorAccounts]: ProviderAccountV1,

@@ -15,7 +15,9 @@ export interface TopicSpec {
   readonly maxMessageBytes?: number;
   /**
    * The topic's `retention.ms` when it must differ from the broker's default (7 days): -1 keeps
-   * every record, for the topics the billing ledger is rebuilt from (a replay from offset 0).
+   * every record, for the topics the billing ledger is rebuilt from (a replay from offset 0). On
+   * a compacted topic it makes the policy `compact,delete`: the latest record of each key is
+   * kept, and records older than this are deleted.
    */
   readonly retentionMs?: number;
   /** Further topic configuration (an operator's overrides: `min.insync.replicas`, ...). */
@@ -32,6 +34,9 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
  * default body limit, so a request at the limit travels with room for its envelope.
  */
 export const LARGE_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+/** How long `usage.rollups.v1` keeps a bucket's record (35 days: a month and its margin). */
+export const USAGE_ROLLUPS_RETENTION_MS = 35 * 24 * 3_600_000;
 
 export const TOPICS = {
   llmRequests: 'llm.requests.v1',
@@ -88,8 +93,10 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
   {
     topic: TOPICS.usageRollups,
     partitions: 3,
-    compacted: false,
-    description: 'Aggregated usage for analysts.',
+    compacted: true,
+    retentionMs: USAGE_ROLLUPS_RETENTION_MS,
+    description:
+      'Closed usage and attempt buckets (minute, hour, day) for analysts, keyed by the bucket; the latest version of a bucket wins.',
   },
   {
     topic: TOPICS.billingBalances,

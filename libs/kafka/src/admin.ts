@@ -9,16 +9,19 @@ export function topicConfigEntries(s: TopicSpec): Array<{ name: string; value: s
   return [
     ...(s.compacted
       ? [
-          { name: 'cleanup.policy', value: 'compact' },
+          {
+            name: 'cleanup.policy',
+            value: s.retentionMs !== undefined ? 'compact,delete' : 'compact',
+          },
           { name: 'min.cleanable.dirty.ratio', value: '0.1' },
           { name: 'segment.ms', value: '3600000' },
         ]
       : []),
-    ...(s.maxMessageBytes !== undefined
-      ? [{ name: 'max.message.bytes', value: String(s.maxMessageBytes) }]
-      : []),
     ...(s.retentionMs !== undefined
       ? [{ name: 'retention.ms', value: String(s.retentionMs) }]
+      : []),
+    ...(s.maxMessageBytes !== undefined
+      ? [{ name: 'max.message.bytes', value: String(s.maxMessageBytes) }]
       : []),
     ...Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
   ];

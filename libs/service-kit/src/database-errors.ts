@@ -49,3 +49,10 @@ export function isDeterministicDbError(e: unknown): boolean {
     DETERMINISTIC_SQLSTATES.includes(s) || DETERMINISTIC_SQLSTATE_CLASSES.includes(s.slice(0, 2))
   );
 }
+
+/** A database error as operators read it: Postgres' message and detail, bounded. */
+export function dbErrorText(e: unknown): string {
+  const detail = (e as { detail?: unknown } | null)?.detail;
+  const text = `${e instanceof Error ? e.message : String(e)}${typeof detail === 'string' && detail ? ` (${detail})` : ''}`;
+  return text.length > 2_000 ? `${text.slice(0, 2_000)}…` : text;
+}

@@ -10,7 +10,6 @@ export * from './core.module.js';
 export * from './bootstrap.js';
 export * from './database.module.js';
 export * from './database-errors.js';
-export * from './usage-events.sink.js';
 export * from './rpc.providers.js';
 export * from './topic-view.service.js';
 export * from './migrations.js';

@@ -13,6 +13,7 @@ import { ApiKeyEntity } from './accounts/api-key.entity.js';
 import { KeyCacheService } from './accounts/key-cache.service.js';
 import { TenantEntity } from './accounts/tenant.entity.js';
 import { AdminGuard } from './auth/admin.guard.js';
+import { AnalyticsController } from './analytics/analytics.controller.js';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { CatalogAdminController } from './catalog/catalog-admin.controller.js';
 import { ModelsController } from './catalog/models.controller.js';
@@ -97,6 +98,7 @@ export class GatewayModule {
         ProviderAccountsController,
         BillingController,
         BillingAdminController,
+        AnalyticsController,
         CommunityController,
         ProvidersController,
         FeedbackController,

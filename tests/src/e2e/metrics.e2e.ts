@@ -228,7 +228,7 @@ describe('Prometheus metrics move with traffic', () => {
     );
     assert.ok(
       [...analytics!.keys()].some((k) =>
-        k.startsWith('turnpike_kafka_consumer_lag_messages{group="analytics"'),
+        k.startsWith('turnpike_kafka_consumer_lag_messages{group="analytics-rollups"'),
       ),
     );
     assert.equal(sum(bill!, 'turnpike_billing_ledger_lag_seconds'), 0);

@@ -4,6 +4,7 @@ import type {
   UsageAttempt,
   UsageEventV1,
 } from '@turnpike/contracts';
+import { usedFallback } from '@turnpike/rollups';
 import type {
   AttemptDimension,
   AttemptQuery,
@@ -18,8 +19,7 @@ import type {
 
 /**
  * The rollups computed directly from usage events, in memory: the fake `RollupReader` of the
- * unit specs (and of the interim reader over stored events, see `raw-events-reader.ts`). It
- * answers what the real reader answers, from the raw facts: sums exact, percentiles exact
+ * unit specs. It answers what the real reader (`rollups-port.ts` over the rollups) answers, from the raw facts: sums exact, percentiles exact
  * (nearest rank) where the real reader's sketches are within 1 %. Facts count once per
  * generation id, as the rollups' `processed` records make them.
  */
@@ -66,7 +66,7 @@ function usageDimension(e: UsageEventV1, d: UsageDimension): string | null {
     case 'key_id':
       return e.keyId;
     case 'model':
-      return e.model ?? e.requestedModel;
+      return e.model;
     case 'provider':
       return e.provider;
     case 'endpoint_id':
@@ -117,7 +117,7 @@ function groupKey(
 }
 
 /** Sorts, cuts per bucket (`groupLimit`) and overall (`limit`), as the port says. */
-function shape<R extends { key: Partial<Record<string, string | null>> }>(
+export function shape<R extends { key: Partial<Record<string, string | null>> }>(
   rows: R[],
   field: (r: R) => number | string | null,
   direction: 'asc' | 'desc',
@@ -180,7 +180,7 @@ export function aggregateUsage(events: Iterable<UsageEventV1>, q: UsageQuery): U
       const kind = e.error?.code ?? 'unknown';
       r.errorsByKind[kind] = (r.errorsByKind[kind] ?? 0) + 1;
     }
-    if (e.attempts.length > 1) r.fallbacks++;
+    if (usedFallback(e)) r.fallbacks++;
     if (e.ttftMs !== null) acc.ttft.push(e.ttftMs);
     acc.latency.push(e.latencyMs);
     const tps =
@@ -205,7 +205,7 @@ export function aggregateUsage(events: Iterable<UsageEventV1>, q: UsageQuery): U
   );
 }
 
-function usageField(r: UsageRow, f: string): number | string | null {
+export function usageField(r: UsageRow, f: string): number | string | null {
   switch (f) {
     case 'prompt_tokens':
       return r.promptTokens;

@@ -1,4 +1,5 @@
 import type { PercentileFigures, RollupGranularity } from '@turnpike/contracts';
+import { USAGE_DIM_COLUMNS } from '@turnpike/rollups';
 
 /**
  * The port through which everything community-facing reads the rollups (issue 10's shared data
@@ -10,16 +11,7 @@ import type { PercentileFigures, RollupGranularity } from '@turnpike/contracts';
  */
 
 /** Dimensions of `usage_rollups`. `app` is the attribution (`HTTP-Referer`, else `X-Title`). */
-export const USAGE_DIMENSIONS = [
-  'tenant_id',
-  'key_id',
-  'model',
-  'provider',
-  'endpoint_id',
-  'app',
-  'finish_reason',
-  'status',
-] as const;
+export const USAGE_DIMENSIONS = USAGE_DIM_COLUMNS;
 export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
 
 /** What a query may group by: a dimension, or `bucket` (the bucket's start, ISO). */

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { TOPICS, type ParkedRetryResult } from '@turnpike/contracts';
 import { decode, type Log } from '@turnpike/kafka';
-import { isDeterministicDbError, sqlState } from '@turnpike/service-kit';
+import { dbErrorText, isDeterministicDbError, sqlState } from '@turnpike/service-kit';
 import {
   creditRef,
   emptyIngestResult,
@@ -48,11 +48,7 @@ export class RetryRefused extends Error {
 }
 
 /** An error as operators read it: Postgres' message and detail, bounded. */
-function errorText(e: unknown): string {
-  const detail = (e as { detail?: unknown }).detail;
-  const text = `${e instanceof Error ? e.message : String(e)}${typeof detail === 'string' && detail ? ` (${detail})` : ''}`;
-  return text.length > 2_000 ? `${text.slice(0, 2_000)}…` : text;
-}
+const errorText = dbErrorText;
 
 type Item =
   | { topic: typeof TOPICS.usageEvents; r: ReceivedUsage }

@@ -1,6 +1,7 @@
 import { Controller, Get, Query, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import {
+  ANALYTICS_RPC,
   BILLING_RPC,
   IsoDate,
   type ActivityRow,
@@ -23,7 +24,8 @@ import {
 
 /**
  * The tenant's billing API, answered by `billing` over Kafka request/reply: credits, the
- * calling key, one generation's record, and the activity statement.
+ * calling key and one generation's record; and the activity statement, answered by
+ * `analytics` from its day buckets.
  */
 @Controller('v1')
 @UseGuards(ApiKeyGuard)
@@ -93,7 +95,7 @@ export class BillingController {
     const format = str('format') ?? 'json';
     if (format !== 'json' && format !== 'csv')
       throw invalidRequest("'format' must be 'json' or 'csv'.", 'format');
-    const rows = await this.rpc.ask<ActivityRow[]>('billing', BILLING_RPC.listActivity, {
+    const rows = await this.rpc.ask<ActivityRow[]>('analytics', ANALYTICS_RPC.listActivity, {
       tenantId: auth.tenantId,
       date,
       days,
