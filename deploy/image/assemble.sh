@@ -9,11 +9,33 @@
 set -euo pipefail
 SRC="$(cd "$1" && pwd)"
 DEST="$2"
-# Libraries the runtime needs (the test harnesses, conformance kit and catalog importer stay out).
-RUNTIME_LIBS=(config contracts kafka openai-api pricing providers routing secrets service-kit simulators telemetry)
+SERVICES=(gateway router connector billing analytics)
+# Libraries the entry point runs itself (deploy/image/turnpike.mjs: `simulator`).
+ENTRY_LIBS=(simulators)
 
 mkdir -p "$DEST"
 cd "$SRC"
+# Libraries the runtime needs: the workspace libraries the services depend on at run time,
+# transitively (their package.json `dependencies`; the test harnesses, conformance kit and
+# catalog importer are devDependencies and stay out). Derived, so a new library ships with the
+# service that needs it.
+mapfile -t RUNTIME_LIBS < <(node -e '
+  const fs = require("fs");
+  const dirs = Object.fromEntries(fs.readdirSync("libs").filter((d) => fs.existsSync(`libs/${d}/package.json`))
+    .map((d) => [JSON.parse(fs.readFileSync(`libs/${d}/package.json`, "utf8")).name, d]));
+  const need = new Set();
+  const visit = (pkgFile) => {
+    const deps = JSON.parse(fs.readFileSync(pkgFile, "utf8")).dependencies ?? {};
+    for (const name of Object.keys(deps)) {
+      const dir = dirs[name];
+      if (dir && !need.has(dir)) { need.add(dir); visit(`libs/${dir}/package.json`); }
+    }
+  };
+  const [services, entry] = process.argv.slice(1).map((l) => l.split(" "));
+  for (const l of entry) { need.add(l); visit(`libs/${l}/package.json`); }
+  for (const s of services) visit(`services/${s}/package.json`);
+  console.log([...need].sort().join("\n"));
+' "${SERVICES[*]}" "${ENTRY_LIBS[*]}")
 cp package-lock.json .npmrc "$DEST/"
 # The root package.json names only the shipped workspaces: npm then leaves out what only the
 # others need (the test harnesses' Postgres binaries, the conformance kit's clients), while the
@@ -23,13 +45,12 @@ node -e '
   const pkg = JSON.parse(require("fs").readFileSync(src, "utf8"));
   pkg.workspaces = ws;
   require("fs").writeFileSync(dest, JSON.stringify(pkg, null, 2));
-' package.json "$DEST/package.json" "${RUNTIME_LIBS[@]/#/libs/}" services/gateway services/router \
-  services/connector services/billing services/analytics
+' package.json "$DEST/package.json" "${RUNTIME_LIBS[@]/#/libs/}" "${SERVICES[@]/#/services/}"
 for lib in "${RUNTIME_LIBS[@]}"; do
   mkdir -p "$DEST/libs/$lib" && cp "libs/$lib/package.json" "$DEST/libs/$lib/" \
     && cp -R "libs/$lib/dist" "$DEST/libs/$lib/dist"
 done
-for s in gateway router connector billing analytics; do
+for s in "${SERVICES[@]}"; do
   mkdir -p "$DEST/services/$s" && cp "services/$s/package.json" "$DEST/services/$s/" \
     && cp -R "services/$s/dist" "$DEST/services/$s/dist"
 done
