@@ -94,3 +94,25 @@ test('readPending reads back what is not in memory, up to a limit', async () => 
     ['e2', 'e3', 'e5', 'e6', 'e7'],
   );
 });
+
+test('a dead spool adopted by one gateway is not adopted again by the next', async () => {
+  const r = root();
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'])
+    .stdout.toString()
+    .trim();
+  const deadDir = path.join(r, 'gw-old');
+  mkdirSync(deadDir);
+  writeFileSync(path.join(deadDir, 'lock'), `${os.hostname()} ${dead}\n`);
+  for (let i = 0; i < 20; i++)
+    writeFileSync(
+      path.join(deadDir, `usage-1-${String(i).padStart(6, '0')}.jsonl`),
+      `${JSON.stringify(event(`e${i}`))}\n`,
+    );
+  // The first takes every segment; the second finds the spool gone and opens its own, empty.
+  // (Two starting at the same instant race for the files: a file the other took is skipped.)
+  const a = UsageSpool.open(r, 'gw-a');
+  const b = UsageSpool.open(r, 'gw-b');
+  assert.equal(a.pending.length + b.pending.length, 20);
+  assert.deepEqual(b.pending, []);
+  assert.ok(!readdirSync(r).includes('gw-old'));
+});

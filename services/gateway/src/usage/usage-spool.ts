@@ -63,9 +63,22 @@ export class UsageSpool {
     for (const other of readdirSync(root, { withFileTypes: true })) {
       if (!other.isDirectory() || other.name === path.basename(dir)) continue;
       const from = path.join(root, other.name);
-      if (!ownerIsDead(from)) continue;
-      for (const f of segmentFiles(from)) renameSync(path.join(from, f), path.join(dir, f));
-      rmSync(from, { recursive: true, force: true });
+      // Two gateways starting on one host may adopt the same dead spool at once: a file the
+      // other took first is skipped (each segment goes to exactly one of them), never an error
+      // that would leave this gateway without a spool.
+      try {
+        if (!ownerIsDead(from)) continue;
+        for (const f of segmentFiles(from)) {
+          try {
+            renameSync(path.join(from, f), path.join(dir, f));
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          }
+        }
+        rmSync(from, { recursive: true, force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
     }
     const spool = new UsageSpool(dir, opts);
     let skippedLines = 0;
