@@ -18,6 +18,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
+import { turnpikeCacheDir } from '@turnpike/testing';
 
 export interface FallbackBenchOptions {
   gatewayUrl: string;
@@ -347,7 +348,7 @@ async function standalone(): Promise<void> {
     const state = await startPlatform({
       rootDir,
       stateDir,
-      cacheDir: process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache/turnpike'),
+      cacheDir: turnpikeCacheDir(),
       detached: false,
       simulators: [{ id: 'sim' }, { id: 'sim-b' }, { id: 'sim-c' }],
       gatewayReplicas: 1,

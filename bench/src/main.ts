@@ -19,7 +19,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { seedTenant, startPlatform, stopPlatform } from '@turnpike/testing';
+import { seedTenant, startPlatform, stopPlatform, turnpikeCacheDir } from '@turnpike/testing';
 import { benchBilling } from './billing.js';
 import { runFallbackBench } from './fallback.js';
 import { benchRollups } from './rollups.js';
@@ -35,7 +35,7 @@ import {
 } from './report.js';
 
 const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cacheDir = process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache/turnpike');
+const cacheDir = turnpikeCacheDir();
 
 const { values: args } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } },

@@ -12,13 +12,19 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { seedTenant, startPlatform, stopPlatform, writeSecretFile } from '@turnpike/testing';
+import {
+  seedTenant,
+  startPlatform,
+  stopPlatform,
+  writeSecretFile,
+  turnpikeCacheDir,
+} from '@turnpike/testing';
 import { startOtlpCollector } from './support/otlp-collector.js';
 import { DOWN_PROVIDER, type TestContext } from './support/context.js';
 import { testCatalog } from './support/native-models.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cacheDir = process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache/turnpike');
+const cacheDir = turnpikeCacheDir();
 const REQUEST_TIMEOUT_MS = 10_000;
 // The connector's stall limit (10 s in production): well under the request timeout, so a stalled
 // stream is seen ending at the stall limit, not at the deadline.

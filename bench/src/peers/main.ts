@@ -22,6 +22,7 @@ import {
   startPlatform,
   stopPid,
   stopPlatform,
+  turnpikeCacheDir,
 } from '@turnpike/testing';
 import { Agent } from 'undici';
 import { runLoad, summarize, type LoadRun } from '../load.js';
@@ -63,7 +64,7 @@ import {
 } from './systems.js';
 
 const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const cacheDir = process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache/turnpike');
+const cacheDir = turnpikeCacheDir();
 
 const { values: args } = parseArgs({
   options: {

@@ -26,10 +26,11 @@ import {
   waitForHttp,
   type KafkaHandle,
   type PostgresHandle,
+  turnpikeCacheDir,
 } from '@turnpike/testing';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const cacheDir = process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache/turnpike');
+const cacheDir = turnpikeCacheDir();
 const work = mkdtempSync(path.join(os.tmpdir(), 'turnpike-image-'));
 chmodSync(work, 0o711); // Postgres' user (we may be root) must traverse to its data dir
 const app = path.join(work, 'app');

@@ -32,10 +32,11 @@ import {
   waitForExit,
   type PlatformState,
   type ServiceName,
+  turnpikeCacheDir,
 } from '@turnpike/testing';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const cacheDir = process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache/turnpike');
+const cacheDir = turnpikeCacheDir();
 const REPLICAS: Record<ServiceName, number> = {
   router: 1,
   connector: 2,

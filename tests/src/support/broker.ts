@@ -1,6 +1,10 @@
-import os from 'node:os';
 import path from 'node:path';
-import { readState, restartKafkaDataDir, stopKafkaDataDir } from '@turnpike/testing';
+import {
+  readState,
+  restartKafkaDataDir,
+  stopKafkaDataDir,
+  turnpikeCacheDir,
+} from '@turnpike/testing';
 
 /** The platform's state dir: the runner writes the context file into it. */
 function stateDir(): string {
@@ -23,7 +27,7 @@ export async function stopBroker(graceMs = 15_000): Promise<void> {
 
 /** Starts the test platform's broker again, on the same ports and data; resolves once it answers. */
 export async function startBroker(): Promise<void> {
-  const cacheDir = process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache/turnpike');
+  const cacheDir = turnpikeCacheDir();
   await restartKafkaDataDir(kafkaDataDir(), {
     cacheDir,
     logFile: path.join(stateDir(), 'logs', 'kafka.log'),

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { turnpikeCacheDir } from '@turnpike/testing';
 
 /**
  * A venv with the official Python clients pinned in tests/python/requirements.txt, under the
@@ -73,10 +73,7 @@ export class PythonUnavailable extends Error {
 export async function pythonClientsVenv(
   opts: { cacheDir?: string; python?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<string> {
-  const cacheDir =
-    opts.cacheDir ??
-    process.env['TURNPIKE_CACHE_DIR'] ??
-    path.join(os.homedir(), '.cache/turnpike');
+  const cacheDir = opts.cacheDir ?? turnpikeCacheDir();
   const python = opts.python ?? 'python3';
   const env = opts.env ?? process.env;
   const probe = await run(

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createKafka, ensureTopics, startConsumer, type ConsumerHandle } from '@turnpike/kafka';
-import { freePorts, startKafka, type KafkaHandle } from './index.js';
+import { freePorts, startKafka, type KafkaHandle, turnpikeCacheDir } from './index.js';
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -48,8 +48,7 @@ test(
       starting.catch(() => undefined);
       await new Promise((r) => setTimeout(r, 25_000));
       broker = await startKafka({
-        cacheDir:
-          process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache', 'turnpike'),
+        cacheDir: turnpikeCacheDir(),
         dataDir: path.join(tmp, 'kafka'),
         port: port!,
         controllerPort: controllerPort!,

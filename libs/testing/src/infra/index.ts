@@ -1,3 +1,4 @@
+export { turnpikeCacheDir } from './cache-dir.js';
 export { freePort, freePorts } from './ports.js';
 export {
   KAFKA_VERSION,

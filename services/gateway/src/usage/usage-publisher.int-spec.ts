@@ -28,6 +28,7 @@ import {
   startKafka,
   stopKafkaDataDir,
   usageEventFixture,
+  turnpikeCacheDir,
 } from '@turnpike/testing';
 import type { GatewayConfig } from '../gateway.config.js';
 import { UsagePublisher } from './usage-publisher.service.js';
@@ -58,8 +59,7 @@ test(
   async () => {
     const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'turnpike-usage-spool-'));
     const dataDir = path.join(tmp, 'kafka');
-    const cacheDir =
-      process.env['TURNPIKE_CACHE_DIR'] ?? path.join(os.homedir(), '.cache', 'turnpike');
+    const cacheDir = turnpikeCacheDir();
     const [port, controllerPort] = await freePorts(2);
     const broker = await startKafka({
       cacheDir,
