@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
+  masterKeyFileOf,
   readState,
   restartService,
   seedTenant,
@@ -428,7 +429,13 @@ async function main(): Promise<number> {
     } else {
       const fused = await restartService(stateDir, instanceOf('gateway').name, {
         as: 'gateway-fused',
-        env: fusedEnv,
+        env: {
+          // A fused gateway opens the provider accounts (the platform's master key) and reads
+          // its RPC replies on a partition of its own.
+          GATEWAY_MASTER_KEY_FILE: masterKeyFileOf(stateDir),
+          GATEWAY_REPLY_PARTITION: '11',
+          ...fusedEnv,
+        },
       });
       systems.push({
         name: 'turnpike-fused',

@@ -20,7 +20,7 @@ import { KAFKA_CLIENT, Readiness } from '@turnpike/service-kit';
 import { extractContext } from '@turnpike/telemetry';
 import { ConnectorConfig } from '../connector.config.js';
 import { generationsInFlight } from './connector-metrics.js';
-import { GenerationRunner } from './generation-runner.service.js';
+import { AttemptExecutorService } from './attempt-executor.service.js';
 
 interface InFlight {
   abort: AbortController;
@@ -50,7 +50,7 @@ export class GenerationWorker
 
   constructor(
     @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
-    private readonly runner: GenerationRunner,
+    private readonly runner: AttemptExecutorService,
     private readonly config: ConnectorConfig,
     private readonly readiness: Readiness,
   ) {
