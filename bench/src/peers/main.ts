@@ -1,5 +1,5 @@
 /**
- * `npm run bench:peers [-- --quick] [-- --out docs/benchmarks.md] [-- --fused-env K=V ...]
+ * `npm run bench:peers [-- --quick] [-- --turnpike-only] [-- --out docs/benchmarks.md] [-- --fused-env K=V ...]
  * [-- --render bench/results/peers.json]`:
  * Turnpike (split, and fused once it exists) beside LiteLLM, Portkey and Bifrost, all pointed at
  * the same fast upstream simulator (its own process) and driven by one load generator (this
@@ -74,6 +74,8 @@ const { values: args } = parseArgs({
     'fused-env': { type: 'string', multiple: true, default: ['GATEWAY_TRANSPORT=inprocess'] },
     /** Only render: rewrite the peers section of --out from a results file, measuring nothing. */
     render: { type: 'string' },
+    /** Skip the peers (LiteLLM, Portkey, Bifrost): Turnpike split and fused beside direct only. */
+    'turnpike-only': { type: 'boolean', default: false },
   },
 });
 const outFile = path.resolve(args.out ?? path.join(rootDir, 'docs/benchmarks.md'));
@@ -323,9 +325,10 @@ async function main(): Promise<number> {
   let ok = false;
   try {
     // 1. Installs, before anything runs.
+    const peers = !args['turnpike-only'];
     let litellmBin: string | undefined;
     try {
-      litellmBin = await ensureLiteLLM(cacheDir, rootDir, progress);
+      if (peers) litellmBin = await ensureLiteLLM(cacheDir, rootDir, progress);
     } catch (e) {
       unavailable.push({
         name: 'litellm',
@@ -335,7 +338,7 @@ async function main(): Promise<number> {
       });
     }
     const portkeyDirs: Array<[string, string]> = [];
-    for (const v of PORTKEY_VERSIONS) {
+    for (const v of peers ? PORTKEY_VERSIONS : []) {
       try {
         portkeyDirs.push([v, await ensureNpmPeer(cacheDir, '@portkey-ai/gateway', v, progress)]);
       } catch (e) {
@@ -344,7 +347,8 @@ async function main(): Promise<number> {
     }
     let bifrostDir: string | undefined;
     try {
-      bifrostDir = await ensureNpmPeer(cacheDir, '@maximhq/bifrost', BIFROST_VERSION, progress);
+      if (peers)
+        bifrostDir = await ensureNpmPeer(cacheDir, '@maximhq/bifrost', BIFROST_VERSION, progress);
     } catch (e) {
       unavailable.push({
         name: 'bifrost',

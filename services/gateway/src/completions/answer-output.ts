@@ -194,6 +194,8 @@ export class UnaryAnswer implements AnswerOutput {
     private readonly reply: FastifyReply,
     private readonly headers: Record<string, string>,
     private readonly presentUsage: (upstream: Json | null) => Json,
+    /** How the attempts travel (`kafka`, `inprocess`): the name of the hop's Server-Timing part. */
+    private readonly hop: string = 'kafka',
   ) {}
 
   begin(_role: AttemptRole, candidate: Candidate): void {
@@ -229,7 +231,7 @@ export class UnaryAnswer implements AnswerOutput {
     const total = performance.now() - this.gen.t0;
     const serverTiming = [
       `gateway;dur=${(total - roundTripMs).toFixed(2)}`,
-      `kafka;dur=${Math.max(0, roundTripMs - r.timing.connectorMs).toFixed(2)}`,
+      `${this.hop};dur=${Math.max(0, roundTripMs - r.timing.connectorMs).toFixed(2)}`,
       `connector;dur=${Math.max(0, r.timing.connectorMs - r.timing.upstreamMs).toFixed(2)}`,
       `upstream;dur=${r.timing.upstreamMs.toFixed(2)}`,
       `total;dur=${total.toFixed(2)}`,

@@ -161,7 +161,7 @@ export class CompletionsService {
     const present = (upstream: Json | null) => this.billing.presentUsage(gen, upstream);
     const out = gen.stream
       ? new StreamAnswer(gen, reply, baseHeaders, present, this.config.streamBufferBytes)
-      : new UnaryAnswer(gen, reply, baseHeaders, present);
+      : new UnaryAnswer(gen, reply, baseHeaders, present, this.transport.mode);
     try {
       await context.with(trace.setSpan(context.active(), span), () =>
         this.loop.serve(gen, candidates, out, abort.signal),
