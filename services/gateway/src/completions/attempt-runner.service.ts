@@ -506,8 +506,8 @@ export class AttemptRunner {
   ): Promise<void> {
     await this.producer
       .send(
-        TOPICS.llmRequests,
-        encode(TOPICS.llmRequests, gen.id, {
+        TOPICS.llmCancels,
+        encode(TOPICS.llmCancels, gen.id, {
           v: 1,
           kind: 'cancel',
           generationId: gen.id,
