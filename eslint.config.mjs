@@ -118,6 +118,35 @@ export default tseslint.config(
     files: ['services/*/src/**/*.int-spec.ts'],
     rules: { '@nx/enforce-module-boundaries': moduleBoundaries(['type:testing']) },
   },
+  {
+    // Only libs/kafka knows the Kafka client: services and the other libs use its own types
+    // (BatchPayload, ConsumedMessage, ConsumerHandle's pause/resume/seek), so the client can be
+    // replaced under them. The test harnesses, the e2e suites and the benches drive Kafka
+    // directly, as a client of the platform would.
+    files: ['**/*.ts'],
+    ignores: ['libs/kafka/**', 'libs/testing/**', 'tests/**', 'bench/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'kafkajs',
+              message:
+                'Only libs/kafka knows the Kafka client: use the types and functions of @turnpike/kafka.',
+            },
+          ],
+          patterns: [
+            {
+              group: ['kafkajs/*'],
+              message:
+                'Only libs/kafka knows the Kafka client: use the types and functions of @turnpike/kafka.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   prettier,
   // Each workspace package.json against the imports of its own code, read from Nx's graph of
   // source imports (`analyzeSourceFiles` in nx.json). Runtime files are the build target's inputs

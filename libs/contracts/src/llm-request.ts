@@ -57,7 +57,10 @@ export const LlmGenerateV1 = z.object({
 });
 export type LlmGenerateV1 = z.infer<typeof LlmGenerateV1>;
 
-/** `llm.requests.v1`, kind `cancel`: keyed like the generate message, so it reaches the same connector. */
+/**
+ * `llm.cancels.v1` (read by every connector instance), keyed by generation id. A cancel of the
+ * previous release came on `llm.requests.v1`, which still accepts it (rolling upgrades).
+ */
 export const LlmCancelV1 = z.object({
   v: z.literal(1),
   kind: z.literal('cancel'),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TOPICS } from './topics.js';
-import { LlmRequestMessageV1 } from './llm-request.js';
+import { LlmCancelV1, LlmRequestMessageV1 } from './llm-request.js';
 import { LlmReplyV1 } from './llm-reply.js';
 import { LlmAttemptV1 } from './attempt.js';
 import { UsageEventV1 } from './usage-event.js';
@@ -14,6 +14,7 @@ import { UsageRollupV1 } from './analytics.js';
 /** The one schema of each topic's message value. */
 export const TOPIC_SCHEMAS = {
   [TOPICS.llmRequests]: LlmRequestMessageV1,
+  [TOPICS.llmCancels]: LlmCancelV1,
   [TOPICS.llmReplies]: LlmReplyV1,
   [TOPICS.llmAttempts]: LlmAttemptV1,
   [TOPICS.usageEvents]: UsageEventV1,

@@ -38,8 +38,15 @@ export const LARGE_MESSAGE_BYTES = 8 * 1024 * 1024;
 /** How long `usage.rollups.v1` keeps a bucket's record (35 days: a month and its margin). */
 export const USAGE_ROLLUPS_RETENTION_MS = 35 * 24 * 3_600_000;
 
+/**
+ * How long `llm.cancels.v1` keeps a cancel (an hour: far past the longest request deadline; a
+ * connector that starts reads back this far, see CANCEL_LOOKBACK_MS in the connector).
+ */
+export const LLM_CANCELS_RETENTION_MS = 3_600_000;
+
 export const TOPICS = {
   llmRequests: 'llm.requests.v1',
+  llmCancels: 'llm.cancels.v1',
   llmReplies: 'llm.replies.v1',
   llmAttempts: 'llm.attempts.v1',
   usageEvents: 'usage.events.v1',
@@ -66,7 +73,17 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     compacted: false,
     maxMessageBytes: LARGE_MESSAGE_BYTES,
     description:
-      'Generation requests and cancels from gateway to connector, keyed by generation id.',
+      'Generation requests from gateway to connector, keyed by generation id (cancels of the previous release travelled here too; see llm.cancels.v1).',
+  },
+  {
+    topic: TOPICS.llmCancels,
+    partitions: 1,
+    compacted: false,
+    retentionMs: LLM_CANCELS_RETENTION_MS,
+    // Retention deletes whole segments: short segments, so an hour's cancels are all it keeps.
+    config: { 'segment.ms': String(LLM_CANCELS_RETENTION_MS / 4) },
+    description:
+      'Cancels of generation attempts from gateway to connector, keyed by generation id. Every connector instance reads all of them (a private group), so a cancel is heard even when the instance is saturated (its requests paused) or its request partition moved.',
   },
   {
     topic: TOPICS.llmReplies,

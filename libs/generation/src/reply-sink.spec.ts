@@ -94,31 +94,38 @@ describe('CoalescingReplySink', () => {
 });
 
 test('CoalescingReplySink: a silent attempt says it is alive, and stops once it has ended', async () => {
-  const r = recorder();
-  const sink = new CoalescingReplySink(to, r.send, 0, 256, 40);
-  await new Promise((res) => setTimeout(res, 150));
-  const alive = r.sent.filter((s) => s.msg.type === 'alive').length;
-  assert.ok(alive >= 2, `${alive} keep-alives in 150 ms at 40 ms`);
-  // A busy attempt sends none: its own replies say it is alive.
-  const before = r.sent.length;
-  for (let i = 0; i < 6; i++) {
-    sink.reply(chunk(i), {});
-    await new Promise((res) => setTimeout(res, 20));
-  }
-  assert.equal(
-    r.sent.slice(before).filter((s) => s.msg.type === 'alive').length,
+  const sent: Array<{ type: string; seq: number; at: number }> = [];
+  const sink = new CoalescingReplySink(
+    to,
+    async (m) => void sent.push({ type: m.type, seq: m.seq, at: performance.now() }),
     0,
-    'no keep-alive between chunks',
+    256,
+    60,
   );
+  const t0 = performance.now();
+  await new Promise((res) => setTimeout(res, 330));
+  const silent = sent.filter((s) => s.type === 'alive');
+  assert.ok(silent.length >= 2, `${silent.length} keep-alives in 330 ms at 60 ms`);
+  // A busy attempt's own replies say it is alive: a keep-alive only ever follows a silence.
+  for (let i = 0; i < 20; i++) {
+    sink.reply(chunk(i), {});
+    await new Promise((res) => setTimeout(res, 10));
+  }
   sink.reply(end, {});
   await sink.flush();
-  const total = r.sent.length;
-  await new Promise((res) => setTimeout(res, 120));
-  assert.equal(r.sent.length, total, 'nothing after the end');
+  const total = sent.length;
+  await new Promise((res) => setTimeout(res, 200));
+  assert.equal(sent.length, total, 'nothing after the end');
+  let prev = t0;
+  for (const s of sent) {
+    if (s.type === 'alive')
+      assert.ok(s.at - prev >= 30, `a keep-alive ${(s.at - prev).toFixed(0)} ms after a message`);
+    prev = s.at;
+  }
   // Every message is numbered in order, keep-alives included.
   assert.deepEqual(
-    r.sent.map((s) => s.msg.seq),
-    r.sent.map((_, i) => i),
+    sent.map((s) => s.seq),
+    sent.map((_, i) => i),
   );
 });
 

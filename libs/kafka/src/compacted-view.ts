@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { EachBatchPayload } from 'kafkajs';
 import type { KafkaClient } from './client.js';
 import { decode, type MessageOf, type TopicWithSchema } from './codec.js';
-import { startConsumer, withTimeout, type ConsumerHandle } from './consumer.js';
+import { startConsumer, withTimeout, type BatchPayload, type ConsumerHandle } from './consumer.js';
 import type { Log } from './logger.js';
 
 export interface CompactedViewOptions<T extends TopicWithSchema> {
@@ -58,7 +57,6 @@ export class CompactedView<T extends TopicWithSchema> {
       topics: [this.opts.topic],
       fromBeginning: true,
       commit: 'none',
-      maxWaitTimeInMs: 50,
       eachBatch: (p) => this.onBatch(p),
     });
     await withTimeout(caughtUp, timeoutMs, `${this.opts.topic} view did not catch up`);
@@ -69,7 +67,7 @@ export class CompactedView<T extends TopicWithSchema> {
     this.consumer = null;
   }
 
-  private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, heartbeat }: BatchPayload): Promise<void> {
     for (const m of batch.messages) {
       const key = m.key?.toString() ?? '';
       if (m.value === null) {

@@ -1,10 +1,49 @@
 import kafkajs from 'kafkajs';
-import type { Consumer, EachBatchPayload, PartitionAssigner } from 'kafkajs';
+import type { Consumer, EachBatchPayload as KafkaJsBatchPayload, PartitionAssigner } from 'kafkajs';
 import { TOPIC_SPECS } from '@turnpike/contracts';
 import type { KafkaClient } from './client.js';
 import type { Log } from './logger.js';
 
 const { AssignerProtocol } = kafkajs;
+
+/**
+ * What a consumer hands its handler: the Kafka client's own types stay inside libs/kafka, so
+ * services depend only on these (and the client can change under them).
+ */
+export type MessageHeaders = Record<string, Buffer | string | Array<Buffer | string> | undefined>;
+
+export interface ConsumedMessage {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: MessageHeaders;
+  offset: string;
+  /** Epoch ms, as a string (the record's timestamp). */
+  timestamp: string;
+}
+
+export interface ConsumedBatch {
+  topic: string;
+  partition: number;
+  highWatermark: string;
+  messages: ConsumedMessage[];
+  isEmpty(): boolean;
+}
+
+export interface BatchPayload {
+  batch: ConsumedBatch;
+  /** Marks a message handled: the consumer's position (and the next commit) moves past it. */
+  resolveOffset(offset: string): void;
+  /** Commits the resolved offsets (`commit: 'manual'`). */
+  commitOffsetsIfNecessary(): Promise<void>;
+  /** Tells the group coordinator this member is alive (call during long batches). */
+  heartbeat(): Promise<void>;
+}
+
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
 
 export interface ConsumerOptions {
   groupId: string;
@@ -14,12 +53,36 @@ export interface ConsumerOptions {
    * `auto`: offsets of handled batches are committed by kafkajs.
    * `manual`: the handler resolves offsets and calls `commitOffsetsIfNecessary()` itself, when it
    * decides (e.g. before starting work, for at-most-once).
+   * `background`: the handler resolves offsets (the consumer's position moves past them at
+   * once) and they are committed after its batch without holding up the handler or the next
+   * fetch: one commit at a time, in order, each carrying the latest resolved offset of every
+   * partition. What was handled but not yet committed when the process dies (a few ms) is
+   * delivered again to the partition's next owner.
    * `none`: nothing is committed (private groups that always start at the end).
    */
-  commit: 'auto' | 'manual' | 'none';
-  eachBatch: (payload: EachBatchPayload) => Promise<void>;
-  partitionAssigners?: PartitionAssigner[];
-  /** Long-poll wait when a fetch finds nothing. Small on the hot path (kafkajs default is 5 s). */
+  commit: 'auto' | 'manual' | 'background' | 'none';
+  eachBatch: (payload: BatchPayload) => Promise<void>;
+  /**
+   * Every member of the group reads these partitions of each topic (no rebalancing): the
+   * private groups of one instance (see `staticPartitionAssigner`).
+   */
+  staticPartitions?: number[];
+  /**
+   * How many partitions' batches are handled at once (default 1: one after another). Batches of
+   * one partition are always handled in order.
+   */
+  partitionsConcurrently?: number;
+  /**
+   * With `fromBeginning: false`, on its first start: read from the first message at or after
+   * this time (epoch ms) instead of from the end (a private group reading back a window).
+   */
+  fromTimestamp?: number;
+  /**
+   * Long-poll wait when a fetch finds nothing. A fetch returns as soon as one message arrives
+   * (minBytes 1), so this costs no latency on data: it sets how often an idle consumer wakes up
+   * (and how long `stop()` may wait for the fetch in flight). Default 1 s; hot-path consumers
+   * that pause take less (a paused consumer's fetch loop sleeps this long between checks).
+   */
   maxWaitTimeInMs?: number;
   /** First delay before restarting a crashed consumer (doubles up to `restartMaxMs`). */
   restartInitialMs?: number;
@@ -29,9 +92,15 @@ export interface ConsumerOptions {
 }
 
 export interface ConsumerHandle {
-  /** The kafkajs consumer running now (a new one after each restart). */
-  readonly consumer: Consumer;
   readonly groupId: string;
+  /**
+   * Stops fetching these topics until `resume` (kept across the consumer's restarts). Batches
+   * already fetched are still handed over.
+   */
+  pause(topics: string[]): void;
+  resume(topics: string[]): void;
+  /** Moves the consumer's position in one partition it is assigned (the next fetch reads there). */
+  seek(position: TopicPartitionOffset): void;
   /** What it was started with (the lag metrics read them). */
   readonly options: Readonly<Pick<ConsumerOptions, 'topics' | 'commit' | 'fromBeginning'>>;
   /** True while the consumer is joined and fetching. */
@@ -50,6 +119,9 @@ const live = new Set<ConsumerHandle>();
 export function liveConsumers(): ConsumerHandle[] {
   return [...live];
 }
+
+/** See `ConsumerOptions.maxWaitTimeInMs`. */
+export const DEFAULT_MAX_WAIT_MS = 1_000;
 
 /** A consumer not fetching for this long (outside its handler) is reported stalled. */
 export const DEFAULT_STALL_MS = 15_000;
@@ -77,6 +149,10 @@ class SupervisedConsumer implements ConsumerHandle {
   private timer: NodeJS.Timeout | null = null;
   private restarting = false;
   private delayMs: number;
+  private readonly paused = new Set<string>();
+  /** `background` commits: the latest resolved position of each partition not committed yet. */
+  private readonly toCommit = new Map<string, TopicPartitionOffset>();
+  private committing: Promise<void> | null = null;
   private readonly positions = new Map<
     string,
     { topic: string; partition: number; offset: string }
@@ -95,8 +171,18 @@ class SupervisedConsumer implements ConsumerHandle {
     return this.state === 'stopped';
   }
 
-  get consumer(): Consumer {
-    return this.current;
+  pause(topics: string[]): void {
+    for (const t of topics) this.paused.add(t);
+    this.current.pause(topics.map((topic) => ({ topic })));
+  }
+
+  resume(topics: string[]): void {
+    for (const t of topics) this.paused.delete(t);
+    this.current.resume(topics.map((topic) => ({ topic })));
+  }
+
+  seek(position: TopicPartitionOffset): void {
+    this.current.seek(position);
   }
 
   get groupId(): string {
@@ -157,7 +243,7 @@ class SupervisedConsumer implements ConsumerHandle {
       sessionTimeout: 10_000,
       rebalanceTimeout: 20_000,
       heartbeatInterval: 1_000,
-      maxWaitTimeInMs: opts.maxWaitTimeInMs ?? 50,
+      maxWaitTimeInMs: opts.maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_MS,
       minBytes: 1,
       maxBytesPerPartition: MAX_BYTES_PER_PARTITION,
       maxBytes: 2 * MAX_BYTES_PER_PARTITION,
@@ -170,7 +256,9 @@ class SupervisedConsumer implements ConsumerHandle {
         maxRetryTime: 2000,
         restartOnFailure: async () => false,
       },
-      ...(opts.partitionAssigners ? { partitionAssigners: opts.partitionAssigners } : {}),
+      ...(opts.staticPartitions
+        ? { partitionAssigners: [staticPartitionAssigner(opts.staticPartitions)] }
+        : {}),
     });
     this.current = consumer;
     const joined = new Promise<void>((resolve, reject) => {
@@ -200,19 +288,25 @@ class SupervisedConsumer implements ConsumerHandle {
     });
     await consumer.connect();
     await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning });
+    const resolvesItself = opts.commit === 'manual' || opts.commit === 'background';
     await consumer.run({
-      autoCommit: opts.commit !== 'none',
+      autoCommit: opts.commit === 'auto' || opts.commit === 'manual',
       // kafkajs advances its fetch position only past resolved offsets: without resolving, the
-      // same batch would be fetched again and again. Only `manual` resolves by itself.
-      eachBatchAutoResolve: opts.commit !== 'manual',
+      // same batch would be fetched again and again. `manual` and `background` resolve by
+      // themselves.
+      eachBatchAutoResolve: !resolvesItself,
       ...(opts.commit === 'manual' ? { autoCommitThreshold: 1 } : {}),
-      eachBatch: async (payload) => {
+      partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 1,
+      eachBatch: async (payload: KafkaJsBatchPayload) => {
         this.inBatch++;
         try {
-          await opts.eachBatch(payload);
+          await opts.eachBatch(
+            opts.commit === 'background' ? this.committingInBackground(consumer, payload) : payload,
+          );
         } finally {
           this.inBatch--;
           this.lastFetchAt = Date.now();
+          if (opts.commit === 'background') void this.commitInBackground(consumer);
         }
         const last = payload.batch.messages[payload.batch.messages.length - 1];
         if (opts.commit === 'none' && last) {
@@ -227,6 +321,8 @@ class SupervisedConsumer implements ConsumerHandle {
     });
     // Resume where the previous consumer of this handle stopped (groups that commit nothing).
     // A consumer that already crashed again cannot seek: its own restart will.
+    // A paused topic stays paused in the new consumer.
+    if (this.paused.size > 0) consumer.pause([...this.paused].map((topic) => ({ topic })));
     try {
       for (const p of this.positions.values()) consumer.seek(p);
     } catch (e) {
@@ -235,7 +331,66 @@ class SupervisedConsumer implements ConsumerHandle {
       );
     }
     await withTimeout(joined, 60_000, `consumer group ${opts.groupId} did not join`);
+    if (opts.fromTimestamp !== undefined && !opts.fromBeginning && this.positions.size === 0)
+      await this.seekToTimestamp(consumer, opts.topics, opts.fromTimestamp);
     if (!this.isStopped()) this.state = 'running';
+  }
+
+  private async seekToTimestamp(consumer: Consumer, topics: string[], at: number): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      for (const topic of topics)
+        for (const p of await admin.fetchTopicOffsetsByTimestamp(topic, at))
+          consumer.seek({ topic, partition: p.partition, offset: p.offset });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** The payload of a `background` consumer: resolved offsets are noted for the commit. */
+  private committingInBackground(consumer: Consumer, payload: KafkaJsBatchPayload): BatchPayload {
+    const { topic, partition } = payload.batch;
+    return {
+      batch: payload.batch,
+      heartbeat: () => payload.heartbeat(),
+      resolveOffset: (offset) => {
+        payload.resolveOffset(offset);
+        this.toCommit.set(`${topic}/${partition}`, {
+          topic,
+          partition,
+          offset: (BigInt(offset) + 1n).toString(),
+        });
+      },
+      commitOffsetsIfNecessary: () => this.commitInBackground(consumer),
+    };
+  }
+
+  /**
+   * Commits what was resolved, one commit at a time (a commit started while one is in flight
+   * is folded into the next). A failed commit is not retried: the partition's next commit
+   * carries a later offset, and a partition that moved to another member must not be
+   * committed by this one.
+   */
+  private commitInBackground(consumer: Consumer): Promise<void> {
+    if (this.committing || this.toCommit.size === 0) return this.committing ?? Promise.resolve();
+    const loop = async () => {
+      while (this.toCommit.size > 0 && this.current === consumer) {
+        const offsets = [...this.toCommit.values()];
+        this.toCommit.clear();
+        try {
+          await consumer.commitOffsets(offsets);
+        } catch (e) {
+          this.log.warn(
+            `consumer ${this.opts.groupId}: commit of ${offsets.map((o) => `${o.topic}/${o.partition}@${o.offset}`).join(', ')} failed: ${(e as Error).message}`,
+          );
+        }
+      }
+    };
+    this.committing = loop().finally(() => {
+      this.committing = null;
+    });
+    return this.committing;
   }
 
   private onCrash(error: string): void {
@@ -291,10 +446,18 @@ class SupervisedConsumer implements ConsumerHandle {
   }
 
   async stop(): Promise<void> {
+    const wasRunning = this.state === 'running';
     this.state = 'stopped';
     live.delete(this);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.opts.commit === 'background' && wasRunning) {
+      // Nothing new is handed over; what was handled is committed before the group is left.
+      this.current.pause(this.opts.topics.map((topic) => ({ topic })));
+      const until = Date.now() + 5_000;
+      while (this.inBatch > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      await this.commitInBackground(this.current);
+    }
     await this.current.stop().catch(() => undefined);
     await this.current.disconnect().catch(() => undefined);
   }
@@ -331,7 +494,7 @@ export async function startConsumer(
  * Each gateway instance reads its replies from its own partition of `llm.replies.v1` in a
  * group of its own, so it never sees another instance's replies and never rebalances.
  */
-export function staticPartitionAssigner(partitions: number[]): PartitionAssigner {
+function staticPartitionAssigner(partitions: number[]): PartitionAssigner {
   return () => ({
     name: 'TurnpikeStaticAssigner',
     version: 1,

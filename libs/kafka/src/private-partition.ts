@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { KafkaMessage } from 'kafkajs';
 import type { BatchingProducer } from './batching-producer.js';
 import type { KafkaClient } from './client.js';
 import { messageTypeHeader } from './codec.js';
-import { startConsumer, staticPartitionAssigner, type ConsumerHandle } from './consumer.js';
+import { startConsumer, type ConsumedMessage, type ConsumerHandle } from './consumer.js';
 import type { Log } from './logger.js';
 
 export interface PrivatePartitionOptions {
@@ -11,8 +10,11 @@ export interface PrivatePartitionOptions {
   partition: number;
   /** The group of this instance alone. */
   groupId: string;
-  onMessage: (message: KafkaMessage) => void;
+  onMessage: (message: ConsumedMessage) => void;
 }
+
+/** The long-poll of a private partition's consumer (see ConsumerOptions.maxWaitTimeInMs). */
+export const PRIVATE_PARTITION_MAX_WAIT_MS = 500;
 
 /**
  * Reads one partition of a reply topic in a consumer group of this instance alone (a static
@@ -31,8 +33,10 @@ export async function startPrivatePartitionConsumer(
     topics: [opts.topic],
     fromBeginning: false,
     commit: 'none',
-    maxWaitTimeInMs: 20,
-    partitionAssigners: [staticPartitionAssigner([opts.partition])],
+    // Replies: a fetch returns when one arrives; idle, the consumer proves it is alive (its
+    // readiness) twice a second.
+    maxWaitTimeInMs: PRIVATE_PARTITION_MAX_WAIT_MS,
+    staticPartitions: [opts.partition],
     eachBatch: async ({ batch, heartbeat }) => {
       for (const message of batch.messages) {
         if (message.headers?.[messageTypeHeader]?.toString() === 'ping') {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { EachBatchPayload } from 'kafkajs';
 import type { z } from 'zod';
 import {
   TOPICS,
@@ -13,7 +12,7 @@ import {
 import { MessageTooLargeError, type BatchingProducer } from './batching-producer.js';
 import type { KafkaClient } from './client.js';
 import { decode, encode } from './codec.js';
-import { startConsumer, type ConsumerHandle } from './consumer.js';
+import { startConsumer, type BatchPayload, type ConsumerHandle } from './consumer.js';
 import type { Log } from './logger.js';
 import { startPrivatePartitionConsumer } from './private-partition.js';
 
@@ -196,7 +195,6 @@ export class RpcServer {
       topics: [rpcTopic(this.service)],
       fromBeginning: false,
       commit: 'auto',
-      maxWaitTimeInMs: 20,
       eachBatch: (p) => this.onBatch(p),
     });
   }
@@ -206,7 +204,7 @@ export class RpcServer {
     this.consumer = null;
   }
 
-  private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, heartbeat }: BatchPayload): Promise<void> {
     const topic = rpcTopic(this.service);
     await Promise.all(
       batch.messages.map(async (m) => {

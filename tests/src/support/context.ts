@@ -83,6 +83,8 @@ export interface SimRecord {
   body: { messages?: Array<{ content?: unknown }> } & Record<string, unknown>;
   /** Epoch ms. */
   receivedAt: number;
+  /** Epoch ms, once it ended. */
+  endedAt?: number;
   /** What the simulator understood of the request (`prefill`: a trailing assistant message). */
   parsed?: { prefill?: string };
 }

@@ -5,9 +5,14 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { EachBatchPayload } from 'kafkajs';
 import { TOPICS } from '@turnpike/contracts';
-import { decode, startConsumer, type ConsumerHandle, type KafkaClient } from '@turnpike/kafka';
+import {
+  decode,
+  startConsumer,
+  type BatchPayload,
+  type ConsumerHandle,
+  type KafkaClient,
+} from '@turnpike/kafka';
 import { RollupStore } from '@turnpike/rollups';
 import { KAFKA_CLIENT, Readiness } from '@turnpike/service-kit';
 import { AnalyticsConfig } from '../analytics.config.js';
@@ -54,7 +59,6 @@ export class RollupConsumer implements OnApplicationBootstrap, OnApplicationShut
           topics: [TOPICS.usageEvents, TOPICS.llmAttempts],
           fromBeginning: true,
           commit: 'manual',
-          maxWaitTimeInMs: 100,
           eachBatch: (p) => this.onBatch(p),
         }),
       ),
@@ -76,7 +80,7 @@ export class RollupConsumer implements OnApplicationBootstrap, OnApplicationShut
     resolveOffset,
     commitOffsetsIfNecessary,
     heartbeat,
-  }: EachBatchPayload): Promise<void> {
+  }: BatchPayload): Promise<void> {
     const last = batch.messages[batch.messages.length - 1];
     if (!last) return;
     const usage: ReceivedUsage[] = [];

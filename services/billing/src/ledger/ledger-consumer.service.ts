@@ -5,9 +5,14 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { EachBatchPayload } from 'kafkajs';
 import { TOPICS } from '@turnpike/contracts';
-import { decode, startConsumer, type ConsumerHandle, type KafkaClient } from '@turnpike/kafka';
+import {
+  decode,
+  startConsumer,
+  type BatchPayload,
+  type ConsumerHandle,
+  type KafkaClient,
+} from '@turnpike/kafka';
 import { KAFKA_CLIENT, KafkaMetrics, metrics, Readiness } from '@turnpike/service-kit';
 import { BillingConfig } from '../billing.config.js';
 import { BalancePublisher } from './balance-publisher.service.js';
@@ -84,7 +89,6 @@ export class LedgerConsumer implements OnApplicationBootstrap, OnApplicationShut
           topics: [TOPICS.usageEvents, TOPICS.billingCredits],
           fromBeginning: true,
           commit: 'manual',
-          maxWaitTimeInMs: 20,
           eachBatch: (p) => this.onBatch(p),
         }),
       ),
@@ -106,7 +110,7 @@ export class LedgerConsumer implements OnApplicationBootstrap, OnApplicationShut
     resolveOffset,
     commitOffsetsIfNecessary,
     heartbeat,
-  }: EachBatchPayload): Promise<void> {
+  }: BatchPayload): Promise<void> {
     const last = batch.messages[batch.messages.length - 1];
     if (!last) return;
     const usage: ReceivedUsage[] = [];

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -7,20 +8,21 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import type { EachBatchPayload } from 'kafkajs';
 import { TOPICS, type LlmCancelV1, type LlmGenerateV1 } from '@turnpike/contracts';
 import {
   decode,
   startConsumer,
-  staticPartitionAssigner,
+  type BatchPayload,
   type ConsumerHandle,
   type KafkaClient,
+  type MessageHeaders,
 } from '@turnpike/kafka';
 import { KAFKA_CLIENT, Readiness } from '@turnpike/service-kit';
 import { extractContext } from '@turnpike/telemetry';
 import { ConnectorConfig } from '../connector.config.js';
-import { generationsInFlight } from './connector-metrics.js';
 import { AttemptExecutorService } from './attempt-executor.service.js';
+import { dedupeEvictionsTotal, generationsInFlight } from './connector-metrics.js';
+import { RecentIds } from './recent-ids.js';
 
 interface InFlight {
   abort: AbortController;
@@ -29,12 +31,38 @@ interface InFlight {
 
 /** How long a generation id is remembered to drop redeliveries of its request. */
 const SEEN_TTL_MS = 15 * 60_000;
+/**
+ * At most this many ids are remembered (the oldest go first): every instance also remembers the
+ * cancels of the whole cluster, and a flood must not grow the map without bound (~100 bytes
+ * each).
+ */
+export const SEEN_MAX = 200_000;
+/**
+ * A connector that starts reads the cancels of this far back: a request waits in Kafka at most
+ * until its deadline (5 minutes at most), and its cancel may have come before this instance was
+ * given its partition.
+ */
+export const CANCEL_LOOKBACK_MS = 6 * 60_000;
+/**
+ * Requests: a fetch returns as soon as a request arrives, so this long-poll costs no latency; it
+ * is also how long a paused consumer sleeps before it checks again (resuming after saturation).
+ */
+const REQUESTS_MAX_WAIT_MS = 250;
+/** Partitions of `llm.requests.v1` handled at once (their batches start generations only). */
+const PARTITIONS_CONCURRENTLY = 4;
 
 /**
- * Consumes `llm.requests.v1` without ever blocking a partition on a generation: each batch is
- * decoded, its offsets are committed, and only then are its generations started in the
- * background (at-most-once: a redelivered request never calls the upstream twice). Cancels
- * travel on the same partition as their request, so they reach the instance running it.
+ * Consumes `llm.requests.v1` without ever blocking a partition on a generation: each request is
+ * started as it is decoded, and the batch's offsets are committed in the background (in order).
+ * At-most-once: an id seen is remembered (size- and time-bounded), so a redelivery to this
+ * instance never calls the upstream twice, and an expired request is dropped; a crash in the few
+ * milliseconds between a start and its commit may let the next owner run it again.
+ *
+ * Cancels come on `llm.cancels.v1`, which every instance reads in full (a private group, never
+ * paused): a saturated instance (requests paused at CONNECTOR_MAX_IN_FLIGHT) still hears them,
+ * as does a draining one, and an instance whose request partition moved in a rebalance still
+ * hears the cancels of the generations it runs. A cancel of a request not started yet marks its
+ * id, so the request is dropped when it comes.
  */
 @Injectable()
 export class GenerationWorker
@@ -42,11 +70,19 @@ export class GenerationWorker
 {
   private readonly log = new Logger(GenerationWorker.name);
   private readonly inFlight = new Map<string, InFlight>();
-  private readonly seen = new Map<string, number>();
+  private readonly seen = new RecentIds(SEEN_TTL_MS, SEEN_MAX, (n) => dedupeEvictionsTotal.inc(n));
   private consumer: ConsumerHandle | null = null;
+  private cancels: ConsumerHandle | null = null;
   private paused = false;
   private pruneTimer: NodeJS.Timeout | null = null;
-  readonly stats = { started: 0, duplicates: 0, expired: 0, cancelled: 0, invalid: 0 };
+  readonly stats = {
+    started: 0,
+    duplicates: 0,
+    expired: 0,
+    cancelled: 0,
+    cancelledBeforeStart: 0,
+    invalid: 0,
+  };
 
   constructor(
     @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
@@ -61,18 +97,35 @@ export class GenerationWorker
     return this.inFlight.size;
   }
 
+  /** Ids remembered by the dedupe map, and how many were forgotten early (it was full). */
+  get dedupe(): { size: number; evicted: number } {
+    return { size: this.seen.size, evicted: this.seen.evicted };
+  }
+
   async onApplicationBootstrap(): Promise<void> {
+    // Cancels first: every request this instance takes has its cancel heard.
+    this.cancels = await startConsumer(this.kafka, this.log, {
+      groupId: `${this.config.groupId}-cancels-${this.config.instanceId}-${randomUUID()}`,
+      topics: [TOPICS.llmCancels],
+      fromBeginning: false,
+      fromTimestamp: Date.now() - CANCEL_LOOKBACK_MS,
+      commit: 'none',
+      eachBatch: (p) => this.onCancels(p),
+    });
     this.consumer = await startConsumer(this.kafka, this.log, {
       groupId: this.config.groupId,
       topics: [TOPICS.llmRequests],
       fromBeginning: false,
-      commit: 'manual',
-      maxWaitTimeInMs: 20,
+      commit: 'background',
+      partitionsConcurrently: PARTITIONS_CONCURRENTLY,
+      maxWaitTimeInMs: REQUESTS_MAX_WAIT_MS,
       eachBatch: (p) => this.onBatch(p),
     });
-    this.pruneTimer = setInterval(() => this.pruneSeen(), 60_000);
+    this.pruneTimer = setInterval(() => this.seen.prune(), 60_000);
     this.pruneTimer.unref();
-    this.log.log(`consuming ${TOPICS.llmRequests} as ${this.config.groupId}`);
+    this.log.log(
+      `consuming ${TOPICS.llmRequests} as ${this.config.groupId}, and every ${TOPICS.llmCancels}`,
+    );
   }
 
   /**
@@ -88,13 +141,6 @@ export class GenerationWorker
     const started = Date.now();
     const deadline = started + this.config.shutdownGraceMs;
     this.log.log(`draining ${this.inFlight.size} in-flight generations`);
-    const cancels =
-      this.inFlight.size > 0
-        ? await this.listenForCancels().catch((e: unknown) => {
-            this.log.warn(`draining without hearing cancels: ${(e as Error).message}`);
-            return null;
-          })
-        : null;
     while (this.inFlight.size > 0 && Date.now() < deadline) {
       await Promise.race([
         Promise.allSettled([...this.inFlight.values()].map((f) => f.done)),
@@ -104,76 +150,46 @@ export class GenerationWorker
     const left = this.inFlight.size;
     for (const f of this.inFlight.values()) f.abort.abort();
     await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
-    await cancels?.stop();
+    await this.cancels?.stop();
+    this.cancels = null;
     this.log.log(
       `drained in ${Date.now() - started} ms${left > 0 ? ` (${left} cut at the deadline)` : ''}`,
     );
-  }
-
-  /**
-   * While draining: reads `llm.requests.v1` in a group of this instance alone, from where the
-   * connectors' group had committed (every message before was handled by the consumer that just
-   * stopped), applying only the cancels of generations running here. New requests are left to
-   * the replica that now owns their partition.
-   */
-  private async listenForCancels(): Promise<ConsumerHandle> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let committed: Array<{ partition: number; offset: string }>;
-    try {
-      const offsets = await admin.fetchOffsets({
-        groupId: this.config.groupId,
-        topics: [TOPICS.llmRequests],
-      });
-      committed = offsets.find((o) => o.topic === TOPICS.llmRequests)?.partitions ?? [];
-    } finally {
-      await admin.disconnect();
-    }
-    const handle = await startConsumer(this.kafka, this.log, {
-      groupId: `${this.config.groupId}-drain-${this.config.instanceId}-${Date.now()}`,
-      topics: [TOPICS.llmRequests],
-      fromBeginning: false,
-      commit: 'none',
-      maxWaitTimeInMs: 20,
-      partitionAssigners: [staticPartitionAssigner(committed.map((c) => c.partition))],
-      eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) {
-          const decoded = decode(TOPICS.llmRequests, message.value);
-          if (decoded.ok && decoded.value.kind === 'cancel') this.cancel(decoded.value);
-        }
-      },
-    });
-    for (const c of committed)
-      if (Number(c.offset) >= 0)
-        handle.consumer.seek({
-          topic: TOPICS.llmRequests,
-          partition: c.partition,
-          offset: c.offset,
-        });
-    return handle;
-  }
-
-  /** A cancel of a generation running here: abort it (the reason tells cancelled from timed out). */
-  private cancel(m: LlmCancelV1): boolean {
-    const running = this.inFlight.get(`${m.generationId}#${m.attempt}`);
-    running?.abort.abort(m.reason);
-    return running !== undefined;
   }
 
   onApplicationShutdown(): void {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
   }
 
-  private async onBatch({
-    batch,
-    resolveOffset,
-    commitOffsetsIfNecessary,
-    heartbeat,
-  }: EachBatchPayload): Promise<void> {
-    const toStart: Array<{
-      req: LlmGenerateV1;
-      headers: EachBatchPayload['batch']['messages'][number]['headers'];
-    }> = [];
+  /**
+   * A cancel: aborts the generation if it runs here (the reason tells cancelled from timed out);
+   * otherwise marks its id, so its request is dropped if it comes later (to any instance: they
+   * all hear every cancel).
+   */
+  cancel(m: LlmCancelV1, now = Date.now()): void {
+    const key = `${m.generationId}#${m.attempt}`;
+    const running = this.inFlight.get(key);
+    if (running) {
+      running.abort.abort(m.reason);
+      this.stats.cancelled++;
+    }
+    this.seen.add(key, now);
+  }
+
+  private async onCancels({ batch, heartbeat }: BatchPayload): Promise<void> {
+    const now = Date.now();
+    for (const message of batch.messages) {
+      const decoded = decode(TOPICS.llmCancels, message.value);
+      if (decoded.ok) this.cancel(decoded.value, now);
+      else {
+        this.stats.invalid++;
+        this.log.warn(`dropping invalid cancel at ${message.offset}: ${decoded.error}`);
+      }
+    }
+    await heartbeat();
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat }: BatchPayload): Promise<void> {
     const now = Date.now();
     for (const message of batch.messages) {
       resolveOffset(message.offset);
@@ -186,35 +202,29 @@ export class GenerationWorker
         continue;
       }
       const m = decoded.value;
-      const key = `${m.generationId}#${m.attempt}`;
+      // A cancel on the requests topic: sent by a gateway of the previous release.
       if (m.kind === 'cancel') {
-        const queued = toStart.findIndex(
-          (s) => s.req.generationId === m.generationId && s.req.attempt === m.attempt,
-        );
-        if (queued >= 0) toStart.splice(queued, 1);
-        if (this.cancel(m) || queued >= 0) this.stats.cancelled++;
-        this.seen.set(key, now + SEEN_TTL_MS);
+        this.cancel(m, now);
         continue;
       }
-      if (this.seen.has(key)) {
+      const key = `${m.generationId}#${m.attempt}`;
+      if (this.seen.has(key, now)) {
         this.stats.duplicates++;
         continue;
       }
-      this.seen.set(key, now + SEEN_TTL_MS);
+      this.seen.add(key, now);
       if (m.deadlineAt <= now) {
         this.stats.expired++;
         continue;
       }
-      toStart.push({ req: m, headers: message.headers });
+      this.start(m, message.headers);
     }
-    // At-most-once: the offsets are committed before any upstream call starts.
-    await commitOffsetsIfNecessary();
-    for (const { req, headers } of toStart) this.start(req, headers);
-    this.applyBackpressure(batch.topic);
+    // The offsets are committed in the background (commit: 'background'), in order.
+    this.applyBackpressure();
     await heartbeat();
   }
 
-  private start(req: LlmGenerateV1, headers: Record<string, unknown> | undefined): void {
+  private start(req: LlmGenerateV1, headers: MessageHeaders | undefined): void {
     const key = `${req.generationId}#${req.attempt}`;
     const abort = new AbortController();
     const receivedAt = performance.now();
@@ -228,28 +238,23 @@ export class GenerationWorker
       .finally(() => {
         this.inFlight.delete(key);
         generationsInFlight.set(this.inFlight.size);
-        if (this.paused) this.applyBackpressure(TOPICS.llmRequests);
+        if (this.paused) this.applyBackpressure();
       });
     this.inFlight.set(key, { abort, done });
     generationsInFlight.set(this.inFlight.size);
   }
 
-  /** Pauses fetching while the instance holds its maximum of generations. */
-  private applyBackpressure(topic: string): void {
-    const c = this.consumer?.consumer;
+  /** Pauses fetching requests while the instance holds its maximum of generations. */
+  private applyBackpressure(): void {
+    const c = this.consumer;
     if (!c) return;
     if (!this.paused && this.inFlight.size >= this.config.maxInFlight) {
       this.paused = true;
-      c.pause([{ topic }]);
-      this.log.warn(`holding ${this.inFlight.size} generations: pausing ${topic}`);
+      c.pause([TOPICS.llmRequests]);
+      this.log.warn(`holding ${this.inFlight.size} generations: pausing ${TOPICS.llmRequests}`);
     } else if (this.paused && this.inFlight.size < this.config.maxInFlight * 0.8) {
       this.paused = false;
-      c.resume([{ topic }]);
+      c.resume([TOPICS.llmRequests]);
     }
-  }
-
-  private pruneSeen(): void {
-    const now = Date.now();
-    for (const [k, exp] of this.seen) if (exp < now) this.seen.delete(k);
   }
 }

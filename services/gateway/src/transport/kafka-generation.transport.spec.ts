@@ -105,6 +105,7 @@ describe('KafkaGenerationTransport', () => {
       ['chunk', 'chunks', 'end'],
     );
     await link.cancel('client_disconnected');
+    assert.equal(t.sent[1]!.topic, TOPICS.llmCancels);
     const cancel = LlmRequestMessageV1.parse(t.sent[1]!.value);
     assert.deepEqual(cancel, {
       v: 1,

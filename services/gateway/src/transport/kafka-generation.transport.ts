@@ -124,10 +124,12 @@ export class KafkaGenerationTransport implements GenerationTransport, OnApplicat
   }
 
   private async cancel(generationId: string, attempt: number, reason: CancelReason) {
+    // On the cancels topic every connector reads whole (never paused, whichever instance runs
+    // the attempt now): keyed by generation like the request.
     await this.producer
       .send(
-        TOPICS.llmRequests,
-        encode(TOPICS.llmRequests, generationId, {
+        TOPICS.llmCancels,
+        encode(TOPICS.llmCancels, generationId, {
           v: 1,
           kind: 'cancel',
           generationId,

@@ -38,7 +38,7 @@ export class ReplyInboxService extends ReplyInbox implements OnModuleInit, OnApp
   /**
    * Why generations cannot travel over Kafka right now, or null when they can: the producer's
    * sends fail (the broker is unreachable), or this inbox's consumer is restarting or has not
-   * completed a fetch for INBOX_STALL_MS (it long-polls every 20 ms when idle).
+   * completed a fetch for INBOX_STALL_MS (idle, it completes a fetch every PRIVATE_PARTITION_MAX_WAIT_MS).
    */
   unavailable(): string | null {
     if (!this.started) return null;

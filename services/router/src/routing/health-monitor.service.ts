@@ -5,9 +5,14 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { EachBatchPayload } from 'kafkajs';
 import { TOPICS, type EndpointHealth, type LlmAttemptV1 } from '@turnpike/contracts';
-import { decode, startConsumer, type ConsumerHandle, type KafkaClient } from '@turnpike/kafka';
+import {
+  decode,
+  startConsumer,
+  type BatchPayload,
+  type ConsumerHandle,
+  type KafkaClient,
+} from '@turnpike/kafka';
 import { HealthBook, type HealthChange } from '@turnpike/routing';
 import { KAFKA_CLIENT, Readiness } from '@turnpike/service-kit';
 import { RouterConfig } from '../router.config.js';
@@ -47,7 +52,6 @@ export class HealthMonitor implements OnApplicationBootstrap, OnApplicationShutd
       topics: [TOPICS.llmAttempts],
       fromBeginning: false,
       commit: 'none',
-      maxWaitTimeInMs: 20,
       eachBatch: (p) => this.onBatch(p),
     });
   }
@@ -91,7 +95,7 @@ export class HealthMonitor implements OnApplicationBootstrap, OnApplicationShutd
     return change;
   }
 
-  private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, heartbeat }: BatchPayload): Promise<void> {
     const now = Date.now();
     for (const m of batch.messages) {
       const d = decode(TOPICS.llmAttempts, m.value);
