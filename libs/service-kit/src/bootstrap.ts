@@ -57,6 +57,16 @@ export async function runService<C extends ServiceBaseConfig>(
     { logger: LEVELS[config.logLevel], abortOnError: false },
   );
   installHttpMetrics(app.getHttpAdapter().getInstance());
+  let stopping = false;
+  // While draining, every response closes its connection after it: a client's keep-alive
+  // socket is not left idle for the final close to cut under a request it just sent.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (_req, reply, done) => {
+      if (stopping) reply.raw.setHeader('connection', 'close');
+      done();
+    });
   await opts.configure?.(app);
   await app.listen(config.httpPort, config.httpHost);
   const address = app.getHttpServer().address();
@@ -64,7 +74,6 @@ export async function runService<C extends ServiceBaseConfig>(
   log.log(
     `${config.serviceName} ${config.instanceId} listening on http://${config.httpHost}:${port}`,
   );
-  let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
@@ -77,7 +86,17 @@ export async function runService<C extends ServiceBaseConfig>(
     // Unready at once, and no new connection: a load balancer (or a client's retry) takes new
     // work elsewhere, while the connections already accepted are served to their end.
     app.get(Readiness, { strict: false }).startDraining();
-    app.getHttpServer().close();
+    // Node's close() also destroys the idle keep-alive sockets, and a request a client sends on
+    // one at that moment dies with ECONNRESET. Kept instead: a request on one is served with
+    // `Connection: close` (above); what is still idle when HTTP closes after the drain goes then.
+    const server = app.getHttpServer();
+    const closeIdle = server.closeIdleConnections.bind(server);
+    let deferIdle = true;
+    server.closeIdleConnections = () => {
+      if (!deferIdle) closeIdle();
+    };
+    server.close();
+    deferIdle = false;
     // Nest runs beforeApplicationShutdown (services drain in-flight work there: open streams,
     // running generations), closes HTTP, then onApplicationShutdown (consumers finish their
     // batch, commit and leave their group; the producer flushes). Telemetry is flushed last.
