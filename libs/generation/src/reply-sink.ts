@@ -54,7 +54,12 @@ export type SendReply = (message: LlmReplyV1, headers: Record<string, string>) =
  * attempt it has heard nothing from for {@link ATTEMPT_SILENCE_LIMIT_MS} as lost.
  */
 export const KEEPALIVE_MS = 5_000;
-/** Three keep-alives missed: the request or a reply was lost, or the connector died. */
+/**
+ * The first keep-alive of an attempt that has said nothing yet: from then on its gateway knows a
+ * connector holds it, and watches its silence.
+ */
+export const FIRST_KEEPALIVE_MS = 1_000;
+/** Three keep-alives missed: a reply was lost, or the connector died. */
 export const ATTEMPT_SILENCE_LIMIT_MS = 3 * KEEPALIVE_MS;
 
 /**
@@ -90,18 +95,24 @@ export class CoalescingReplySink implements ReplySink {
     /** The most chunks one message carries (a message stays well under its topic's limit). */
     private readonly maxChunks = 256,
     /** An `alive` message when nothing else was sent for this long (0: never). */
-    keepaliveMs = KEEPALIVE_MS,
+    private readonly keepaliveMs = KEEPALIVE_MS,
+    /** The first one, when the attempt has sent nothing at all by then. */
+    firstKeepaliveMs = Math.min(FIRST_KEEPALIVE_MS, keepaliveMs),
   ) {
-    if (keepaliveMs > 0) {
-      this.keepalive = setInterval(() => this.tick(), keepaliveMs);
-      this.keepalive.unref();
-    }
+    if (keepaliveMs > 0) this.scheduleKeepalive(firstKeepaliveMs);
+  }
+
+  private scheduleKeepalive(ms: number): void {
+    this.keepalive = setTimeout(() => this.tick(), ms);
+    this.keepalive.unref();
   }
 
   private tick(): void {
-    if (!this.sentSinceTick && !this.ended)
+    if (this.ended) return;
+    if (!this.sentSinceTick)
       this.emit({ v: 1, ...this.to, seq: this.seq++, type: 'alive' }, this.heldHeaders);
     this.sentSinceTick = false;
+    this.scheduleKeepalive(this.keepaliveMs);
   }
 
   reply(body: ReplyBody, headers: Record<string, string>): void {
@@ -120,7 +131,7 @@ export class CoalescingReplySink implements ReplySink {
 
   private stopKeepalive(): void {
     this.ended = true;
-    if (this.keepalive) clearInterval(this.keepalive);
+    if (this.keepalive) clearTimeout(this.keepalive);
     this.keepalive = null;
   }
 

@@ -28,11 +28,11 @@ interface Sink {
 
 /**
  * How long a gap in an attempt's replies may stay open before the missing reply is taken as
- * lost. Replies of one attempt travel on one partition from one producer, in order: a gap
- * means a message was lost or reordered by a retry, and the next one fills it within
- * milliseconds if it is coming at all.
+ * lost. Replies of one attempt travel on one partition from one producer: a gap means a
+ * message was lost, or overtaken by a later batch while its own was retried (the producer
+ * retries a failed batch within a second or two). 5 s, half the default stall limit.
  */
-export const DEFAULT_GAP_TIMEOUT_MS = 2_000;
+export const DEFAULT_GAP_TIMEOUT_MS = 5_000;
 /** Replies held ahead of a gap, per attempt, before the gap is taken as lost at once. */
 const MAX_EARLY = 1024;
 

@@ -27,6 +27,9 @@ export interface RunServiceOptions<C extends ServiceBaseConfig> {
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
 }
 
+/** The accept queue of every service's HTTP listener (see runService). */
+const LISTEN_BACKLOG = 4096;
+
 /**
  * Boots one Turnpike service: telemetry first, then the Nest app over Fastify, listening on
  * the configured port. SIGTERM/SIGINT run Nest's shutdown hooks, where each service drains its
@@ -68,7 +71,10 @@ export async function runService<C extends ServiceBaseConfig>(
       done();
     });
   await opts.configure?.(app);
-  await app.listen(config.httpPort, config.httpHost);
+  // A deep accept queue: a burst of new connections (thousands of streams opening at once)
+  // waits for the event loop instead of overflowing Node's default of 511 (SYNs dropped, the
+  // clients' connects timing out). The kernel caps it at net.core.somaxconn.
+  await app.listen({ port: config.httpPort, host: config.httpHost, backlog: LISTEN_BACKLOG });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.httpPort;
   log.log(

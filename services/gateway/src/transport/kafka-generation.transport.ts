@@ -21,17 +21,22 @@ const SILENCE_CHECK_MS = 1_000;
  * The split deployment's transport: an attempt is a message on `llm.requests.v1` (keyed by its
  * generation, so its cancel follows it to the same connector), its replies come back on this
  * instance's partition of `llm.replies.v1` through the reply inbox, in `seq` order. A reply
- * lost on the way is reported after the inbox's gap timeout; an attempt heard nothing from for
- * ATTEMPT_SILENCE_LIMIT_MS (a connector sends `alive` every KEEPALIVE_MS while it has nothing
- * else to say) is reported lost too: its request or its replies went missing, or its connector
- * died, and the request need not wait for its deadline.
+ * lost on the way is reported after the inbox's gap timeout; an attempt a connector has taken
+ * (it sends `alive` after FIRST_KEEPALIVE_MS, then every KEEPALIVE_MS, while it has nothing else
+ * to say) and that is then heard nothing from for ATTEMPT_SILENCE_LIMIT_MS is reported lost too:
+ * its replies went missing or its connector died, and the request need not wait for its
+ * deadline. An attempt no connector has taken yet is queued behind the others, not lost.
  */
 @Injectable()
 export class KafkaGenerationTransport implements GenerationTransport, OnApplicationShutdown {
   readonly mode = 'kafka' as const;
   private readonly log = new Logger('transport');
-  /** When each listening attempt was last heard from, and how to tell it it is lost. */
-  private readonly heard = new Map<string, { at: number; lost: (why: string) => void }>();
+  /**
+   * When each listening attempt was last heard from (null: not yet; a connector has not taken
+   * it, e.g. every connector is at CONNECTOR_MAX_IN_FLIGHT: it is queued, not lost), and how to
+   * tell it it is lost.
+   */
+  private readonly heard = new Map<string, { at: number | null; lost: (why: string) => void }>();
   private readonly silenceCheck: NodeJS.Timeout;
 
   constructor(
@@ -49,7 +54,7 @@ export class KafkaGenerationTransport implements GenerationTransport, OnApplicat
   /** Reports the attempts silent past the limit (every SILENCE_CHECK_MS; tests pass `now`). */
   checkSilence(now = Date.now()): void {
     for (const [key, h] of this.heard)
-      if (now - h.at > ATTEMPT_SILENCE_LIMIT_MS) {
+      if (h.at !== null && now - h.at > ATTEMPT_SILENCE_LIMIT_MS) {
         this.heard.delete(key);
         h.lost(`nothing heard from the attempt for ${Math.round((now - h.at) / 1000)} s`);
       }
@@ -66,7 +71,10 @@ export class KafkaGenerationTransport implements GenerationTransport, OnApplicat
   ): Promise<AttemptLink> {
     const { generationId, attempt } = request;
     const key = `${generationId}#${attempt}`;
-    const heard = { at: Date.now(), lost: (why: string) => listener.lost(why) };
+    const heard: { at: number | null; lost: (why: string) => void } = {
+      at: null,
+      lost: (why: string) => listener.lost(why),
+    };
     const unregister = this.inbox.register(
       generationId,
       attempt,
