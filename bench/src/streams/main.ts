@@ -51,6 +51,8 @@ const { values: args } = parseArgs({
     /** Default: one per 2,500 streams. */
     simulators: { type: 'string' },
     loadgens: { type: 'string', default: '1' },
+    /** Default: the streams and a quarter more (the connector's own default, 2,000, caps split). */
+    'connector-max-in-flight': { type: 'string' },
     'settle-s': { type: 'string' },
     modes: { type: 'string', default: 'split,fused' },
     out: { type: 'string' },
@@ -65,6 +67,9 @@ const TTFT_MS = Number(args['ttft-ms']);
 const OPEN_PER_S = Number(args['open-per-s']);
 const SIMULATORS = Number(args.simulators ?? Math.max(1, Math.ceil(STREAMS / 2500)));
 const LOADGENS = Number(args.loadgens);
+const CONNECTOR_MAX_IN_FLIGHT = Number(
+  args['connector-max-in-flight'] ?? Math.max(2000, Math.ceil(STREAMS * 1.25)),
+);
 const SETTLE_S = Number(args['settle-s'] ?? (args.quick ? 10 : 60));
 const SAMPLE_MS = 500;
 const TIMEOUT_MS = 120_000;
@@ -264,6 +269,9 @@ async function main(): Promise<number> {
       simulators: sims.map((id) => ({ id })),
       fusedGateways: 1,
       catalogFile,
+      // The connector pauses its requests topic past this many generations; the split
+      // gateway then reports the waiting attempts lost after 15 s of silence.
+      serviceEnv: { connector: { CONNECTOR_MAX_IN_FLIGHT: String(CONNECTOR_MAX_IN_FLIGHT) } },
       log: (l) => progress(l),
     });
     const pidOf = (name: string) => {
@@ -333,6 +341,7 @@ async function main(): Promise<number> {
         openPerS: OPEN_PER_S,
         simulators: SIMULATORS,
         loadgens: LOADGENS,
+        connectorMaxInFlight: CONNECTOR_MAX_IN_FLIGHT,
         settleS: SETTLE_S,
         sampleMs: SAMPLE_MS,
         timeoutMs: TIMEOUT_MS,

@@ -41,6 +41,8 @@ export interface StreamsResults {
     openPerS: number;
     simulators: number;
     loadgens: number;
+    /** CONNECTOR_MAX_IN_FLIGHT of the platform's connector (split mode's generations). */
+    connectorMaxInFlight?: number;
     settleS: number;
     sampleMs: number;
     timeoutMs: number;
@@ -61,9 +63,17 @@ const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : '–');
 const mib = (b: number) => (Number.isFinite(b) && b > 0 ? (b / 2 ** 20).toFixed(0) : '–');
 const s1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '–');
 
-export function errorsText(errors: Record<string, number>): string {
+/** `n × kind` by count, with when they happened (p50 of their time from start) when known. */
+export function errorsText(
+  errors: Record<string, number>,
+  at: Record<string, { p50: number }> = {},
+): string {
   const entries = Object.entries(errors).sort((a, b) => b[1] - a[1]);
-  return entries.length === 0 ? 'none' : entries.map(([k, n]) => `${n} × ${k}`).join('; ');
+  const when = (k: string) =>
+    Number.isFinite(at[k]?.p50) ? ` (at ${(at[k]!.p50 / 1000).toFixed(1)} s p50)` : '';
+  return entries.length === 0
+    ? 'none'
+    : entries.map(([k, n]) => `${n} × ${k}${when(k)}`).join('; ');
 }
 
 /** The streams table: one row per mode. */
@@ -72,7 +82,7 @@ export function streamsTable(r: StreamsResults): string {
     '| mode | sent | opened | peak open at once | completed (all tokens + [DONE]) | errors | TTFB p50 / p99 ms | TTFT p50 / p99 ms | total p50 / p99 ms |';
   const rows = r.modes.map((m) => {
     const s = m.summary;
-    return `| ${m.mode} | ${s.sent} | ${s.opened} | ${m.peakOpen} | ${s.completed}${s.allComplete ? ' (all)' : ''} | ${errorsText(s.errors)} | ${ms(s.ttfb.p50)} / ${ms(s.ttfb.p99)} | ${ms(s.ttft.p50)} / ${ms(s.ttft.p99)} | ${ms(s.total.p50)} / ${ms(s.total.p99)} |`;
+    return `| ${m.mode} | ${s.sent} | ${s.opened} | ${m.peakOpen} | ${s.completed}${s.allComplete ? ' (all)' : ''} | ${errorsText(s.errors, s.errorAtMs)} | ${ms(s.ttfb.p50)} / ${ms(s.ttfb.p99)} | ${ms(s.ttft.p50)} / ${ms(s.ttft.p99)} | ${ms(s.total.p50)} / ${ms(s.total.p99)} |`;
   });
   return [head, '|' + ' --- |'.repeat(9), ...rows].join('\n');
 }
@@ -107,7 +117,7 @@ One platform with a split gateway (through Kafka to the connector) and a fused o
 ${c.openPerS}/s by ${c.loadgens} load generator process(es) (undici, one socket per stream), round-robin over
 ${c.simulators} upstream simulator process(es); each stream asks for ${c.tokens} tokens at ${c.tps} tokens/s
 after ${c.ttftMs} ms (\`[[sim tokens=${c.tokens} tps=${c.tps} ttft_ms=${c.ttftMs}]]\`), so it lasts
-${s1(c.ttftMs / 1000 + c.tokens / c.tps)} s at least. "Peak open at once" counts streams between their headers and their end.
+${s1(c.ttftMs / 1000 + c.tokens / c.tps)} s at least. The connector runs with \`CONNECTOR_MAX_IN_FLIGHT=${c.connectorMaxInFlight ?? 2000}\`. "Peak open at once" counts streams between their headers and their end.
 A stream is complete when it got \`[DONE]\` and exactly ${c.tokens} content events (and usage saying as much).
 RSS is sampled every ${c.sampleMs} ms from /proc (process trees); "settled" is after ${c.settleS} s with no traffic.
 CPU seconds cover the streams' wall time. Client timeouts: ${c.timeoutMs} ms for headers and between body reads.

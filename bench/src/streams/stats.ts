@@ -38,6 +38,8 @@ export interface StreamsSummary {
   completed: number;
   /** Failed streams by kind (a stream that ended well but short of tokens is `tokens short`). */
   errors: Record<string, number>;
+  /** When the failures of each kind happened: p50 and p99 of their time from start, ms. */
+  errorAtMs: Record<string, { p50: number; p99: number }>;
   ttfb: { p50: number; p99: number };
   ttft: { p50: number; p99: number };
   total: { p50: number; p99: number };
@@ -68,17 +70,22 @@ export function failureKind(s: StreamSample, expectTokens: number): string | und
 
 export function summarizeStreams(samples: StreamSample[], expectTokens: number): StreamsSummary {
   const errors: Record<string, number> = {};
+  const at: Record<string, number[]> = {};
   let completed = 0;
   for (const s of samples) {
     const kind = failureKind(s, expectTokens);
     if (kind === undefined) completed++;
-    else errors[kind] = (errors[kind] ?? 0) + 1;
+    else {
+      errors[kind] = (errors[kind] ?? 0) + 1;
+      (at[kind] ??= []).push(s.totalMs);
+    }
   }
   return {
     sent: samples.length,
     opened: samples.filter((s) => s.status === 200 && Number.isFinite(s.ttfbMs)).length,
     completed,
     errors,
+    errorAtMs: Object.fromEntries(Object.entries(at).map(([k, v]) => [k, p50p99(v)])),
     ttfb: p50p99(samples.map((s) => s.ttfbMs)),
     ttft: p50p99(samples.map((s) => s.ttftMs)),
     total: p50p99(samples.filter((s) => s.done).map((s) => s.totalMs)),

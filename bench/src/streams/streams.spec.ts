@@ -49,6 +49,7 @@ describe('bench:streams statistics', () => {
     assert.equal(s.opened, 99);
     assert.equal(s.completed, 98);
     assert.deepEqual(s.errors, { ECONNRESET: 1, 'tokens short': 1 });
+    assert.deepEqual(s.errorAtMs['ECONNRESET'], { p50: 1000, p99: 1000 });
     assert.equal(s.allComplete, false);
     // 99 finite TTFBs (1..98 and 500): nearest rank p50 is the 50th, p99 the 99th (the slow one).
     assert.equal(s.ttfb.p50, 50);
@@ -142,12 +143,16 @@ describe('bench:streams report', () => {
   it('renders the figures it was given, within its markers', () => {
     const md = renderStreamsMarkdown(results());
     assert.ok(md.startsWith(STREAMS_START) && md.trimEnd().endsWith(STREAMS_END));
-    assert.match(md, /\| split \| 2 \| 1 \| 2 \| 1 \| 1 × http 503 \| 10 \/ 10 \|/);
+    assert.match(
+      md,
+      /\| split \| 2 \| 1 \| 2 \| 1 \| 1 × http 503 \(at 1\.0 s p50\) \| 10 \/ 10 \|/,
+    );
     assert.match(md, /\| split \| gateway \| 300 \| 200 \| 12\.3 \|/);
     assert.match(md, /- split: gateway peak RSS 315 MB/);
     assert.match(md, /load average \(1\/5\/15 min\) 3\.00 \/ 2\.00 \/ 1\.00 at the start/);
     assert.equal(errorsText({}), 'none');
     assert.equal(errorsText({ a: 1, b: 3 }), '3 × b; 1 × a');
+    assert.equal(errorsText({ a: 2 }, { a: { p50: 61_500 } }), '2 × a (at 61.5 s p50)');
   });
 
   it('merges its section in place, keeping the rest of the document', () => {
