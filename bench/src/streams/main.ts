@@ -7,7 +7,7 @@
  * Writes bench/results/streams.json and the streams section of docs/benchmarks.md.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,7 +25,7 @@ import {
 import { split } from '../peers/stats.js';
 import { sampleGroups, type TreeSample } from '../peers/proc.js';
 import { machineInfo } from '../report.js';
-import { writeResults } from '../sections.js';
+import { prettier, writeResults } from '../sections.js';
 import type { LoadgenJob, LoadgenMessage } from './loadgen.js';
 import {
   mergeStreamsSection,
@@ -57,6 +57,10 @@ const { values: args } = parseArgs({
     modes: { type: 'string', default: 'split,fused' },
     out: { type: 'string' },
     json: { type: 'string' },
+    /** Only render: the streams section of --out from these results files (several runs), measuring nothing. */
+    render: { type: 'string', multiple: true },
+    /** With --render: a Markdown file of commentary put before the runs. */
+    commentary: { type: 'string' },
   },
 });
 
@@ -353,7 +357,7 @@ async function main(): Promise<number> {
       jsonFile,
       outFile,
       results,
-      section: renderStreamsMarkdown(results),
+      section: renderStreamsMarkdown([results]),
       merge: mergeStreamsSection,
       log: progress,
     });
@@ -370,7 +374,18 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
+/** `--render a.json --render b.json`: the section again from runs' results, measuring nothing. */
+function render(files: string[]): number {
+  const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as StreamsResults);
+  const commentary = args.commentary ? readFileSync(args.commentary, 'utf8') : '';
+  const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
+  writeFileSync(outFile, mergeStreamsSection(previous, renderStreamsMarkdown(runs, commentary)));
+  prettier(rootDir, [outFile], progress);
+  progress(`wrote ${path.relative(process.cwd(), outFile)} from ${files.join(', ')}`);
+  return 0;
+}
+
+(args.render ? Promise.resolve(render(args.render)) : main()).then(
   (code) => process.exit(code),
   (e: unknown) => {
     progress(`failed: ${(e as Error).stack ?? String(e)}`);

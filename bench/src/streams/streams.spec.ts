@@ -141,14 +141,16 @@ const results = (): StreamsResults => ({
 
 describe('bench:streams report', () => {
   it('renders the figures it was given, within its markers', () => {
-    const md = renderStreamsMarkdown(results());
+    const md = renderStreamsMarkdown([results()], 'What limited it: the machine.');
     assert.ok(md.startsWith(STREAMS_START) && md.trimEnd().endsWith(STREAMS_END));
     assert.match(
       md,
       /\| split \| 2 \| 1 \| 2 \| 1 \| 1 × http 503 \(at 1\.0 s p50\) \| 10 \/ 10 \|/,
     );
-    assert.match(md, /\| split \| gateway \| 300 \| 200 \| 12\.3 \|/);
+    assert.match(md, /\| split \| gateway \| 300 \| 200 \| 12\.3 \| 0\.59 \|/);
     assert.match(md, /- split: gateway peak RSS 315 MB/);
+    assert.match(md, /What limited it: the machine\./);
+    assert.match(md, /### 1000 streams, 2026-12-06T08:00:00\.000Z/);
     assert.match(md, /load average \(1\/5\/15 min\) 3\.00 \/ 2\.00 \/ 1\.00 at the start/);
     assert.equal(errorsText({}), 'none');
     assert.equal(errorsText({ a: 1, b: 3 }), '3 × b; 1 × a');
@@ -156,7 +158,7 @@ describe('bench:streams report', () => {
   });
 
   it('merges its section in place, keeping the rest of the document', () => {
-    const section = renderStreamsMarkdown(results());
+    const section = renderStreamsMarkdown([results()]);
     const doc =
       '# Benchmarks\n\nbench text\n\n<!-- bench:peers:start x -->\npeers\n<!-- bench:peers:end -->\n';
     const once = mergeStreamsSection(doc, section);
