@@ -25,6 +25,7 @@ import { runFallbackBench } from './fallback.js';
 import { benchRollups } from './rollups.js';
 import { agent, runLoad, summarize, type LoadRun, type Target } from './load.js';
 import { mergePeersSection, peersSectionOf } from './peers/report.js';
+import { mergeStreamsSection, streamsSectionOf } from './streams/report.js';
 import {
   machineInfo,
   renderMarkdown,
@@ -198,10 +199,15 @@ async function main(): Promise<number> {
     mkdirSync(path.dirname(jsonFile), { recursive: true });
     writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
     mkdirSync(path.dirname(outFile), { recursive: true });
-    // The peers section (`npm run bench:peers`) is the other bench's: carried over as it is.
-    const peers = existsSync(outFile) ? peersSectionOf(readFileSync(outFile, 'utf8')) : '';
-    const doc = renderMarkdown(results);
-    writeFileSync(outFile, peers ? mergePeersSection(doc, peers) : doc);
+    // The peers and streams sections (`npm run bench:peers`, `bench:streams`) are the other
+    // benches': carried over as they are.
+    const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
+    const peers = peersSectionOf(previous);
+    const streams = streamsSectionOf(previous);
+    let doc = renderMarkdown(results);
+    if (peers) doc = mergePeersSection(doc, peers);
+    if (streams) doc = mergeStreamsSection(doc, streams);
+    writeFileSync(outFile, doc);
     process.stdout.write(`\n${renderText(results)}\n`);
     progress(
       `wrote ${path.relative(process.cwd(), outFile)} and ${path.relative(process.cwd(), jsonFile)}`,

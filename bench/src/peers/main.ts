@@ -28,6 +28,7 @@ import {
 import { Agent } from 'undici';
 import { runLoad, summarize, type LoadRun } from '../load.js';
 import { machineInfo } from '../report.js';
+import { prettier, writeResults } from '../sections.js';
 import {
   BIFROST_VERSION,
   LITELLM_VERSION,
@@ -289,18 +290,6 @@ async function stepSearch(systems: System[]): Promise<StepResult[]> {
     }
   }
   return out;
-}
-
-/** The repository's prettier over what we wrote (the docs are kept formatted); best effort. */
-function prettier(files: string[]): void {
-  try {
-    execFileSync(path.join(rootDir, 'node_modules/.bin/prettier'), ['--write', ...files], {
-      cwd: rootDir,
-      stdio: 'ignore',
-    });
-  } catch (e) {
-    progress(`prettier did not run: ${(e as Error).message.split('\n')[0]}`);
-  }
 }
 
 function versionOf(cmd: string, argv: string[]): string {
@@ -641,15 +630,16 @@ async function main(): Promise<number> {
       cells,
       steps,
     };
-    mkdirSync(path.dirname(jsonFile), { recursive: true });
-    writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
-    const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
-    writeFileSync(outFile, mergePeersSection(previous, renderPeersMarkdown(results)));
-    prettier([outFile, jsonFile]);
+    writeResults({
+      rootDir,
+      jsonFile,
+      outFile,
+      results,
+      section: renderPeersMarkdown(results),
+      merge: mergePeersSection,
+      log: progress,
+    });
     process.stdout.write(`\n${renderPeersText(results)}\n`);
-    progress(
-      `wrote ${path.relative(process.cwd(), outFile)} and ${path.relative(process.cwd(), jsonFile)}`,
-    );
     ok = true;
   } finally {
     await client.close();
@@ -668,7 +658,7 @@ function render(file: string): number {
   const results = JSON.parse(readFileSync(file, 'utf8')) as PeersResults;
   const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
   writeFileSync(outFile, mergePeersSection(previous, renderPeersMarkdown(results)));
-  prettier([outFile]);
+  prettier(rootDir, [outFile], progress);
   progress(`wrote ${path.relative(process.cwd(), outFile)} from ${file}`);
   return 0;
 }

@@ -1,6 +1,7 @@
 /** `bench:peers` results: their shape, and their Markdown (the peers section of docs/benchmarks.md). */
 import type { Summary } from '../load.js';
 import { table, type MachineInfo } from '../report.js';
+import { mergeSection, sectionOf } from '../sections.js';
 import { ratio, type Added, type Mode, type Step } from './stats.js';
 
 export interface SystemInfo {
@@ -76,22 +77,12 @@ const times = (v: number) => (Number.isFinite(v) ? `×${v.toFixed(2)}` : '–');
 const mib = (b: number) => (Number.isFinite(b) && b > 0 ? (b / 2 ** 20).toFixed(0) : '–');
 
 /** The peers section inside a whole document: replaced in place, or appended. */
-export function mergePeersSection(document: string, section: string): string {
-  const start = document.indexOf(PEERS_START);
-  const end = document.indexOf(PEERS_END);
-  if (start >= 0 && end > start)
-    return `${document.slice(0, start)}${section.trimEnd()}\n${document.slice(end + PEERS_END.length).replace(/^\n+/, '\n')}`;
-  return document.trim() === ''
-    ? `${section.trimEnd()}\n`
-    : `${document.trimEnd()}\n\n${section.trimEnd()}\n`;
-}
+export const mergePeersSection = (document: string, section: string): string =>
+  mergeSection(document, section, PEERS_START, PEERS_END);
 
 /** The peers section of a document, '' when it has none (what `npm run bench` carries over). */
-export function peersSectionOf(document: string): string {
-  const start = document.indexOf(PEERS_START);
-  const end = document.indexOf(PEERS_END);
-  return start >= 0 && end > start ? document.slice(start, end + PEERS_END.length) : '';
-}
+export const peersSectionOf = (document: string): string =>
+  sectionOf(document, PEERS_START, PEERS_END);
 
 function cellOf(r: PeersResults, mode: Mode, c: number, system: string): CellSystem | undefined {
   return r.cells.find((x) => x.mode === mode && x.concurrency === c)?.systems[system];
