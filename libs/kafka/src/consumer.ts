@@ -173,12 +173,25 @@ class SupervisedConsumer implements ConsumerHandle {
 
   pause(topics: string[]): void {
     for (const t of topics) this.paused.add(t);
-    this.current.pause(topics.map((topic) => ({ topic })));
+    this.applyPaused(() => this.current.pause(topics.map((topic) => ({ topic }))));
   }
 
   resume(topics: string[]): void {
     for (const t of topics) this.paused.delete(t);
-    this.current.resume(topics.map((topic) => ({ topic })));
+    this.applyPaused(() => this.current.resume(topics.map((topic) => ({ topic }))));
+  }
+
+  /**
+   * A consumer between a crash and its restart (or stopped) cannot pause: the intent is kept
+   * and the next consumer starts with it (see `run`).
+   */
+  private applyPaused(apply: () => void): void {
+    try {
+      apply();
+    } catch (e) {
+      if (this.state === 'running')
+        this.log.warn(`consumer ${this.opts.groupId}: ${(e as Error).message}`);
+    }
   }
 
   seek(position: TopicPartitionOffset): void {
@@ -456,7 +469,7 @@ class SupervisedConsumer implements ConsumerHandle {
     this.timer = null;
     if (this.opts.commit === 'background' && wasRunning) {
       // Nothing new is handed over; what was handled is committed before the group is left.
-      this.current.pause(this.opts.topics.map((topic) => ({ topic })));
+      this.applyPaused(() => this.current.pause(this.opts.topics.map((topic) => ({ topic }))));
       const until = Date.now() + 5_000;
       while (this.inBatch > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       await this.commitInBackground(this.current);
