@@ -255,10 +255,10 @@ class SupervisedConsumer implements ConsumerHandle {
       groupId: opts.groupId,
       sessionTimeout: 10_000,
       rebalanceTimeout: 20_000,
-      // A group shared by replicas learns of a rebalance at its next heartbeat: every second,
-      // so partitions move promptly. A private group (commits nothing) never rebalances but
-      // for its own restart: it heartbeats every 3 s (kafkajs' default), which costs less idle.
-      heartbeatInterval: opts.commit === 'none' ? 3_000 : 1_000,
+      // Every second: a group shared by replicas hears of a rebalance promptly. (3 s in the
+      // private groups made broker-restart.e2e fail three runs in a row: a stream in flight
+      // across the outage never ended; not understood yet, so not done.)
+      heartbeatInterval: 1_000,
       maxWaitTimeInMs: opts.maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_MS,
       minBytes: 1,
       maxBytesPerPartition: MAX_BYTES_PER_PARTITION,
