@@ -9,9 +9,10 @@
  * simulator, interleaved; p50/p99 of total time (unary) and time to the first byte of content
  * (streaming), gateway minus direct.
  *
- * `bash scripts/turnpike node bench/dist/idle-cpu.js [--settle-s 20] [--window-s 60] [--hop 300]`
+ * `bash scripts/turnpike node bench/dist/idle-cpu.js [--settle-s 20] [--window-s 60] [--hop 300]
+ *   [--cpu-prof <dir>]` (`--cpu-prof`: every process writes a V8 CPU profile there when it exits)
  */
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,6 +107,8 @@ async function hop(gateway: Target, direct: Target, n: number): Promise<void> {
 async function main(): Promise<void> {
   const settleS = arg('--settle-s', 20);
   const windowS = arg('--window-s', 60);
+  const i = process.argv.indexOf('--cpu-prof');
+  const profileDir = i >= 0 ? path.resolve(process.argv[i + 1]!) : null;
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'turnpike-idle-'));
   chmodSync(stateDir, 0o711);
   try {
@@ -116,6 +119,7 @@ async function main(): Promise<void> {
       detached: false,
       simulators: [{ id: 'sim' }],
       catalogFile: path.join(rootDir, 'tests/fixtures/test.catalog.json'),
+      ...(profileDir ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } } : {}),
       log: (l) => console.error(`[platform] ${l}`),
     });
     const procs = [
@@ -126,11 +130,17 @@ async function main(): Promise<void> {
     ];
     console.error(`[idle] settling ${settleS} s, then measuring ${windowS} s`);
     await new Promise((r) => setTimeout(r, settleS * 1000));
+    const logSize = () => state.services.map((s) => statSync(s.logFile).size);
+    const logsBefore = logSize();
     const before = procs.map((p) => cpuTicks(p.pid));
     const t0 = process.hrtime.bigint();
     await new Promise((r) => setTimeout(r, windowS * 1000));
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const after = procs.map((p) => cpuTicks(p.pid));
+    const logsAfter = logSize();
+    for (const [i, s] of state.services.entries())
+      if (logsAfter[i]! > logsBefore[i]!)
+        console.error(`[idle] ${s.name} logged ${logsAfter[i]! - logsBefore[i]!} bytes while idle`);
     let nodeTotal = 0;
     for (const [i, p] of procs.entries()) {
       const share = (after[i]! - before[i]!) / TICKS_PER_S / seconds;
@@ -153,7 +163,8 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopPlatform(stateDir).catch((e: unknown) => console.error(String(e)));
-    rmSync(stateDir, { recursive: true, force: true });
+    if (process.argv.includes('--keep')) console.error(`[idle] logs kept in ${stateDir}/logs`);
+    else rmSync(stateDir, { recursive: true, force: true });
   }
 }
 

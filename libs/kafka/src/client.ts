@@ -1,6 +1,7 @@
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, KafkaConfig, logLevel as LogLevel, SASLOptions } from 'kafkajs';
 import type { Log } from './logger.js';
+import { fixKafkajsRequestQueue } from './request-queue-fix.js';
 
 const { Kafka, logLevel } = kafkajs;
 export type { KafkaClient };
@@ -83,5 +84,6 @@ export function kafkaClientConfig(settings: KafkaSettings, log: Log): KafkaConfi
  * producer/consumer wrappers beside it) lets us swap the client library later.
  */
 export function createKafka(settings: KafkaSettings, log: Log): KafkaClient {
+  fixKafkajsRequestQueue();
   return new Kafka(kafkaClientConfig(settings, log));
 }

@@ -173,12 +173,25 @@ class SupervisedConsumer implements ConsumerHandle {
 
   pause(topics: string[]): void {
     for (const t of topics) this.paused.add(t);
-    this.current.pause(topics.map((topic) => ({ topic })));
+    this.applyPaused(() => this.current.pause(topics.map((topic) => ({ topic }))));
   }
 
   resume(topics: string[]): void {
     for (const t of topics) this.paused.delete(t);
-    this.current.resume(topics.map((topic) => ({ topic })));
+    this.applyPaused(() => this.current.resume(topics.map((topic) => ({ topic }))));
+  }
+
+  /**
+   * A consumer between a crash and its restart (or stopped) cannot pause: the intent is kept
+   * and the next consumer starts with it (see `run`).
+   */
+  private applyPaused(apply: () => void): void {
+    try {
+      apply();
+    } catch (e) {
+      if (this.state === 'running')
+        this.log.warn(`consumer ${this.opts.groupId}: ${(e as Error).message}`);
+    }
   }
 
   seek(position: TopicPartitionOffset): void {
@@ -242,6 +255,9 @@ class SupervisedConsumer implements ConsumerHandle {
       groupId: opts.groupId,
       sessionTimeout: 10_000,
       rebalanceTimeout: 20_000,
+      // Every second: a group shared by replicas hears of a rebalance promptly. (3 s in the
+      // private groups made broker-restart.e2e fail three runs in a row: a stream in flight
+      // across the outage never ended; not understood yet, so not done.)
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: opts.maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_MS,
       minBytes: 1,
@@ -453,7 +469,7 @@ class SupervisedConsumer implements ConsumerHandle {
     this.timer = null;
     if (this.opts.commit === 'background' && wasRunning) {
       // Nothing new is handed over; what was handled is committed before the group is left.
-      this.current.pause(this.opts.topics.map((topic) => ({ topic })));
+      this.applyPaused(() => this.current.pause(this.opts.topics.map((topic) => ({ topic }))));
       const until = Date.now() + 5_000;
       while (this.inBatch > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       await this.commitInBackground(this.current);
