@@ -11,7 +11,7 @@ import {
   type LlmReplyV1,
   type NativeTokens,
 } from '@turnpike/contracts';
-import { encode } from '@turnpike/kafka';
+import { encode, SendTracker } from '@turnpike/kafka';
 import {
   callUpstream,
   connectorError,
@@ -179,7 +179,8 @@ export class GenerationRunner implements OnApplicationShutdown {
     const ctx = trace.setSpan(parent, span);
     const headers = injectContext(ctx);
     let seq = 0;
-    const sends: Promise<void>[] = [];
+    // One count, not one promise per reply: a long generation sends thousands.
+    const sends = new SendTracker();
     const reply = (body: ReplyBody): void => {
       const msg = {
         v: 1,
@@ -195,8 +196,7 @@ export class GenerationRunner implements OnApplicationShutdown {
           headers,
         }),
       );
-      p.catch(() => undefined);
-      sends.push(p);
+      sends.add(p);
     };
 
     let upstreamStart = performance.now();
@@ -420,14 +420,14 @@ export class GenerationRunner implements OnApplicationShutdown {
       malformedEvents,
       endedAt: Date.now(),
     };
-    sends.push(
+    sends.add(
       this.producer.send(
         TOPICS.llmAttempts,
         encode(TOPICS.llmAttempts, req.generationId, attempt, { headers }),
       ),
     );
     try {
-      await Promise.all(sends);
+      await sends.settled();
       span.setStatus({ code: outcome === 'success' ? SpanStatusCode.OK : SpanStatusCode.ERROR });
     } catch (e) {
       this.log.error(`replies of ${req.generationId} were not delivered: ${(e as Error).message}`);
