@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  freePort,
   seedTenant,
   startPlatform,
   stopPlatform,
@@ -67,6 +68,8 @@ async function integration(filter?: string): Promise<RunResult> {
   // Port 1 (tcpmux): privileged and unused, so no test platform's free port can take it, and a
   // connection is refused at once.
   const downUrl = 'http://127.0.0.1:1/v1';
+  // The connector's inspector (loopback): connector-memory.e2e forces full GCs through it.
+  const connectorInspectorPort = await freePort();
   // One model per native protocol whose simulator and adapter exist (see support/native-models).
   const catalog = testCatalog(path.join(root, 'tests/fixtures/test.catalog.json'), stateDir);
   if (catalog.models.length > 0)
@@ -96,7 +99,10 @@ async function integration(filter?: string): Promise<RunResult> {
         OTEL_BSP_SCHEDULE_DELAY: '200',
       },
       serviceEnv: {
-        connector: { CONNECTOR_STALL_MS: String(CONNECTOR_STALL_MS) },
+        connector: {
+          CONNECTOR_STALL_MS: String(CONNECTOR_STALL_MS),
+          NODE_OPTIONS: `--inspect=127.0.0.1:${connectorInspectorPort}`,
+        },
         gateway: {
           GATEWAY_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
           GATEWAY_MAX_BODY_BYTES: String(MAX_BODY_BYTES),
@@ -126,6 +132,7 @@ async function integration(filter?: string): Promise<RunResult> {
       spansFile,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       connectorStallMs: CONNECTOR_STALL_MS,
+      connectorInspectorPort,
       maxBodyBytes: MAX_BODY_BYTES,
     };
     const contextFile = path.join(stateDir, 'context.json');

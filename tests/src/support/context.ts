@@ -20,6 +20,8 @@ export interface TestContext {
   requestTimeoutMs: number;
   /** The connector's stall limit (`CONNECTOR_STALL_MS`) on this platform. */
   connectorStallMs: number;
+  /** The connector's inspector port on loopback (a test forces a full GC through it). */
+  connectorInspectorPort: number;
   maxBodyBytes: number;
 }
 
