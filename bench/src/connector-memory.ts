@@ -13,7 +13,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { collectGarbage, cpuSeconds, scrapeMetric } from '@turnpike/testing';
+import { collectGarbage, cpuSeconds, inspectorUrlFromLog, scrapeMetric } from '@turnpike/testing';
 import { runProbe } from './probe-platform.js';
 
 const { values: args } = parseArgs({
@@ -90,14 +90,13 @@ async function stream(
 }
 
 const snapDir = mkdtempSync(path.join(os.tmpdir(), 'turnpike-memory-snapshots-'));
-const inspectPort = 20_000 + Math.floor(Math.random() * 20_000);
 
 runProbe(
   'memory',
   {
     serviceEnv: {
       connector: {
-        NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapDir}`,
+        NODE_OPTIONS: `--inspect=127.0.0.1:0 --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapDir}`,
       },
     },
   },
@@ -107,7 +106,7 @@ runProbe(
     const cpu0 = Object.fromEntries(state.services.map((s) => [s.name, cpuSeconds(s.pid)]));
     /** A full GC through the inspector (HeapProfiler.collectGarbage), then the memory. */
     const gc = async (label: string): Promise<Mem> => {
-      await collectGarbage(inspectPort);
+      await collectGarbage(inspectorUrlFromLog(connector.logFile));
       await sleep(500);
       const m = await memOf(connector.url);
       progress(`${label} (after a full GC): ${JSON.stringify(m)}`);

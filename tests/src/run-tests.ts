@@ -13,7 +13,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  freePort,
   seedTenant,
   startPlatform,
   stopPlatform,
@@ -68,8 +67,6 @@ async function integration(filter?: string): Promise<RunResult> {
   // Port 1 (tcpmux): privileged and unused, so no test platform's free port can take it, and a
   // connection is refused at once.
   const downUrl = 'http://127.0.0.1:1/v1';
-  // The connector's inspector (loopback): connector-memory.e2e forces full GCs through it.
-  const connectorInspectorPort = await freePort();
   // One model per native protocol whose simulator and adapter exist (see support/native-models).
   const catalog = testCatalog(path.join(root, 'tests/fixtures/test.catalog.json'), stateDir);
   if (catalog.models.length > 0)
@@ -101,7 +98,8 @@ async function integration(filter?: string): Promise<RunResult> {
       serviceEnv: {
         connector: {
           CONNECTOR_STALL_MS: String(CONNECTOR_STALL_MS),
-          NODE_OPTIONS: `--inspect=127.0.0.1:${connectorInspectorPort}`,
+          // Its inspector (loopback, a port of its own): connector-memory.e2e forces full GCs.
+          NODE_OPTIONS: '--inspect=127.0.0.1:0',
         },
         gateway: {
           GATEWAY_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
@@ -126,13 +124,17 @@ async function integration(filter?: string): Promise<RunResult> {
       tenants,
       simulators: state.simulators.map((s) => ({ id: s.id, url: s.url, apiKey: s.apiKey })),
       downUpstream: { provider: DOWN_PROVIDER, url: downUrl, apiKey: downKey },
-      services: state.services.map((s) => ({ name: s.name, url: s.url, pid: s.pid })),
+      services: state.services.map((s) => ({
+        name: s.name,
+        url: s.url,
+        pid: s.pid,
+        logFile: s.logFile,
+      })),
       kafkaBrokers: state.kafka.brokers,
       databaseUrl: state.postgres.url,
       spansFile,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       connectorStallMs: CONNECTOR_STALL_MS,
-      connectorInspectorPort,
       maxBodyBytes: MAX_BODY_BYTES,
     };
     const contextFile = path.join(stateDir, 'context.json');

@@ -13,15 +13,13 @@ export interface TestContext {
   simulators: Array<{ id: string; url: string; apiKey: string }>;
   /** A provider account of the connector whose upstream refuses every connection. */
   downUpstream: { provider: string; url: string; apiKey?: string };
-  services: Array<{ name: string; url: string; pid: number }>;
+  services: Array<{ name: string; url: string; pid: number; logFile: string }>;
   kafkaBrokers: string;
   databaseUrl: string;
   spansFile: string;
   requestTimeoutMs: number;
   /** The connector's stall limit (`CONNECTOR_STALL_MS`) on this platform. */
   connectorStallMs: number;
-  /** The connector's inspector port on loopback (a test forces a full GC through it). */
-  connectorInspectorPort: number;
   maxBodyBytes: number;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Looking into a running service process from outside, for memory and CPU measurements: one
  * Prometheus sample of its /metrics, the CPU it has used, and a full GC through its inspector
- * (the process runs with `--inspect=127.0.0.1:<port>`).
+ * (the process runs with `--inspect=127.0.0.1:0`).
  */
 import { readFileSync } from 'node:fs';
 
@@ -20,14 +20,23 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
- * A full, compacting GC of the process whose inspector listens on `port`
+ * The inspector's WebSocket URL of a process started with `--inspect=127.0.0.1:0` (a port of
+ * its own choosing: no race for a free port), from its log (the last one: it may have been
+ * restarted into the same log).
+ */
+export function inspectorUrlFromLog(logFile: string): string {
+  const all = [...readFileSync(logFile, 'utf8').matchAll(/Debugger listening on (ws:\/\/\S+)/g)];
+  const url = all.at(-1)?.[1];
+  if (!url) throw new Error(`no inspector in ${logFile} (is the process started with --inspect?)`);
+  return url;
+}
+
+/**
+ * A full, compacting GC of the process whose inspector is at `wsUrl` (see inspectorUrlFromLog)
  * (HeapProfiler.collectGarbage), twice: what the first finalises goes in the second.
  */
-export async function collectGarbage(port: number): Promise<void> {
-  const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{
-    webSocketDebuggerUrl: string;
-  }>;
-  const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+export async function collectGarbage(wsUrl: string): Promise<void> {
+  const ws = new WebSocket(wsUrl);
   await new Promise((resolve, reject) => {
     ws.onopen = resolve;
     ws.onerror = reject;
