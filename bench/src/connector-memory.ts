@@ -25,6 +25,8 @@ const { values: args } = parseArgs({
     tokens: { type: 'string', default: '100' },
     tps: { type: 'string', default: '50' },
     snapshot: { type: 'boolean', default: false },
+    /** Extra environment of the connector, `KEY=VALUE` (e.g. MALLOC_ARENA_MAX=2). */
+    env: { type: 'string', multiple: true, default: [] },
   },
 });
 const WAVES = Number(args.waves);
@@ -97,6 +99,7 @@ runProbe(
     serviceEnv: {
       connector: {
         NODE_OPTIONS: `--inspect=127.0.0.1:0 --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapDir}`,
+        ...Object.fromEntries(args.env.map((kv) => kv.split('=', 2) as [string, string])),
       },
     },
   },

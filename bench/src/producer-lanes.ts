@@ -6,7 +6,7 @@
  *   one-lane      every topic in one lane lingering 1 ms, one non-idempotent kafkajs producer
  *                 with 5 requests in flight (the producer before issue 12)
  *   shared        hot and bulk lanes (hot: no linger), both over that one kafkajs producer
- *   separate      hot and bulk lanes over kafkajs producers of their own, idempotent, 3 + 2
+ *   separate      hot and bulk lanes over kafkajs producers of their own, idempotent, 5 + 2
  *                 (ProducerService's set-up)
  *   separate-plain the same, one non-idempotent producer per lane, 5 requests in flight each
  * Prints hot latency p50/p99, CPU ms per 1000 messages (this process) and broker connections.
