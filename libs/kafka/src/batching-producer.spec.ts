@@ -387,12 +387,18 @@ test('idempotent kafkajs producers, as many per lane as batches in flight, one b
     assert.equal(m.cfg['idempotent'], true);
     assert.equal(m.cfg['maxInFlightRequests'], 1);
   }
-  // Three keys, one after the other: three batches in flight, each on its own producer.
-  const sends = ['a', 'b', 'c', 'd'].map(async (k, i) => {
-    await tick(i * 3);
-    return p.send('req', msg(k, k));
-  });
+  // Keys one after the other: three batches in flight, each on its own producer; the fourth
+  // waits for a free one.
+  const calls = () => made.reduce((n, m) => n + m.sender.calls.length, 0);
+  const sends: Promise<void>[] = [];
+  for (const k of ['a', 'b', 'c']) {
+    const before = calls();
+    sends.push(p.send('req', msg(k, k)));
+    while (calls() === before) await tick(1);
+  }
+  sends.push(p.send('req', msg('d', 'd')));
   await tick(30);
+  assert.equal(calls(), 3, 'the fourth batch waits: no hot producer is free');
   const busy = made.filter((m) => m.sender.calls.length > 0);
   assert.equal(busy.length, 3, 'three hot producers carry one batch each');
   assert.ok(busy.every((m) => m.sender.calls.length === 1));
