@@ -119,7 +119,11 @@ async function integration(filter?: string): Promise<RunResult> {
         OTEL_BSP_SCHEDULE_DELAY: '200',
       },
       serviceEnv: {
-        connector: { CONNECTOR_STALL_MS: String(CONNECTOR_STALL_MS) },
+        connector: {
+          CONNECTOR_STALL_MS: String(CONNECTOR_STALL_MS),
+          // Its inspector (loopback, a port of its own): connector-memory.e2e forces full GCs.
+          NODE_OPTIONS: '--inspect=127.0.0.1:0',
+        },
         gateway: {
           // The same stall limit as the connector's (a fused gateway enforces it itself).
           GATEWAY_STALL_TIMEOUT_MS: String(CONNECTOR_STALL_MS),
@@ -147,7 +151,12 @@ async function integration(filter?: string): Promise<RunResult> {
       tenants,
       simulators: state.simulators.map((s) => ({ id: s.id, url: s.url, apiKey: s.apiKey })),
       downUpstream: { provider: DOWN_PROVIDER, url: downUrl, apiKey: downKey },
-      services: state.services.map((s) => ({ name: s.name, url: s.url, pid: s.pid })),
+      services: state.services.map((s) => ({
+        name: s.name,
+        url: s.url,
+        pid: s.pid,
+        logFile: s.logFile,
+      })),
       kafkaBrokers: state.kafka.brokers,
       databaseUrl: state.postgres.url,
       spansFile,

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderSchema, schemasDir } from './generate-schemas.js';
 import { topicJsonSchemas, TOPIC_SCHEMAS } from './schemas.js';
-import { TOPIC_SPECS } from './topics.js';
+import { hotTopics, TOPIC_SPECS, TOPICS } from './topics.js';
 import { UsageEventV1 } from './usage-event.js';
 import { LlmReplyV1 } from './llm-reply.js';
 import { parseWith, zeroTokens } from './common.js';
@@ -18,6 +18,17 @@ test('committed JSON Schemas match the runtime validators', () => {
       `regenerate ${topic}: node libs/contracts/dist/generate-schemas.js`,
     );
   }
+});
+
+test('producer lanes: what a request waits on is hot, the records nobody waits on are bulk', () => {
+  const hot = new Set(hotTopics());
+  for (const t of [TOPICS.llmRequests, TOPICS.llmReplies, TOPICS.rpcReplies, TOPICS.rpcBilling])
+    assert.ok(hot.has(t), `${t} is hot`);
+  for (const t of [TOPICS.usageEvents, TOPICS.llmAttempts, TOPICS.billingBalances])
+    assert.ok(!hot.has(t), `${t} is bulk`);
+  // A topic that says nothing is hot: a new request-path topic (the cancels) is never batched
+  // behind usage by omission.
+  for (const s of TOPIC_SPECS) if (s.lane === undefined) assert.ok(hot.has(s.topic));
 });
 
 test('every topic with a schema is a declared topic', () => {

@@ -20,6 +20,13 @@ export interface TopicSpec {
    * kept, and records older than this are deleted.
    */
   readonly retentionMs?: number;
+  /**
+   * The producer lane its messages take (default `hot`): `hot` for what a request waits on
+   * (generation requests, replies, cancels, RPC), sent on the next event-loop turn on producers
+   * of their own; `bulk` for records nobody waits on (usage, attempts, state), which linger to be
+   * batched. A hot message never queues behind bulk ones.
+   */
+  readonly lane?: 'hot' | 'bulk';
   /** Further topic configuration (an operator's overrides: `min.insync.replicas`, ...). */
   readonly config?: Readonly<Record<string, string>>;
   readonly description: string;
@@ -95,12 +102,14 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
   },
   {
     topic: TOPICS.llmAttempts,
+    lane: 'bulk',
     partitions: 6,
     compacted: false,
     description: 'One record per upstream attempt (health signal for routing).',
   },
   {
     topic: TOPICS.usageEvents,
+    lane: 'bulk',
     partitions: 6,
     compacted: false,
     // The billing fact: billing's replay rebuilds the ledger from offset 0, so nothing expires.
@@ -109,6 +118,7 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
   },
   {
     topic: TOPICS.usageRollups,
+    lane: 'bulk',
     partitions: 3,
     compacted: true,
     retentionMs: USAGE_ROLLUPS_RETENTION_MS,
@@ -117,12 +127,14 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
   },
   {
     topic: TOPICS.billingBalances,
+    lane: 'bulk',
     partitions: 3,
     compacted: true,
     description: 'Latest balance per tenant and key (a tenant and its keys share a partition).',
   },
   {
     topic: TOPICS.billingPricing,
+    lane: 'bulk',
     partitions: 1,
     compacted: true,
     description:
@@ -130,6 +142,7 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
   },
   {
     topic: TOPICS.billingCredits,
+    lane: 'bulk',
     partitions: 3,
     compacted: false,
     retentionMs: -1,
@@ -138,18 +151,21 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
   },
   {
     topic: TOPICS.routingTable,
+    lane: 'bulk',
     partitions: 1,
     compacted: true,
     description: 'Latest catalog entry and endpoint health per model, keyed by model id.',
   },
   {
     topic: TOPICS.accountsKeys,
+    lane: 'bulk',
     partitions: 1,
     compacted: true,
     description: 'Latest state of each API key, keyed by key hash.',
   },
   {
     topic: TOPICS.connectorAccounts,
+    lane: 'bulk',
     partitions: 1,
     compacted: true,
     description:
@@ -168,6 +184,11 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     description: 'Replies to rpc.*.v1, on the partition of the gateway instance that asked.',
   },
 ];
+
+/** The topics whose messages take the producer's hot lane (see {@link TopicSpec.lane}). */
+export function hotTopics(): string[] {
+  return TOPIC_SPECS.filter((s) => (s.lane ?? 'hot') === 'hot').map((s) => s.topic);
+}
 
 /** The largest message each topic accepts (`max.message.bytes`). */
 export function maxMessageBytes(topic: string): number {

@@ -5,9 +5,12 @@ import {
   BatchingProducer,
   BrokerUnavailableError,
   MessageTooLargeError,
+  ProduceDeadlineError,
   type BatchSender,
   type BatchingProducerOptions,
+  type ProducerLane,
 } from './batching-producer.js';
+import type { KafkaClient } from './client.js';
 import type { OutgoingMessage } from './codec.js';
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -253,4 +256,164 @@ test('on an unordered topic (replies carry seq), a key does not wait for its bat
   );
   for (const c of fake.calls) c.resolve();
   await Promise.all([first, second]);
+});
+
+async function laned(
+  opts: Partial<BatchingProducerOptions> = {},
+): Promise<{ p: BatchingProducer; hot: FakeSender; bulk: FakeSender }> {
+  const fakes: Record<ProducerLane, FakeSender> = { hot: new FakeSender(), bulk: new FakeSender() };
+  const p = new BatchingProducer({ sender: (lane) => fakes[lane] }, quiet, {
+    lingerMs: 1,
+    maxBatch: 500,
+    hotTopics: ['req'],
+    ...opts,
+  });
+  await p.connect();
+  return { p, ...fakes };
+}
+
+test('hot topics take a lane of their own: no linger, and never behind a bulk batch in flight', async () => {
+  const { p, hot, bulk } = await laned({ lingerMs: 200, maxInFlight: 1 });
+  assert.equal(p.laneOf('req'), 'hot');
+  assert.equal(p.laneOf('usage'), 'bulk');
+  // A bulk batch in flight, unacknowledged, and more bulk lingering behind it.
+  const u1 = p.send('usage', msg('u', 'u1'), {});
+  for (let i = 0; i < 500; i++) void p.send('usage', msg(`k${i}`, `u${i}`)).catch(() => undefined);
+  await tick(1);
+  assert.equal(bulk.calls.length, 1, 'the full bulk batch left at once');
+  const t0 = Date.now();
+  const r = p.send('req', msg('g', 'request'));
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(hot.calls.length, 1, 'the hot message left within the next event-loop turns');
+  assert.deepEqual(
+    hot.calls[0]!.messages.map((m) => m.value),
+    ['request'],
+  );
+  hot.calls[0]!.resolve();
+  await r;
+  // The bulk batch in flight is never acknowledged before this point: the hot one did not wait.
+  assert.ok(Date.now() - t0 < 1000, `acknowledged after ${Date.now() - t0} ms`);
+  assert.equal(bulk.calls.length, 1, 'the bulk lane still waits for its batch in flight');
+  bulk.auto = (c) => c.resolve();
+  bulk.calls[0]!.resolve();
+  await u1;
+  await p.flush(1000);
+});
+
+test('a send with a deadline fails at it, queued or in flight, instead of hanging', async () => {
+  const { p, hot } = await laned({ hot: { maxInFlight: 1 } });
+  const t0 = Date.now();
+  // First one in flight (never acknowledged), second queued behind it (same key).
+  const inFlight = settled(p.send('req', msg('g', '1'), { deadlineAt: t0 + 60 }));
+  while (hot.calls.length === 0) await tick(1);
+  const queued = settled(p.send('req', msg('g', '2'), { deadlineAt: t0 + 120 }));
+  const noDeadline = settled(p.send('req', msg('h', '3')));
+  const a = await inFlight;
+  const ta = Date.now() - t0;
+  assert.ok(a instanceof ProduceDeadlineError, String(a));
+  assert.ok(
+    a instanceof BrokerUnavailableError,
+    'callers that handle an unreachable broker handle it',
+  );
+  assert.match(a.message, /in flight/);
+  assert.ok(ta >= 55 && ta < 1000, `failed after ${ta} ms`);
+  const b = await queued;
+  const tb = Date.now() - t0;
+  assert.ok(b instanceof ProduceDeadlineError, String(b));
+  assert.match(b.message, /queued/);
+  assert.ok(tb >= 115 && tb < 1000, `failed after ${tb} ms`);
+  assert.equal(hot.calls.length, 1, 'the expired queued message was never sent');
+  assert.equal(p.stats.expired, 2);
+  // Its bytes stay counted while its batch is out, and come back when the batch returns.
+  assert.ok(p.queuedBytes.hot > 0);
+  hot.auto = (c) => c.resolve();
+  hot.calls[0]!.resolve();
+  assert.equal(await noDeadline, 'ok');
+  assert.equal(p.queuedBytes.hot, 0);
+  const late = await settled(p.send('req', msg('g', '4'), { deadlineAt: Date.now() - 1 }));
+  assert.ok(late instanceof ProduceDeadlineError, 'a deadline already past fails at once');
+});
+
+test('a full lane: a send with a deadline waits for room until then, one without is refused', async () => {
+  const { p, hot } = await laned({ hot: { maxQueuedBytes: 1000, maxInFlight: 1 } });
+  const first = p.send('req', msg('a', 'x'.repeat(800)));
+  const refused = await settled(p.send('req', msg('b', 'x'.repeat(300))));
+  assert.ok(refused instanceof BrokerUnavailableError, String(refused));
+  assert.ok(!(refused instanceof ProduceDeadlineError));
+  const t0 = Date.now();
+  const waits = settled(p.send('req', msg('c', 'x'.repeat(300)), { deadlineAt: t0 + 5000 }));
+  const givesUp = settled(p.send('req', msg('d', 'x'.repeat(300)), { deadlineAt: t0 + 50 }));
+  const g = await givesUp;
+  assert.ok(g instanceof ProduceDeadlineError, String(g));
+  assert.match(g.message, /waiting for room/);
+  await tick(5);
+  assert.equal(hot.calls.length, 1, 'nothing else was admitted while the lane was full');
+  hot.auto = (c) => c.resolve();
+  hot.calls[0]!.resolve();
+  await first;
+  assert.equal(await waits, 'ok', 'admitted once the first was acknowledged');
+  assert.ok(Date.now() - t0 < 1000);
+  assert.deepEqual(
+    hot.calls.map((c) => c.messages.map((m) => m.key)),
+    [['a'], ['c']],
+  );
+  assert.equal(p.stats.waitedForRoom, 2);
+  // The bulk lane has its own bound: the full hot lane did not refuse it.
+  p.send('usage', msg('u', 'x'.repeat(900))).catch(() => undefined);
+  assert.ok(p.queuedBytes.bulk > 0);
+  await p.flush(10);
+});
+
+test('idempotent kafkajs producers, as many per lane as batches in flight, one batch each', async () => {
+  const made: Array<{ cfg: Record<string, unknown>; sender: FakeSender }> = [];
+  const client = {
+    producer: (cfg: Record<string, unknown>) => {
+      const sender = new FakeSender();
+      made.push({ cfg, sender });
+      return sender;
+    },
+  } as unknown as KafkaClient;
+  const p = new BatchingProducer(client, quiet, {
+    lingerMs: 0,
+    maxBatch: 500,
+    maxInFlight: 2,
+    hotTopics: ['req'],
+    hot: { maxInFlight: 3 },
+  });
+  await p.connect();
+  assert.equal(made.length, 5, '3 hot + 2 bulk producers');
+  for (const m of made) {
+    assert.equal(m.cfg['idempotent'], true);
+    assert.equal(m.cfg['maxInFlightRequests'], 1);
+  }
+  // Keys one after the other: three batches in flight, each on its own producer; the fourth
+  // waits for a free one.
+  const calls = () => made.reduce((n, m) => n + m.sender.calls.length, 0);
+  const sends: Promise<void>[] = [];
+  for (const k of ['a', 'b', 'c']) {
+    const before = calls();
+    sends.push(p.send('req', msg(k, k)));
+    while (calls() === before) await tick(1);
+  }
+  sends.push(p.send('req', msg('d', 'd')));
+  await tick(30);
+  assert.equal(calls(), 3, 'the fourth batch waits: no hot producer is free');
+  const busy = made.filter((m) => m.sender.calls.length > 0);
+  assert.equal(busy.length, 3, 'three hot producers carry one batch each');
+  assert.ok(busy.every((m) => m.sender.calls.length === 1));
+  for (const m of made) m.sender.auto = (c) => c.resolve();
+  for (const m of busy) m.sender.calls[0]!.resolve();
+  await Promise.all(sends);
+  const keys = made.flatMap((m) => m.sender.calls.flatMap((c) => c.messages.map((x) => x.key)));
+  assert.deepEqual([...keys].sort(), ['a', 'b', 'c', 'd']);
+  const plain = new BatchingProducer(client, quiet, {
+    lingerMs: 0,
+    maxBatch: 500,
+    maxInFlight: 4,
+    idempotent: false,
+  });
+  assert.equal(made.length, 6, 'not idempotent: one producer for the only lane');
+  assert.equal(made[5]!.cfg['maxInFlightRequests'], 4);
+  assert.equal(plain.laneOf('req'), 'bulk');
 });

@@ -225,3 +225,22 @@ test('without ssl the client speaks plaintext (the TLS server sees no handshake)
   assert.equal(broker.seen.length, before);
   assert.equal(kafkaClientConfig({ brokers: ['b:1'], clientId: 'x' }, quiet).ssl, undefined);
 });
+
+test("kafkajs's warning about our idempotent producers' bounded retries is dropped, others pass", () => {
+  const warned: string[] = [];
+  const config = kafkaClientConfig(
+    { brokers: ['127.0.0.1:1'], clientId: 'c' },
+    { ...quiet, warn: (m) => warned.push(m) },
+  );
+  const logger = config.logCreator!(kafkajs.logLevel.WARN);
+  const entry = (message: string) => ({
+    namespace: 'Producer',
+    level: kafkajs.logLevel.WARN,
+    label: 'WARN',
+    log: { timestamp: '', logger: 'kafkajs', message },
+  });
+  logger(entry('Limiting retries for the idempotent producer may invalidate EoS guarantees'));
+  logger(entry('Something else'));
+  assert.equal(warned.length, 1);
+  assert.match(warned[0]!, /Something else/);
+});

@@ -71,6 +71,9 @@ export function kafkaClientConfig(settings: KafkaSettings, log: Log): KafkaConfi
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => {
       const { message, ...rest } = entry.log;
+      // Our choice (see BatchingProducer): idempotent producers with a bounded retry budget, so
+      // a send fails within its deadline instead of retrying forever. Not worth a warning each.
+      if (message.startsWith('Limiting retries for the idempotent producer')) return;
       const text = `[kafkajs ${entry.namespace}] ${message} ${JSON.stringify(rest)}`;
       if (entry.level <= (logLevel.ERROR as LogLevel)) log.error(text);
       else if (entry.level <= (logLevel.WARN as LogLevel)) log.warn(text);

@@ -114,7 +114,10 @@ export class RpcClient {
     reply.catch(() => undefined);
     const topic = rpcTopic(service);
     try {
-      await this.producer.send(topic, encode(topic, id, request), { failFast: true });
+      await this.producer.send(topic, encode(topic, id, request), {
+        failFast: true,
+        deadlineAt: request.deadlineAt,
+      });
     } catch (e) {
       clearTimeout(timer);
       this.waiting.delete(id);
@@ -221,7 +224,7 @@ export class RpcServer {
           .send(
             TOPICS.rpcReplies,
             encode(TOPICS.rpcReplies, req.id, reply, { partition: req.replyTo.partition }),
-            { retryMs: Math.max(0, req.deadlineAt - Date.now()) },
+            { deadlineAt: req.deadlineAt },
           )
           .catch((e: unknown) =>
             this.log.warn(`reply to ${req.method} ${req.id} not sent: ${(e as Error).message}`),

@@ -5,7 +5,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { maxMessageBytes, TOPIC_SPECS, TOPICS } from '@turnpike/contracts';
+import { hotTopics, maxMessageBytes, TOPIC_SPECS, TOPICS } from '@turnpike/contracts';
 import {
   applyTopicOverrides,
   BatchingProducer,
@@ -33,8 +33,11 @@ export const kafkaClientProvider = {
 };
 
 /**
- * The service's one producer: connected at boot (so nothing is emitted before it is ready),
- * flushed and closed last at shutdown. It also makes sure the topics exist.
+ * The service's producer: connected at boot (so nothing is emitted before it is ready),
+ * flushed and closed last at shutdown. It also makes sure the topics exist. Two lanes, chosen
+ * per topic by TOPIC_SPECS (`lane`): the hot lane (requests, replies, cancels, RPC) flushes on
+ * the next event-loop turn over producers of its own; the bulk lane (usage, attempts, state)
+ * lingers 1 ms to batch. Idempotent kafkajs producers, several batches in flight per lane.
  */
 @Injectable()
 export class ProducerService
@@ -51,6 +54,7 @@ export class ProducerService
     super(kafka, new Logger('producer'), {
       lingerMs: 1,
       maxBatch: 500,
+      hotTopics: hotTopics(),
       // Replies carry `seq` and the reply inbox reorders them.
       unorderedTopics: [TOPICS.llmReplies],
       maxMessageBytes: Object.fromEntries(

@@ -23,7 +23,7 @@ export interface TestContext {
   simulators: Array<{ id: string; url: string; apiKey: string }>;
   /** A provider account of the connector whose upstream refuses every connection. */
   downUpstream: { provider: string; url: string; apiKey?: string };
-  services: Array<{ name: string; url: string; pid: number }>;
+  services: Array<{ name: string; url: string; pid: number; logFile: string }>;
   kafkaBrokers: string;
   databaseUrl: string;
   spansFile: string;

@@ -29,3 +29,4 @@ export {
   type SpawnServiceOptions,
   type WaitForHttpOptions,
 } from './process.js';
+export { collectGarbage, cpuSeconds, inspectorUrlFromLog, scrapeMetric } from './probes.js';
