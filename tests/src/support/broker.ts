@@ -19,6 +19,13 @@ function kafkaDataDir(): string {
   return state.kafka.dataDir;
 }
 
+/** The platform's service processes as they run now (earlier suites may have restarted some). */
+export function runningServices(): Array<{ name: string; pid: number }> {
+  const state = readState(stateDir());
+  if (!state) throw new Error(`no platform state in ${stateDir()}`);
+  return state.services.map((s) => ({ name: s.name, pid: s.pid }));
+}
+
 /** Stops the test platform's Kafka broker (SIGTERM, then SIGKILL after `graceMs`). */
 export async function stopBroker(graceMs = 15_000): Promise<void> {
   if (!(await stopKafkaDataDir(kafkaDataDir(), graceMs)))

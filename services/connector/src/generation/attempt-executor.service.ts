@@ -7,6 +7,9 @@ import type { Context } from '@turnpike/telemetry';
 import { AccountsView } from '../accounts/accounts-view.service.js';
 import { ConnectorConfig } from '../connector.config.js';
 
+/** How long after a request's deadline its replies are still worth sending (see above). */
+const REPLY_GRACE_MS = 30_000;
+
 /**
  * The connector's attempt executor (libs/generation): its accounts from this instance's view of
  * `connector.accounts.v1`, its attempt records to `llm.attempts.v1`, and each attempt's replies
@@ -45,6 +48,9 @@ export class AttemptExecutorService implements OnApplicationShutdown {
             partition: req.replyTo.partition,
             headers,
           }),
+          // The gateway listens until the request's deadline, and for a final count a while
+          // after (LATE_COUNT_MAX_MS): a reply later than that has nobody to read it.
+          { deadlineAt: req.deadlineAt + REPLY_GRACE_MS },
         ),
       this.config.replyFlushMs,
     );

@@ -14,6 +14,9 @@ import { ProducerService } from '@turnpike/service-kit';
 import { context, failSpan, injectContext, SpanKind, trace, tracer } from '@turnpike/telemetry';
 import { ReplyInboxService } from './reply-inbox.service.js';
 
+/** A cancel not sent by then is moot: the attempt has ended by its own deadline or its count. */
+const CANCEL_SEND_MS = 10_000;
+
 /** How often the attempts' silence is checked. */
 const SILENCE_CHECK_MS = 1_000;
 
@@ -110,7 +113,8 @@ export class KafkaGenerationTransport implements GenerationTransport, OnApplicat
         encode(TOPICS.llmRequests, generationId, message, {
           headers: { ...headers, ...injectContext(trace.setSpan(context.active(), produce)) },
         }),
-        { failFast: true },
+        // Never queued past the request's own deadline.
+        { failFast: true, deadlineAt: request.deadlineAt },
       );
     } catch (e) {
       failSpan(produce, e);
@@ -144,6 +148,7 @@ export class KafkaGenerationTransport implements GenerationTransport, OnApplicat
           attempt,
           reason,
         }),
+        { deadlineAt: Date.now() + CANCEL_SEND_MS },
       )
       .catch((e: unknown) =>
         this.log.warn(`cancel of ${generationId} not sent: ${(e as Error).message}`),
