@@ -17,10 +17,16 @@ export const LITELLM_VERSION = '1.108.14';
 export const PORTKEY_VERSIONS = ['1.15.2', '1.9.8'];
 export const BIFROST_VERSION = '1.6.3';
 
-async function sh(cmd: string, args: string[], log: (l: string) => void, cwd?: string) {
+async function sh(
+  cmd: string,
+  args: string[],
+  log: (l: string) => void,
+  cwd?: string,
+  env?: NodeJS.ProcessEnv,
+) {
   log(`$ ${cmd} ${args.join(' ')}`);
   try {
-    return (await run(cmd, args, { cwd, maxBuffer: 64 * 2 ** 20 })).stdout;
+    return (await run(cmd, args, { cwd, env: env ?? process.env, maxBuffer: 64 * 2 ** 20 })).stdout;
   } catch (e) {
     const err = e as Error & { stderr?: string };
     throw new Error(`${cmd} ${args.join(' ')} failed: ${(err.stderr ?? err.message).slice(-2000)}`);
@@ -64,15 +70,35 @@ export async function ensureLiteLLM(
   return path.join(dir, 'bin/litellm');
 }
 
-/** An npm package installed alone under the cache; returns its package directory. */
+/**
+ * An npm package installed alone under the cache (`<cacheDir>/<subdir>/`, `peers` by default);
+ * returns its package directory. `allowScripts` lets npm run the package's own install script (a
+ * native build), which `env` and `npmArgs` reach.
+ */
 export async function ensureNpmPeer(
   cacheDir: string,
   pkg: string,
   version: string,
   log: (l: string) => void,
+  opts: {
+    subdir?: string;
+    allowScripts?: boolean;
+    env?: NodeJS.ProcessEnv;
+    npmArgs?: string[];
+  } = {},
 ): Promise<string> {
-  const dir = path.join(cacheDir, 'peers', `${pkg.replace(/^@/, '').replace('/', '+')}-${version}`);
+  const dir = path.join(
+    cacheDir,
+    opts.subdir ?? 'peers',
+    `${pkg.replace(/^@/, '').replace('/', '+')}-${version}`,
+  );
   await once(dir, async () => {
+    if (opts.allowScripts === true) {
+      writeFileSync(
+        path.join(dir, 'package.json'),
+        JSON.stringify({ private: true, allowScripts: { [pkg]: true } }) + '\n',
+      );
+    }
     await sh(
       'npm',
       [
@@ -83,9 +109,12 @@ export async function ensureNpmPeer(
         '--no-audit',
         '--prefix',
         dir,
+        ...(opts.npmArgs ?? []),
         `${pkg}@${version}`,
       ],
       log,
+      undefined,
+      opts.env,
     );
   });
   return path.join(dir, 'node_modules', pkg);
