@@ -32,6 +32,28 @@ const CONNECTOR_STALL_MS = 4_000;
 // The gateway's production default (4 MiB): large requests travel the real path in the tests.
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The suites about serving generations, run a second time against a fused gateway
+ * (GATEWAY_TRANSPORT=inprocess) of the same platform: both transports must pass them. The rest
+ * (billing, analytics, topics, restarts, the Kafka hop itself) do not depend on the transport.
+ */
+const TRANSPORT_SUITES = [
+  'chat',
+  'conformance',
+  'errors',
+  'failover',
+  'stream-faults',
+  'settlement',
+  'routing',
+  'openrouter-sdk',
+  'native-usage',
+  'models-only',
+  'bad-input',
+  'large-request',
+  'slow-client',
+  'provider-accounts',
+];
+
 interface RunResult {
   code: number;
   pass: number;
@@ -88,6 +110,7 @@ async function integration(filter?: string): Promise<RunResult> {
         },
       },
       gatewayReplicas: 2,
+      fusedGateways: 1,
       catalogFile: catalog.file,
       env: {
         OTEL_TRACES_EXPORTER: 'otlp',
@@ -98,6 +121,8 @@ async function integration(filter?: string): Promise<RunResult> {
       serviceEnv: {
         connector: { CONNECTOR_STALL_MS: String(CONNECTOR_STALL_MS) },
         gateway: {
+          // The same stall limit as the connector's (a fused gateway enforces it itself).
+          GATEWAY_STALL_TIMEOUT_MS: String(CONNECTOR_STALL_MS),
           GATEWAY_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
           GATEWAY_MAX_BODY_BYTES: String(MAX_BODY_BYTES),
         },
@@ -114,6 +139,8 @@ async function integration(filter?: string): Promise<RunResult> {
       await seedTenant(gatewayUrl, state.adminToken, { id: 'tenant-b', name: 'Tenant B' }),
     ];
     const context: TestContext = {
+      transport: 'kafka',
+      attemptRunner: 'connector-1',
       gatewayUrl,
       gatewayUrls,
       adminToken: state.adminToken,
@@ -130,7 +157,7 @@ async function integration(filter?: string): Promise<RunResult> {
     };
     const contextFile = path.join(stateDir, 'context.json');
     writeSecretFile(contextFile, JSON.stringify(context, null, 2));
-    return await runNodeTest(
+    const split = await runNodeTest(
       [
         '--test-concurrency=1',
         '--test-timeout=300000',
@@ -144,6 +171,42 @@ async function integration(filter?: string): Promise<RunResult> {
       ],
       { ...process.env, TURNPIKE_TEST_CONTEXT: contextFile },
     );
+    // The same suites through the fused gateway (the filter, when given, picks among them).
+    const fusedUrl = state.fusedGatewayUrls?.[0];
+    // A filter is a file prefix, or several as a glob's `{a,b}`.
+    const prefixes = filter?.replace(/[{}*]/g, '').split(',') ?? [''];
+    const suites = TRANSPORT_SUITES.filter((s) => prefixes.some((p) => s.startsWith(p)));
+    if (!fusedUrl || suites.length === 0 || process.env['TURNPIKE_SKIP_FUSED'] === '1')
+      return split;
+    console.log(`== the transport suites again, through the fused gateway ${fusedUrl} ==`);
+    const fusedFile = path.join(stateDir, 'context-fused.json');
+    writeSecretFile(
+      fusedFile,
+      JSON.stringify(
+        {
+          ...context,
+          transport: 'inprocess',
+          attemptRunner: 'gateway-fused-1',
+          gatewayUrl: fusedUrl,
+          gatewayUrls: [fusedUrl],
+        },
+        null,
+        2,
+      ),
+    );
+    const fused = await runNodeTest(
+      [
+        '--test-concurrency=1',
+        '--test-timeout=300000',
+        ...suites.map((s) => `tests/dist/e2e/${s}.e2e.js`),
+      ],
+      { ...process.env, TURNPIKE_TEST_CONTEXT: fusedFile },
+    );
+    return {
+      code: split.code !== 0 ? split.code : fused.code,
+      pass: split.pass + fused.pass,
+      fail: split.fail + fused.fail,
+    };
   } finally {
     await stopPlatform(stateDir).catch((e: unknown) =>
       console.error(`stopping the platform failed: ${String(e)}`),

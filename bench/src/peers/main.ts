@@ -1,5 +1,5 @@
 /**
- * `npm run bench:peers [-- --quick] [-- --out docs/benchmarks.md] [-- --fused-env K=V ...]
+ * `npm run bench:peers [-- --quick] [-- --turnpike-only] [-- --out docs/benchmarks.md] [-- --fused-env K=V ...]
  * [-- --render bench/results/peers.json]`:
  * Turnpike (split, and fused once it exists) beside LiteLLM, Portkey and Bifrost, all pointed at
  * the same fast upstream simulator (its own process) and driven by one load generator (this
@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
+  masterKeyFileOf,
   readState,
   restartService,
   seedTenant,
@@ -73,6 +74,8 @@ const { values: args } = parseArgs({
     'fused-env': { type: 'string', multiple: true, default: ['GATEWAY_TRANSPORT=inprocess'] },
     /** Only render: rewrite the peers section of --out from a results file, measuring nothing. */
     render: { type: 'string' },
+    /** Skip the peers (LiteLLM, Portkey, Bifrost): Turnpike split and fused beside direct only. */
+    'turnpike-only': { type: 'boolean', default: false },
   },
 });
 const outFile = path.resolve(args.out ?? path.join(rootDir, 'docs/benchmarks.md'));
@@ -322,9 +325,10 @@ async function main(): Promise<number> {
   let ok = false;
   try {
     // 1. Installs, before anything runs.
+    const peers = !args['turnpike-only'];
     let litellmBin: string | undefined;
     try {
-      litellmBin = await ensureLiteLLM(cacheDir, rootDir, progress);
+      if (peers) litellmBin = await ensureLiteLLM(cacheDir, rootDir, progress);
     } catch (e) {
       unavailable.push({
         name: 'litellm',
@@ -334,7 +338,7 @@ async function main(): Promise<number> {
       });
     }
     const portkeyDirs: Array<[string, string]> = [];
-    for (const v of PORTKEY_VERSIONS) {
+    for (const v of peers ? PORTKEY_VERSIONS : []) {
       try {
         portkeyDirs.push([v, await ensureNpmPeer(cacheDir, '@portkey-ai/gateway', v, progress)]);
       } catch (e) {
@@ -343,7 +347,8 @@ async function main(): Promise<number> {
     }
     let bifrostDir: string | undefined;
     try {
-      bifrostDir = await ensureNpmPeer(cacheDir, '@maximhq/bifrost', BIFROST_VERSION, progress);
+      if (peers)
+        bifrostDir = await ensureNpmPeer(cacheDir, '@maximhq/bifrost', BIFROST_VERSION, progress);
     } catch (e) {
       unavailable.push({
         name: 'bifrost',
@@ -428,7 +433,13 @@ async function main(): Promise<number> {
     } else {
       const fused = await restartService(stateDir, instanceOf('gateway').name, {
         as: 'gateway-fused',
-        env: fusedEnv,
+        env: {
+          // A fused gateway opens the provider accounts (the platform's master key) and reads
+          // its RPC replies on a partition of its own.
+          GATEWAY_MASTER_KEY_FILE: masterKeyFileOf(stateDir),
+          GATEWAY_REPLY_PARTITION: '11',
+          ...fusedEnv,
+        },
       });
       systems.push({
         name: 'turnpike-fused',

@@ -196,6 +196,12 @@ from a ConfigMap. (dict "root" $ "component" "gateway")
       key: {{ ternary $v.secrets.adminToken.key "admin-token" (ne $v.secrets.adminToken.existingSecret "") }}
 - name: GATEWAY_REPLICAS
   value: {{ ternary $c.autoscaling.maxReplicas $c.replicas $c.autoscaling.enabled | quote }}
+- name: GATEWAY_TRANSPORT
+  value: {{ $c.transport | default "kafka" | quote }}
+{{- if eq ($c.transport | default "kafka") "inprocess" }}
+- name: GATEWAY_MASTER_KEY_FILE
+  value: /etc/turnpike/master-key/master.key
+{{- end }}
 {{- end }}
 {{- if eq .component "connector" }}
 - name: CONNECTOR_MASTER_KEY_FILE
@@ -233,7 +239,7 @@ from a ConfigMap. (dict "root" $ "component" "gateway")
       - key: {{ ternary $v.kafka.sasl.passwordKey "kafka-sasl-password" (ne $v.kafka.sasl.existingSecret "") }}
         path: password
 {{- end }}
-{{- if eq .component "connector" }}
+{{- if or (eq .component "connector") (and (eq .component "gateway") (eq ($v.gateway.transport | default "kafka") "inprocess")) }}
 - name: master-key
   secret:
     secretName: {{ $v.secrets.masterKey.existingSecret | default $secret }}
@@ -241,6 +247,8 @@ from a ConfigMap. (dict "root" $ "component" "gateway")
     items:
       - key: {{ ternary $v.secrets.masterKey.key "master-key" (ne $v.secrets.masterKey.existingSecret "") }}
         path: master.key
+{{- end }}
+{{- if eq .component "connector" }}
 {{- if or $v.secrets.providers.value $v.secrets.providers.existingSecret }}
 - name: providers
   secret:
@@ -267,10 +275,12 @@ from a ConfigMap. (dict "root" $ "component" "gateway")
   mountPath: /etc/turnpike/kafka-sasl
   readOnly: true
 {{- end }}
-{{- if eq .component "connector" }}
+{{- if or (eq .component "connector") (and (eq .component "gateway") (eq ($v.gateway.transport | default "kafka") "inprocess")) }}
 - name: master-key
   mountPath: /etc/turnpike/master-key
   readOnly: true
+{{- end }}
+{{- if eq .component "connector" }}
 {{- if or $v.secrets.providers.value $v.secrets.providers.existingSecret }}
 - name: providers
   mountPath: /etc/turnpike/providers

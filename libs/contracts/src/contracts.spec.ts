@@ -94,3 +94,16 @@ test('reply: unknown type is rejected, chunk keeps its payload', () => {
     choices: [{ delta: { content: 'hi' } }],
   });
 });
+
+test('reply: coalesced chunks keep their order and payloads; the envelope is what is checked', () => {
+  const env = { v: 1, generationId: 'gen-1732406400-abcdefgh', attempt: 1, seq: 3 };
+  const chunks = [{ id: 'a', choices: [] }, { id: 'b', nested: { deep: [1, 2] } }, {}];
+  const r = parseWith(LlmReplyV1, { ...env, type: 'chunks', chunks });
+  assert.ok(r.ok);
+  assert.deepEqual(r.ok && r.value.type === 'chunks' ? r.value.chunks : null, chunks);
+  // The same object, not a copy: nothing walks the chunks.
+  assert.equal(r.ok && r.value.type === 'chunks' ? r.value.chunks[1] : null, chunks[1]);
+  for (const bad of [[], ['text'], [null], [[1]], 'x'])
+    assert.equal(parseWith(LlmReplyV1, { ...env, type: 'chunks', chunks: bad }).ok, false);
+  assert.equal(parseWith(LlmReplyV1, { ...env, seq: -1, type: 'chunks', chunks }).ok, false);
+});

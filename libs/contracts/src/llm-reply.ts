@@ -51,11 +51,41 @@ const base = {
   seq: Count,
 };
 
+/**
+ * A chunk as it travels: an object the receiver does not validate field by field (the envelope
+ * is the contract; the chunk is the provider adapter's OpenAI chunk, read by the gateway's
+ * presenter). Checking it is an object costs nothing; walking it would cost every token.
+ */
+const OpaqueChunk = z.custom<Record<string, unknown>>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  { message: 'a chunk is a JSON object' },
+);
+
 /** One streamed chunk, already in the OpenAI `chat.completion.chunk` shape. */
 export const ReplyChunkV1 = z.object({
   ...base,
   type: z.literal('chunk'),
-  chunk: z.looseObject({}),
+  chunk: OpaqueChunk,
+});
+
+/**
+ * Several streamed chunks of one attempt in one message, in order: what the connector produced
+ * within one flush window (coalesced replies). `seq` numbers messages, not chunks.
+ */
+export const ReplyChunksV1 = z.object({
+  ...base,
+  type: z.literal('chunks'),
+  chunks: z.array(OpaqueChunk).min(1).max(4096),
+});
+
+/**
+ * The attempt is still running: sent by a connector when it has sent nothing else for a while
+ * (a long unary call, a slow first token), so that the gateway can tell a silent attempt from a
+ * lost one long before the deadline.
+ */
+export const ReplyAliveV1 = z.object({
+  ...base,
+  type: z.literal('alive'),
 });
 
 /** A whole non-streamed completion, in the OpenAI `chat.completion` shape. */
@@ -102,12 +132,16 @@ export const ReplyErrorV1 = z.object({
 
 export const LlmReplyV1 = z.discriminatedUnion('type', [
   ReplyChunkV1,
+  ReplyChunksV1,
+  ReplyAliveV1,
   ReplyCompletionV1,
   ReplyEndV1,
   ReplyErrorV1,
 ]);
 export type LlmReplyV1 = z.infer<typeof LlmReplyV1>;
 export type ReplyChunkV1 = z.infer<typeof ReplyChunkV1>;
+export type ReplyChunksV1 = z.infer<typeof ReplyChunksV1>;
+export type ReplyAliveV1 = z.infer<typeof ReplyAliveV1>;
 export type ReplyCompletionV1 = z.infer<typeof ReplyCompletionV1>;
 export type ReplyEndV1 = z.infer<typeof ReplyEndV1>;
 export type ReplyErrorV1 = z.infer<typeof ReplyErrorV1>;

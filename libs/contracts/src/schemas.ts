@@ -39,7 +39,15 @@ export function topicJsonSchemas(): Record<string, object> {
     out[topic] = {
       $id: `https://turnpike.dev/schemas/${topic}.json`,
       title: topic,
-      ...z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output' }),
+      ...z.toJSONSchema(schema, {
+        target: 'draft-2020-12',
+        io: 'output',
+        // An opaque chunk (llm-reply.ts) is checked only for being an object.
+        unrepresentable: 'any',
+        override: (ctx) => {
+          if (ctx.zodSchema._zod.def.type === 'custom') ctx.jsonSchema['type'] = 'object';
+        },
+      }),
     };
   }
   return out;

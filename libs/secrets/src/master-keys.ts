@@ -111,3 +111,37 @@ export class MasterKeyRing {
 export function derivedKeyId(material: Buffer): string {
   return `k${deriveKey(material, 'id').toString('hex').slice(0, 8)}`;
 }
+
+/**
+ * The master key ring of a service's configuration: from its variable (`names.value`) or the
+ * file it names (`names.file`, a mounted secret), never both. `problem` names the variable and
+ * what is wrong, never the key.
+ */
+export function loadMasterKeyRing(
+  value: string | undefined,
+  file: string | undefined,
+  names: { value: string; file: string },
+  read: (path: string) => string,
+): { ring: MasterKeyRing | null; problem: string | null } {
+  if (value !== undefined && file !== undefined)
+    return { ring: null, problem: `${names.value} and ${names.file}: give one of them, not both` };
+  let text = value ?? null;
+  if (file !== undefined) {
+    try {
+      text = read(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      return { ring: null, problem: `${names.file}: cannot read ${file} (${code})` };
+    }
+  }
+  if (text === null) return { ring: null, problem: null };
+  try {
+    return { ring: MasterKeyRing.parse(text), problem: null };
+  } catch (err) {
+    if (!(err instanceof MasterKeyError)) throw err;
+    return {
+      ring: null,
+      problem: `${file !== undefined ? names.file : names.value}: ${err.message}`,
+    };
+  }
+}

@@ -13,3 +13,4 @@ export * from './database-errors.js';
 export * from './rpc.providers.js';
 export * from './topic-view.service.js';
 export * from './migrations.js';
+export * from './upstream-metrics.js';

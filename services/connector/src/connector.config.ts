@@ -8,9 +8,9 @@ import {
 } from '@turnpike/contracts';
 import { baseServiceEnv, ConfigError, env, readEnv, type Env } from '@turnpike/config';
 import { DEFAULT_STALL_TIMEOUT_MS } from '@turnpike/providers';
-import { MasterKeyError, MasterKeyRing } from '@turnpike/secrets';
+import { loadMasterKeyRing, type MasterKeyRing } from '@turnpike/secrets';
 import { BaseServiceConfig } from '@turnpike/service-kit';
-import { DEFAULT_POOL_POLICY, type PoolPolicy } from './accounts/key-pool.js';
+import { DEFAULT_POOL_POLICY, type PoolPolicy } from '@turnpike/generation';
 
 /**
  * One bootstrap account of `CONNECTOR_PROVIDERS`: which protocol it speaks, where, and how it
@@ -70,6 +70,12 @@ const schema = z.object({
    * silent for longer fails with `upstream_stalled`, which the gateway treats like a cut.
    */
   CONNECTOR_STALL_MS: env.int(DEFAULT_STALL_TIMEOUT_MS, 100),
+  /**
+   * The flush window of a stream's replies: the chunks an attempt produces within it travel to
+   * the gateway as one message (the first chunk always goes at once). 0 (the default): one turn
+   * of the event loop, chunks that arrive together share a message at no added latency.
+   */
+  CONNECTOR_REPLY_FLUSH_MS: env.int(0, 0),
   /** Cool-down of an account that got a 429 without a Retry-After. */
   CONNECTOR_ACCOUNT_COOLDOWN_MS: env.int(DEFAULT_POOL_POLICY.defaultCooldownMs, 10),
   /** Refused credentials in a row that open an account's circuit. */
@@ -88,6 +94,7 @@ export class ConnectorConfig extends BaseServiceConfig {
   readonly maxInFlight: number;
   readonly groupId: string;
   readonly stallMs: number;
+  readonly replyFlushMs: number;
   readonly poolPolicy: PoolPolicy;
 
   private constructor(
@@ -102,6 +109,7 @@ export class ConnectorConfig extends BaseServiceConfig {
     this.maxInFlight = e.CONNECTOR_MAX_IN_FLIGHT;
     this.groupId = e.CONNECTOR_GROUP_ID;
     this.stallMs = e.CONNECTOR_STALL_MS;
+    this.replyFlushMs = e.CONNECTOR_REPLY_FLUSH_MS;
     this.poolPolicy = {
       defaultCooldownMs: e.CONNECTOR_ACCOUNT_COOLDOWN_MS,
       failuresToOpen: e.CONNECTOR_ACCOUNT_CIRCUIT_FAILURES,
@@ -123,32 +131,14 @@ export class ConnectorConfig extends BaseServiceConfig {
     };
 
     // The master key: read once here, from the variable or the mounted file.
-    let masterKeys: MasterKeyRing | null = null;
-    if (e.CONNECTOR_MASTER_KEY !== undefined && e.CONNECTOR_MASTER_KEY_FILE !== undefined) {
-      fail('CONNECTOR_MASTER_KEY and CONNECTOR_MASTER_KEY_FILE: give one of them, not both');
-    } else {
-      let text: string | null = e.CONNECTOR_MASTER_KEY ?? null;
-      const file = e.CONNECTOR_MASTER_KEY_FILE;
-      if (file !== undefined) {
-        try {
-          text = readFileSync(file, 'utf8');
-        } catch (err) {
-          text = fail(
-            `CONNECTOR_MASTER_KEY_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-          );
-        }
-      }
-      if (text !== null) {
-        try {
-          masterKeys = MasterKeyRing.parse(text);
-        } catch (err) {
-          if (!(err instanceof MasterKeyError)) throw err;
-          fail(
-            `${file !== undefined ? 'CONNECTOR_MASTER_KEY_FILE' : 'CONNECTOR_MASTER_KEY'}: ${err.message}`,
-          );
-        }
-      }
-    }
+    const keys = loadMasterKeyRing(
+      e.CONNECTOR_MASTER_KEY,
+      e.CONNECTOR_MASTER_KEY_FILE,
+      { value: 'CONNECTOR_MASTER_KEY', file: 'CONNECTOR_MASTER_KEY_FILE' },
+      (f) => readFileSync(f, 'utf8'),
+    );
+    if (keys.problem !== null) fail(keys.problem);
+    const masterKeys = keys.ring;
 
     // The bootstrap accounts. Their text holds secrets: a parse error names where, never what.
     let bootstrap: Record<string, BootstrapAccount> = {};

@@ -13,7 +13,7 @@ import { CONNECTOR_MIGRATIONS } from './accounts/accounts.migrations.js';
 import { ACCOUNT_STORE, AccountsService } from './accounts/accounts.service.js';
 import { PgAccountStore } from './accounts/pg-account.store.js';
 import { ConnectorConfig } from './connector.config.js';
-import { GenerationRunner } from './generation/generation-runner.service.js';
+import { AttemptExecutorService } from './generation/attempt-executor.service.js';
 import { GenerationWorker } from './generation/generation-worker.service.js';
 
 /**
@@ -47,7 +47,7 @@ export class ConnectorModule {
         AccountsView,
         AccountsService,
         AccountAdminHandlers,
-        GenerationRunner,
+        AttemptExecutorService,
         GenerationWorker,
       ],
     };

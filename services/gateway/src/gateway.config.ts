@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { baseServiceEnv, env, readEnv, type Env } from '@turnpike/config';
+import { baseServiceEnv, ConfigError, env, readEnv, type Env } from '@turnpike/config';
 import { TOPIC_SPECS, TOPICS } from '@turnpike/contracts';
+import { loadMasterKeyRing, type MasterKeyRing } from '@turnpike/secrets';
 import { BaseServiceConfig } from '@turnpike/service-kit';
 
 const schema = z.object({
@@ -52,6 +54,18 @@ const schema = z.object({
    * a PersistentVolume also survives the pod).
    */
   GATEWAY_USAGE_SPOOL_DIR: z.string().min(1).optional(),
+  /**
+   * How this gateway's attempts reach the upstreams. `kafka` (split, the default): a connector
+   * runs them, over `llm.requests.v1` and `llm.replies.v1`. `inprocess` (fused): the gateway runs
+   * them itself with the connectors' code, saving the two Kafka hops; it then holds the provider
+   * credentials (it needs the master key) and its CPU serves the upstream calls too. Attempt
+   * records and usage events go to Kafka either way; connectors still own the accounts.
+   */
+  GATEWAY_TRANSPORT: z.enum(['kafka', 'inprocess']).default('kafka'),
+  /** Fused mode: the connectors' master key(s) (as CONNECTOR_MASTER_KEY), to open the accounts. */
+  GATEWAY_MASTER_KEY: z.string().optional(),
+  /** Path of a file with the same content (a mounted secret). */
+  GATEWAY_MASTER_KEY_FILE: z.string().optional(),
 });
 
 /**
@@ -74,8 +88,11 @@ export class GatewayConfig extends BaseServiceConfig {
   readonly streamBufferBytes: number;
   /** null: no spool (`GATEWAY_USAGE_SPOOL_DIR=off`). */
   readonly usageSpoolDir: string | null;
+  readonly transport: 'kafka' | 'inprocess';
+  /** Fused mode only: the ring that opens the provider accounts. */
+  readonly masterKeys: MasterKeyRing | null;
 
-  private constructor(e: z.infer<typeof schema>) {
+  private constructor(e: z.infer<typeof schema>, masterKeys: MasterKeyRing | null) {
     super('gateway', e);
     this.databaseUrl = e.DATABASE_URL;
     this.adminToken = e.GATEWAY_ADMIN_TOKEN;
@@ -98,10 +115,26 @@ export class GatewayConfig extends BaseServiceConfig {
     this.streamBufferBytes = e.GATEWAY_STREAM_BUFFER_BYTES;
     const spool = e.GATEWAY_USAGE_SPOOL_DIR ?? path.join(os.tmpdir(), 'turnpike-usage-spool');
     this.usageSpoolDir = spool === 'off' ? null : path.resolve(spool);
+    this.transport = e.GATEWAY_TRANSPORT;
+    this.masterKeys = masterKeys;
   }
 
   static load(source: Env = process.env): GatewayConfig {
-    return new GatewayConfig(readEnv('gateway', schema, source));
+    const e = readEnv('gateway', schema, source);
+    if (e.GATEWAY_TRANSPORT !== 'inprocess') return new GatewayConfig(e, null);
+    // Fused: the gateway opens the provider accounts itself.
+    const keys = loadMasterKeyRing(
+      e.GATEWAY_MASTER_KEY,
+      e.GATEWAY_MASTER_KEY_FILE,
+      { value: 'GATEWAY_MASTER_KEY', file: 'GATEWAY_MASTER_KEY_FILE' },
+      (f) => readFileSync(f, 'utf8'),
+    );
+    if (keys.problem !== null) throw new ConfigError('gateway', [keys.problem]);
+    if (keys.ring === null)
+      throw new ConfigError('gateway', [
+        'GATEWAY_TRANSPORT=inprocess runs the attempts in the gateway, which then needs the master key the connectors use: set GATEWAY_MASTER_KEY or GATEWAY_MASTER_KEY_FILE',
+      ]);
+    return new GatewayConfig(e, keys.ring);
   }
 }
 

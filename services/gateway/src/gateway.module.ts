@@ -34,7 +34,10 @@ import { AttemptRunner } from './completions/attempt-runner.service.js';
 import { CompletionsService } from './completions/completions.service.js';
 import { RoutePlanner } from './completions/route-planner.service.js';
 import { GatewayConfig } from './gateway.config.js';
-import { ReplyInboxService } from './transport/reply-inbox.service.js';
+import { generationTransportProviders } from './transport/generation-transport.js';
+import { AttemptLoop } from './completions/attempt-loop.js';
+import { GenerationBilling } from './completions/generation-bill.js';
+import { UsageEvents } from './completions/usage-event.js';
 import { RpcClientService } from './transport/rpc-client.service.js';
 import { UsagePublisher } from './usage/usage-publisher.service.js';
 
@@ -111,7 +114,7 @@ export class GatewayModule {
         ApiKeyGuard,
         AdminGuard,
         RoutingTableService,
-        ReplyInboxService,
+        ...generationTransportProviders(config),
         RpcClientService,
         ConnectorAdmin,
         UsagePublisher,
@@ -121,6 +124,9 @@ export class GatewayModule {
         MarkupsView,
         ChargesService,
         AttemptRunner,
+        AttemptLoop,
+        GenerationBilling,
+        UsageEvents,
         CompletionsService,
         CompareService,
         Drain,

@@ -294,6 +294,9 @@ describe('a Kafka broker restart under load', () => {
     for (const g of gateways) assert.ok(isAlive(g.pid), `${g.name} survived the outage`);
     const gatewayUnready = gateways.every((g) => seenUnready.has(g.name));
 
+    // No process of the platform crashed: every service, fused gateways included, is the same.
+    for (const svc of c.services) assert.ok(isAlive(svc.pid), `${svc.name} survived the outage`);
+
     const tStart = Date.now();
     await startBroker();
     const brokerUpMs = Date.now() - tStart;

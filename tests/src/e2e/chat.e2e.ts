@@ -13,7 +13,7 @@ import {
   pacingProblems,
   type OpenAISpecValidators,
 } from '@turnpike/testing';
-import { client, ctx, marker, simRequests } from '../support/context.js';
+import { client, ctx, marker, metricValue, simRequests } from '../support/context.js';
 
 let spec: OpenAISpecValidators;
 before(() => {
@@ -21,6 +21,32 @@ before(() => {
 });
 
 describe('chat completions through the gateway', () => {
+  test('the attempts run where the transport says: a connector (split) or the gateway itself (fused)', async () => {
+    const gateway = ctx().services.find((s) => s.url === ctx().gatewayUrl)!.name;
+    const ttft = 'turnpike_upstream_ttft_seconds_count';
+    const label = 'provider="sim"';
+    const before = {
+      gateway: await metricValue(gateway, ttft, label),
+      connector: await metricValue('connector-1', ttft, label),
+    };
+    for (const stream of [false, true]) {
+      const r = await client().chat.completions.create({
+        model: 'turnpike/sim-small',
+        messages: [{ role: 'user', content: `${marker('where')} where do I run?` }],
+        stream,
+      });
+      if (stream) for await (const _ of r as AsyncIterable<unknown>) void _;
+    }
+    const after = {
+      gateway: await metricValue(gateway, ttft, label),
+      connector: await metricValue('connector-1', ttft, label),
+    };
+    const ran = ctx().transport === 'inprocess' ? 'gateway' : 'connector';
+    const idle = ran === 'gateway' ? 'connector' : 'gateway';
+    assert.ok(after[ran] - before[ran] >= 2, `the two attempts timed on the ${ran}`);
+    assert.equal(after[idle], before[idle], `none on the ${idle}`);
+  });
+
   test('GET /v1/models lists the catalog in OpenRouter and OpenAI shape', async () => {
     const models = await client().models.list();
     const ids = models.data.map((m) => m.id);
@@ -100,7 +126,8 @@ describe('chat completions through the gateway', () => {
     const expectedMicros = Math.ceil((usage.prompt_tokens * 150_000 + 12 * 600_000) / 1_000_000);
     assert.equal(Math.round(usage.cost * 1_000_000), expectedMicros);
     const timing = response.headers.get('server-timing') ?? '';
-    for (const part of ['gateway', 'kafka', 'connector', 'upstream', 'total']) {
+    // The hop is named after the transport: the Kafka round trip, or the in-process hand-over.
+    for (const part of ['gateway', ctx().transport, 'connector', 'upstream', 'total']) {
       assert.match(timing, new RegExp(`${part};dur=\\d+(\\.\\d+)?`), timing);
     }
   });

@@ -597,7 +597,10 @@ describe('accounts managed while traffic flows', () => {
     for (const r of rows)
       assert.equal(r.event.attempts.find((a) => a.served)?.accountId, r.event.accountId);
     const view = await admin('GET', `providers/${PROVIDER}/accounts/${accountA}`);
-    assert.ok((view.json['health'] as { requests: number }).requests > 0);
+    // An account's health in the admin API is its key pool's on the connectors; a fused gateway
+    // keeps its own pool (its use shows in the usage events above, with the account's id).
+    if (ctx().transport === 'kafka')
+      assert.ok((view.json['health'] as { requests: number }).requests > 0);
   });
 
   test('enable and delete', async () => {

@@ -170,7 +170,8 @@ interface PublicEndpoint {
 }
 
 async function endpoints(model: string, gateway = 0): Promise<PublicEndpoint[]> {
-  const res = await fetch(`${ctx().gatewayUrls[gateway]}/v1/models/${model}/endpoints`);
+  const urls = ctx().gatewayUrls;
+  const res = await fetch(`${urls[gateway % urls.length]}/v1/models/${model}/endpoints`);
   assert.equal(res.status, 200, await res.clone().text());
   return ((await res.json()) as { data: { endpoints: PublicEndpoint[] } }).data.endpoints;
 }

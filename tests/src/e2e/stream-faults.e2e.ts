@@ -12,19 +12,22 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { expectedContent } from '@turnpike/testing';
-import { catalogAdmin, client, ctx, eventually, marker, simRequests } from '../support/context.js';
+import {
+  catalogAdmin,
+  client,
+  ctx,
+  eventually,
+  marker,
+  metricValue,
+  simRequests,
+} from '../support/context.js';
 
 const suffix = Math.random().toString(36).slice(2, 8);
 const STALLING = `turnpike/stalling-${suffix}`;
 const GARBLED = `turnpike/garbled-${suffix}`;
 
 /** A counter's value as a service's `GET /metrics` shows it (0 when the series is absent). */
-async function counter(service: string, name: string, labels: string): Promise<number> {
-  const url = ctx().services.find((s) => s.name === service)!.url;
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
+const counter = metricValue;
 
 before(async () => {
   const endpoint = {
@@ -68,7 +71,7 @@ describe('a stream that stalls mid-way', () => {
     const stallMs = 2 * limit;
     assert.ok(stallMs < ctx().requestTimeoutMs, 'the stall alone would end before the deadline');
     const stallsBefore = await counter(
-      'connector-1',
+      ctx().attemptRunner,
       'turnpike_attempt_stalls_total',
       'provider="sim"',
     );
@@ -121,7 +124,7 @@ describe('a stream that stalls mid-way', () => {
     // Counted by provider.
     await eventually(
       async () =>
-        (await counter('connector-1', 'turnpike_attempt_stalls_total', 'provider="sim"')) ===
+        (await counter(ctx().attemptRunner, 'turnpike_attempt_stalls_total', 'provider="sim"')) ===
         stallsBefore + 1,
       'the stall counted on the connector',
       3_000,
@@ -132,7 +135,7 @@ describe('a stream that stalls mid-way', () => {
 describe('a malformed event amid good ones', () => {
   test('is skipped: all 60 tokens delivered, the event counted', async () => {
     const before = await counter(
-      'connector-1',
+      ctx().attemptRunner,
       'turnpike_stream_malformed_events_total',
       'provider="sim"',
     );
@@ -159,7 +162,7 @@ describe('a malformed event amid good ones', () => {
     await eventually(
       async () =>
         (await counter(
-          'connector-1',
+          ctx().attemptRunner,
           'turnpike_stream_malformed_events_total',
           'provider="sim"',
         )) ===

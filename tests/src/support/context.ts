@@ -5,8 +5,18 @@ import type { UsageEventV1 } from '@turnpike/contracts';
 
 /** What the test runner started for this run, shared with every suite through a JSON file. */
 export interface TestContext {
+  /**
+   * How `gatewayUrl`'s attempts reach the upstreams: `kafka` (split: through a connector) or
+   * `inprocess` (a fused gateway). The transport suites run once with each (run-tests.ts).
+   */
+  transport: 'kafka' | 'inprocess';
+  /**
+   * The service instance that runs the attempts against the upstreams (its metrics count them):
+   * `connector-1` behind a split gateway, the fused gateway itself otherwise.
+   */
+  attemptRunner: string;
   gatewayUrl: string;
-  /** Every gateway replica (the first is `gatewayUrl`). */
+  /** Every gateway replica of this transport (the first is `gatewayUrl`). */
   gatewayUrls: string[];
   adminToken: string;
   tenants: Array<{ tenantId: string; keyId: string; key: string }>;
@@ -46,6 +56,14 @@ export function client(tenant = 0, opts: { maxRetries?: number; timeout?: number
     maxRetries: opts.maxRetries ?? 0,
     timeout: opts.timeout ?? 60_000,
   });
+}
+
+/** A sample of a service instance's `GET /metrics` (0 when absent). */
+export async function metricValue(service: string, name: string, labels: string): Promise<number> {
+  const url = ctx().services.find((s) => s.name === service)!.url;
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 /** A unique marker to find this test's requests in the simulator's log. */

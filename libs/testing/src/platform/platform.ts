@@ -51,6 +51,11 @@ export interface PlatformOptions {
   simulators?: SimulatorSpec[];
   gatewayReplicas?: number;
   /**
+   * Fused gateways started beside the others (`gateway-fused-N`, GATEWAY_TRANSPORT=inprocess:
+   * each runs its attempts itself, with the master key), listed in `fusedGatewayUrls`.
+   */
+  fusedGateways?: number;
+  /**
    * Replicas of each service (default 1; the gateway's is `gatewayReplicas` when given), as the
    * chart lays them out: instances `<service>-1..N`, the router's started first.
    */
@@ -104,6 +109,8 @@ export interface PlatformState {
   simulators: Array<ServiceProcess & { id: string; apiKey: string; protocol?: string }>;
   services: ServiceProcess[];
   gatewayUrls: string[];
+  /** Fused gateways (see PlatformOptions.fusedGateways); absent in older state files. */
+  fusedGatewayUrls?: string[];
   adminToken: string;
 }
 
@@ -173,7 +180,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
   const gateways = opts.gatewayReplicas ?? opts.replicas?.gateway ?? 1;
   const count = (name: ServiceName): number =>
     name === 'gateway' ? gateways : Math.max(1, opts.replicas?.[name] ?? 1);
-  const ports = await freePorts(3 + sims.length + SERVICES.reduce((n, name) => n + count(name), 0));
+  const fused = opts.fusedGateways ?? 0;
+  const ports = await freePorts(
+    3 + sims.length + fused + SERVICES.reduce((n, name) => n + count(name), 0),
+  );
   const take = (role: string) => opts.ports?.[role] ?? ports.shift()!;
 
   log('starting Kafka and Postgres');
@@ -207,6 +217,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
     simulators: [],
     services: [],
     gatewayUrls: [],
+    fusedGatewayUrls: [],
     adminToken: opts.adminToken ?? `adm-${randomBytes(24).toString('hex')}`,
   };
   const save = () => writeSecretFile(stateFile(opts.stateDir), JSON.stringify(state, null, 2));
@@ -374,6 +385,16 @@ export async function startPlatform(opts: PlatformOptions): Promise<PlatformStat
     for (let i = 0; i < gateways; i++) {
       state.gatewayUrls.push(
         await launch('gateway', `gateway-${i + 1}`, { GATEWAY_REPLY_PARTITION: String(i) }),
+      );
+    }
+    for (let i = 0; i < fused; i++) {
+      state.fusedGatewayUrls!.push(
+        await launch('gateway', `gateway-fused-${i + 1}`, {
+          GATEWAY_TRANSPORT: 'inprocess',
+          GATEWAY_MASTER_KEY_FILE: masterKeyFile,
+          // Its own partition of the RPC replies, after the split gateways'.
+          GATEWAY_REPLY_PARTITION: String(gateways + i),
+        }),
       );
     }
     save();

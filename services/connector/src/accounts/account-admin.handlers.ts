@@ -21,7 +21,7 @@ import { SecretError, TransportKeys } from '@turnpike/secrets';
 import { RpcServerService } from '@turnpike/service-kit';
 import { ConnectorConfig } from '../connector.config.js';
 import { accountNotFound, masterKeyMissing } from './account-manager.js';
-import { parseSecretJson, SealedPayload } from './account-sealing.js';
+import { parseSecretJson, SealedPayload } from '@turnpike/generation';
 import { AccountsService } from './accounts.service.js';
 
 const RotatePayload = z.object({ credentials: ProviderCredentials });

@@ -4,9 +4,9 @@ import { describe, test } from 'node:test';
 import { ProviderAccountV1, type ProviderCredentials } from '@turnpike/contracts';
 import { RpcFailure } from '@turnpike/kafka';
 import { MasterKeyRing } from '@turnpike/secrets';
-import { AccountBook } from './account-book.js';
+import { AccountBook } from '@turnpike/generation';
 import { AccountManager, BOOTSTRAP_LABEL } from './account-manager.js';
-import { openPayload } from './account-sealing.js';
+import { openPayload } from '@turnpike/generation';
 import { MemoryAccountStore } from './memory-account.store.js';
 
 const b64 = (n = 32) => randomBytes(n).toString('base64');

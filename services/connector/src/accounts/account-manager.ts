@@ -17,7 +17,7 @@ import {
   signAccount,
   type SealedPayload,
   type UnsignedAccount,
-} from './account-sealing.js';
+} from '@turnpike/generation';
 import type { AccountRow, AccountStore, AccountTx } from './account.store.js';
 
 /** Publishes an account's record (null: its tombstone) on `connector.accounts.v1`. */

@@ -3,7 +3,7 @@ import { TOPICS, type ProviderAccountV1 } from '@turnpike/contracts';
 import type { KafkaClient } from '@turnpike/kafka';
 import { KAFKA_CLIENT, Readiness, TopicViewService } from '@turnpike/service-kit';
 import { ConnectorConfig } from '../connector.config.js';
-import { AccountBook } from './account-book.js';
+import { AccountBook } from '@turnpike/generation';
 
 /**
  * Every connector instance follows `connector.accounts.v1` from the beginning into its

@@ -8,7 +8,7 @@ import {
 import { encode } from '@turnpike/kafka';
 import { ProducerService, Readiness } from '@turnpike/service-kit';
 import { ConnectorConfig } from '../connector.config.js';
-import type { LiveAccount } from './account-book.js';
+import type { LiveAccount } from '@turnpike/generation';
 import { AccountManager } from './account-manager.js';
 import type { AccountStore } from './account.store.js';
 import { AccountsView } from './accounts-view.service.js';

@@ -20,8 +20,8 @@ import {
 import { KAFKA_CLIENT, Readiness } from '@turnpike/service-kit';
 import { extractContext } from '@turnpike/telemetry';
 import { ConnectorConfig } from '../connector.config.js';
+import { AttemptExecutorService } from './attempt-executor.service.js';
 import { dedupeEvictionsTotal, generationsInFlight } from './connector-metrics.js';
-import { GenerationRunner } from './generation-runner.service.js';
 import { RecentIds } from './recent-ids.js';
 
 interface InFlight {
@@ -86,7 +86,7 @@ export class GenerationWorker
 
   constructor(
     @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
-    private readonly runner: GenerationRunner,
+    private readonly runner: AttemptExecutorService,
     private readonly config: ConnectorConfig,
     private readonly readiness: Readiness,
   ) {

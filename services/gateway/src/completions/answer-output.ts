@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { performance } from 'node:perf_hooks';
-import type { AttemptRole, ReplyChunkV1, ReplyCompletionV1, ReplyEndV1 } from '@turnpike/contracts';
+import type { AttemptRole, ReplyCompletionV1, ReplyEndV1 } from '@turnpike/contracts';
 import type { ApiError } from '@turnpike/openai-api';
 import { OutputTally } from '@turnpike/providers';
 import { errorBodyFor } from '../http/request-context.js';
@@ -39,7 +39,7 @@ export interface AnswerOutput {
   /** A new attempt starts on `candidate`. */
   begin(role: AttemptRole, candidate: Candidate): void;
   /** A chunk of the current attempt (streams). */
-  chunk(r: ReplyChunkV1): void;
+  chunk(chunk: Json): void;
   delivery(): AttemptDelivery;
   /** What can still save an answer that failed after output. */
   recovery(): Recovery;
@@ -119,9 +119,9 @@ export class StreamAnswer implements AnswerOutput {
     this.splicer.beginAttempt(role === 'continuation' ? 'continuation' : 'first');
   }
 
-  chunk(r: ReplyChunkV1): void {
-    if (isObj(r.chunk['usage'])) this.usage = r.chunk['usage'];
-    for (const c of this.splicer.push(r.chunk)) this.send(c);
+  chunk(chunk: Json): void {
+    if (isObj(chunk['usage'])) this.usage = chunk['usage'];
+    for (const c of this.splicer.push(chunk)) this.send(c);
   }
 
   private send(chunk: Json): void {
@@ -194,6 +194,8 @@ export class UnaryAnswer implements AnswerOutput {
     private readonly reply: FastifyReply,
     private readonly headers: Record<string, string>,
     private readonly presentUsage: (upstream: Json | null) => Json,
+    /** How the attempts travel (`kafka`, `inprocess`): the name of the hop's Server-Timing part. */
+    private readonly hop: string = 'kafka',
   ) {}
 
   begin(_role: AttemptRole, candidate: Candidate): void {
@@ -229,7 +231,7 @@ export class UnaryAnswer implements AnswerOutput {
     const total = performance.now() - this.gen.t0;
     const serverTiming = [
       `gateway;dur=${(total - roundTripMs).toFixed(2)}`,
-      `kafka;dur=${Math.max(0, roundTripMs - r.timing.connectorMs).toFixed(2)}`,
+      `${this.hop};dur=${Math.max(0, roundTripMs - r.timing.connectorMs).toFixed(2)}`,
       `connector;dur=${Math.max(0, r.timing.connectorMs - r.timing.upstreamMs).toFixed(2)}`,
       `upstream;dur=${r.timing.upstreamMs.toFixed(2)}`,
       `total;dur=${total.toFixed(2)}`,

@@ -1,10 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import {
   TOPICS,
   zeroTokens,
   type AttemptRole,
-  type LlmGenerateV1,
   type LlmReplyV1,
   type NativeTokens,
   type ReplyCompletionV1,
@@ -12,22 +11,19 @@ import {
   type ReplyError,
   type UsageAttempt,
 } from '@turnpike/contracts';
-import { encode, MessageTooLargeError } from '@turnpike/kafka';
-import { ApiError, fromReplyError, serviceUnavailable, timeout } from '@turnpike/openai-api';
-import { ProducerService } from '@turnpike/service-kit';
 import {
-  context,
-  extractContext,
-  failSpan,
-  injectContext,
-  SpanKind,
-  trace,
-  tracer,
-} from '@turnpike/telemetry';
+  TransportRefusal,
+  type AttemptLink,
+  type AttemptRequest,
+  type CancelReason,
+  type GenerationTransport,
+} from '@turnpike/generation';
+import { ApiError, fromReplyError, serviceUnavailable, timeout } from '@turnpike/openai-api';
+import { metrics } from '@turnpike/service-kit';
+import { extractContext, SpanKind, tracer } from '@turnpike/telemetry';
 import { ChargesService } from '../billing/charges.service.js';
 import { GatewayConfig, STALL_GRACE_MS } from '../gateway.config.js';
-import { metrics } from '@turnpike/service-kit';
-import { ReplyInboxService } from '../transport/reply-inbox.service.js';
+import { GENERATION_TRANSPORT } from '../transport/generation-transport.js';
 import type { Generation } from './generation.js';
 import { ReplyQueue, type QueueResult } from './reply-queue.js';
 import { RoutePlanner, type Candidate } from './route-planner.service.js';
@@ -53,6 +49,13 @@ export const BROKER_RETRY_AFTER_SEC = 5;
 
 /** Our code for an attempt whose stream fell silent past its stall limit. */
 export const STALLED_CODE = 'upstream_stalled';
+/** Our code for an attempt one of whose replies was lost on the way (a gap that stayed open). */
+export const REPLY_LOST_CODE = 'reply_lost';
+
+const repliesLost = metrics.counter(
+  'turnpike_gateway_replies_lost_total',
+  "Attempts the gateway ended because one of their replies never arrived (a gap in the reply sequence that stayed open past the reply inbox's gap timeout).",
+);
 
 /**
  * Stalls the gateway itself caught (its backstop, when no reply came for the stall limit plus a
@@ -82,8 +85,11 @@ export type AttemptOutcome =
       /** The connector's error, when it reported one (`upstream`). */
       reply: ReplyError | null;
       chunksSent: number;
-      /** `upstream`: the connector reported the failure; the others are the gateway's limits. */
-      cause: 'upstream' | 'first_output' | 'stall';
+      /**
+       * `upstream`: the connector reported the failure; `first_output` and `stall`: the
+       * gateway's limits; `transport`: a reply was lost on the way.
+       */
+      cause: 'upstream' | 'first_output' | 'stall' | 'transport';
     }
   /** The request never reached a connector (too large, the broker unreachable). */
   | { kind: 'refused'; error: ApiError }
@@ -101,18 +107,18 @@ export interface AttemptPlan {
   body: Json;
   /** Another candidate could follow: the first output must come within its share of time. */
   limitFirstOutput: boolean;
-  /** Hands each chunk reply to the answer (streams). */
-  onChunk: (r: Extract<LlmReplyV1, { type: 'chunk' }>) => void;
+  /** Hands each chunk to the answer (streams). */
+  onChunk: (chunk: Record<string, unknown>) => void;
   /** The gateway's estimate of this attempt's tokens when the connector's count never comes. */
   estimate: () => NativeTokens;
 }
 
 /**
- * Runs one attempt of a generation over the transport: sends the request message to the
- * connectors, relays its replies until the final one, enforces the first-output and stall
- * limits, cancels, and keeps listening after a cancel for the connector's final count (billed
- * to the attempt's record). It decides nothing about what happens next: the outcome says how
- * the attempt ended.
+ * Runs one attempt of a generation over the generation transport (Kafka to a connector, or
+ * in-process): starts it, relays its replies until the final one, enforces the first-output and
+ * stall limits, cancels, and keeps listening after a cancel for the executor's final count
+ * (billed to the attempt's record). It decides nothing about what happens next: the outcome
+ * says how the attempt ended.
  */
 @Injectable()
 export class AttemptRunner {
@@ -123,8 +129,7 @@ export class AttemptRunner {
   constructor(
     private readonly config: GatewayConfig,
     private readonly planner: RoutePlanner,
-    private readonly inbox: ReplyInboxService,
-    private readonly producer: ProducerService,
+    @Inject(GENERATION_TRANSPORT) private readonly transport: GenerationTransport,
     private readonly charges: ChargesService,
   ) {}
 
@@ -135,28 +140,35 @@ export class AttemptRunner {
     const queue = new ReplyQueue();
     // The provider account the connector used, from its final reply (for the usage event).
     let accountId: string | null = null;
-    const unregister = this.inbox.register(gen.id, attempt, (r, headers) => {
-      // The way back: the final reply of an attempt continues the connector's span.
-      if (r.type !== 'chunk') {
-        accountId = r.accountId ?? accountId;
-        tracer()
-          .startSpan(
-            `${TOPICS.llmReplies} process`,
-            {
-              kind: SpanKind.CONSUMER,
-              attributes: {
-                'messaging.system': 'kafka',
-                'messaging.destination.name': TOPICS.llmReplies,
-                'turnpike.reply_type': r.type,
-                'turnpike.replies': r.seq + 1,
-              },
-            },
-            extractContext(headers),
-          )
-          .end();
-      }
-      queue.push(r);
-    });
+    const listener = {
+      reply: (r: LlmReplyV1, headers?: Record<string, Buffer | string | undefined>) => {
+        if (r.type === 'alive') return;
+        // The way back: the final reply of an attempt continues the connector's span.
+        if (r.type !== 'chunk' && r.type !== 'chunks') {
+          accountId = r.accountId ?? accountId;
+          if (headers)
+            tracer()
+              .startSpan(
+                `${TOPICS.llmReplies} process`,
+                {
+                  kind: SpanKind.CONSUMER,
+                  attributes: {
+                    'messaging.system': 'kafka',
+                    'messaging.destination.name': TOPICS.llmReplies,
+                    'turnpike.reply_type': r.type,
+                    'turnpike.replies': r.seq + 1,
+                  },
+                },
+                extractContext(headers),
+              )
+              .end();
+        }
+        queue.push(r);
+      },
+      lost: (why: string) => queue.push({ type: 'lost', why }),
+    };
+    let link: AttemptLink | null = null;
+    const unregister = () => link?.release();
     const deadlineAt =
       Date.now() +
       Math.max(0, Math.round(this.config.requestTimeoutMs - (performance.now() - gen.t0)));
@@ -204,14 +216,13 @@ export class AttemptRunner {
       this.awaitLateCount(gen, queue, unregister, entry, candidate, plan.estimate, () => accountId);
     };
     try {
-      const message: LlmGenerateV1 = {
+      const request: AttemptRequest = {
         v: 1,
         kind: 'generate',
         generationId: gen.id,
         attempt,
         tenantId: gen.auth.tenantId,
         keyId: gen.auth.keyId,
-        replyTo: this.inbox.address,
         deadlineAt,
         createdAt: Date.now(),
         endpoint: {
@@ -227,25 +238,11 @@ export class AttemptRunner {
           : {}),
         body: plan.body,
       };
-      const produce = tracer().startSpan(`${TOPICS.llmRequests} publish`, {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          'messaging.system': 'kafka',
-          'messaging.destination.name': TOPICS.llmRequests,
-          'turnpike.attempt': attempt,
-          'turnpike.attempt_role': plan.role,
-        },
-      });
       try {
-        const headers = injectContext(trace.setSpan(context.active(), produce));
-        await this.producer.send(
-          TOPICS.llmRequests,
-          encode(TOPICS.llmRequests, gen.id, message, { headers }),
-          { failFast: true },
-        );
+        link = await this.transport.start(request, listener, {});
       } catch (e) {
-        failSpan(produce, e);
-        const tooLarge = e instanceof MessageTooLargeError;
+        if (!(e instanceof TransportRefusal)) throw e;
+        const tooLarge = e.reason === 'too_large';
         record({
           outcome: 'error',
           upstreamStatus: null,
@@ -268,8 +265,6 @@ export class AttemptRunner {
                 { code: 'kafka_unavailable' },
               ),
         };
-      } finally {
-        produce.end();
       }
 
       for (;;) {
@@ -280,7 +275,7 @@ export class AttemptRunner {
         if (r === 'lost') {
           // The broker is unreachable: end the client's request now, and learn what the
           // upstream produced when the connector's (retried) final reply arrives.
-          void this.cancel(gen, attempt, 'client_disconnected');
+          void this.cancel(link, gen, 'client_disconnected');
           const entry = record({
             outcome: 'error',
             upstreamStatus: null,
@@ -316,7 +311,7 @@ export class AttemptRunner {
           // This attempt's share of the deadline is spent (no first output in time), or its
           // stream fell silent: cancel it, and let the request try another candidate.
           const stalled = producing;
-          await this.cancel(gen, attempt, stalled ? 'timeout' : 'superseded');
+          await this.cancel(link, gen, stalled ? 'timeout' : 'superseded');
           const waited = round(performance.now() - started);
           const entry = record({
             outcome: 'timeout',
@@ -349,7 +344,7 @@ export class AttemptRunner {
           };
         }
         if (r === 'aborted' || r === 'timeout') {
-          await this.cancel(gen, attempt, r === 'aborted' ? 'client_disconnected' : 'timeout');
+          await this.cancel(link, gen, r === 'aborted' ? 'client_disconnected' : 'timeout');
           const entry = record({
             outcome: r === 'aborted' ? 'cancelled' : 'timeout',
             upstreamStatus: null,
@@ -362,8 +357,38 @@ export class AttemptRunner {
           awaitCount(entry);
           return r === 'aborted' ? { kind: 'cancelled', entry } : { kind: 'timeout', entry };
         }
+        if (r.type === 'lost') {
+          // A reply never arrived: what the client got of this attempt is incomplete. Stop the
+          // attempt (its final count still comes) and let the request recover or fail.
+          repliesLost.inc();
+          this.log.warn(`generation ${gen.id} attempt ${attempt}: ${r.why}`);
+          await this.cancel(link, gen, 'timeout');
+          const entry = record({
+            outcome: 'error',
+            upstreamStatus: null,
+            errorCode: REPLY_LOST_CODE,
+            ttftMs: null,
+            latencyMs: round(performance.now() - started),
+          });
+          awaitCount(entry);
+          return {
+            kind: 'failed',
+            entry,
+            error: new ApiError({
+              status: 502,
+              type: 'upstream_error',
+              message: 'Part of the answer was lost inside the gateway.',
+              code: REPLY_LOST_CODE,
+            }),
+            retryable: true,
+            reply: null,
+            chunksSent: chunks,
+            cause: 'transport',
+          };
+        }
+        if (r.type === 'alive') continue;
         lastReplyAt = Date.now();
-        if (r.type === 'chunk' || r.type === 'completion') producing = true;
+        if (r.type === 'chunk' || r.type === 'chunks' || r.type === 'completion') producing = true;
         if (r.type === 'error') {
           this.planner.observeFailure(candidate, r.error);
           // The connector's count of what the failed attempt cost (zero before any output).
@@ -389,7 +414,12 @@ export class AttemptRunner {
         }
         if (r.type === 'chunk') {
           chunks++;
-          plan.onChunk(r);
+          plan.onChunk(r.chunk);
+          continue;
+        }
+        if (r.type === 'chunks') {
+          chunks += r.chunks.length;
+          for (const c of r.chunks) plan.onChunk(c);
           continue;
         }
         // The final reply: `end` of a stream, or a whole `completion`.
@@ -442,6 +472,7 @@ export class AttemptRunner {
       for (;;) {
         const r = await queue.next(until - Date.now(), gen.settleNow.signal);
         if (r === 'timeout' || r === 'aborted') return null;
+        if (r.type === 'lost') continue;
         if (r.type === 'end' || r.type === 'completion')
           return { tokens: r.tokens, usageReported: r.usageReported };
         if (r.type === 'error') return { tokens: r.tokens, usageReported: false };
@@ -471,7 +502,7 @@ export class AttemptRunner {
 
   /**
    * The next reply, as `queue.next`, or 'lost' once the transport has been unavailable
-   * (see ReplyInboxService.unavailable) for TRANSPORT_LOST_MS with no reply meanwhile.
+   * (see GenerationTransport.unavailable) for TRANSPORT_LOST_MS with no reply meanwhile.
    */
   private async nextReply(
     queue: ReplyQueue,
@@ -483,7 +514,7 @@ export class AttemptRunner {
       const left = until - Date.now();
       const r = await queue.next(Math.min(left, 500), signal);
       if (r !== 'timeout' || left <= 500) return r;
-      if (this.inbox.unavailable() === null) downSince = null;
+      if (this.transport.unavailable() === null) downSince = null;
       else if ((downSince ??= Date.now()) + TRANSPORT_LOST_MS <= Date.now()) return 'lost';
     }
   }
@@ -500,21 +531,12 @@ export class AttemptRunner {
   }
 
   private async cancel(
+    link: AttemptLink | null,
     gen: Generation,
-    attempt: number,
-    reason: 'client_disconnected' | 'timeout' | 'superseded',
+    reason: CancelReason,
   ): Promise<void> {
-    await this.producer
-      .send(
-        TOPICS.llmCancels,
-        encode(TOPICS.llmCancels, gen.id, {
-          v: 1,
-          kind: 'cancel',
-          generationId: gen.id,
-          attempt,
-          reason,
-        }),
-      )
+    await link
+      ?.cancel(reason)
       .catch((e: unknown) =>
         this.log.warn(`cancel of ${gen.id} not sent: ${(e as Error).message}`),
       );

@@ -1,16 +1,23 @@
 import type { LlmReplyV1 } from '@turnpike/contracts';
 
-export type QueueResult = LlmReplyV1 | 'timeout' | 'aborted';
+/** The transport lost one of the attempt's replies: no more will come but its final one. */
+export interface ReplyLost {
+  type: 'lost';
+  why: string;
+}
+
+type Item = LlmReplyV1 | ReplyLost;
+export type QueueResult = Item | 'timeout' | 'aborted';
 
 /**
- * The replies of one attempt, as they arrive from the reply inbox, for one reader that awaits
+ * The replies of one attempt, as they arrive from the transport, for one reader that awaits
  * them one at a time with a deadline and the client's abort signal.
  */
 export class ReplyQueue {
-  private readonly items: LlmReplyV1[] = [];
+  private readonly items: Item[] = [];
   private waiter: ((r: QueueResult) => void) | null = null;
 
-  push(reply: LlmReplyV1): void {
+  push(reply: Item): void {
     const w = this.waiter;
     if (w) {
       this.waiter = null;

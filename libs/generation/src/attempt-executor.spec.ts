@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { performance } from 'node:perf_hooks';
 import {
   LlmAttemptV1,
   LlmReplyV1,
@@ -11,16 +9,82 @@ import {
   type LlmGenerateV1,
   type ProviderAccountV1,
 } from '@turnpike/contracts';
-import type { OutgoingMessage } from '@turnpike/kafka';
 import { MasterKeyRing } from '@turnpike/secrets';
 import { expectedContent, startOpenAISimulator, type OpenAISimulator } from '@turnpike/simulators';
-import { MetricsModule, type ProducerService } from '@turnpike/service-kit';
 import { context } from '@turnpike/telemetry';
-import { AccountBook } from '../accounts/account-book.js';
-import { sealPayload, signAccount } from '../accounts/account-sealing.js';
-import type { AccountsView } from '../accounts/accounts-view.service.js';
-import type { ConnectorConfig } from '../connector.config.js';
-import { GenerationRunner } from './generation-runner.service.js';
+import { AccountBook } from './accounts/account-book.js';
+import { sealPayload, signAccount } from './accounts/account-sealing.js';
+import { AttemptExecutor, type ExecutorMetrics } from './attempt-executor.js';
+import { InProcessTransport } from './in-process.transport.js';
+import { CoalescingReplySink, DirectReplySink } from './reply-sink.js';
+
+const quiet = { warn: () => undefined, debug: () => undefined, error: () => undefined };
+
+/** What the executor counted, by metric and provider. */
+function countingMetrics(): ExecutorMetrics & { counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  const add = (k: string) => counts.set(k, (counts.get(k) ?? 0) + 1);
+  return {
+    counts,
+    malformedEvent: (p) => add(`malformed:${p}`),
+    stall: (p) => add(`stall:${p}`),
+    upstreamError: (p, c) => add(`error:${p}:${c}`),
+    upstreamTtft: (p) => add(`ttft:${p}`),
+  };
+}
+
+/**
+ * Runs one attempt with the executor as the connector does (replies through a coalescing sink,
+ * re-read as the gateway would through their contract), or in-process (`direct`).
+ */
+async function runWith(
+  executor: AttemptExecutor,
+  records: LlmAttemptV1[],
+  req: LlmGenerateV1,
+  how: 'kafka' | 'direct' = 'kafka',
+) {
+  const sent: Array<{ reply: LlmReplyV1; at: number; wire: string }> = [];
+  records.length = 0;
+  const sink =
+    how === 'kafka'
+      ? new CoalescingReplySink(req, async (m) => {
+          const wire = JSON.stringify(m);
+          sent.push({ reply: LlmReplyV1.parse(JSON.parse(wire)), at: performance.now(), wire });
+        })
+      : new DirectReplySink(req, (r) =>
+          sent.push({ reply: r, at: performance.now(), wire: JSON.stringify(r) }),
+        );
+  await executor.run(req, sink, new AbortController().signal, context.active(), performance.now());
+  // One reply per chunk, as the gateway's reply inbox hands them on.
+  const replies = sent.flatMap(({ reply: r, at }) =>
+    r.type === 'chunks'
+      ? r.chunks.map((chunk) => ({
+          reply: { ...r, type: 'chunk', chunk } as LlmReplyV1,
+          at,
+        }))
+      : [{ reply: r, at }],
+  );
+  assert.equal(records.length, 1, 'one attempt record');
+  const attempt = LlmAttemptV1.parse(JSON.parse(JSON.stringify(records[0])));
+  return {
+    replies,
+    messages: sent.map((s) => s.reply),
+    attempt,
+    everything: sent.map((s) => s.wire).join('\n') + JSON.stringify(records),
+  };
+}
+
+function executorFor(book: AccountBook, metrics = countingMetrics()) {
+  const records: LlmAttemptV1[] = [];
+  const executor = new AttemptExecutor({
+    accounts: book,
+    records: async (r) => void records.push(r),
+    metrics,
+    log: quiet,
+    stallMs: 10_000,
+  });
+  return { executor, records, metrics };
+}
 
 /**
  * The connector's key pool on the real upstream path: accounts of one provider pointing at
@@ -99,22 +163,16 @@ function request(provider: string, stream = false): LlmGenerateV1 {
   };
 }
 
-describe('GenerationRunner: key pools', () => {
+describe('AttemptExecutor: key pools', () => {
   let simA: OpenAISimulator;
   let simB: OpenAISimulator;
   const keyA = key('a');
   const keyB = key('b');
-  const sent: Array<{ topic: string; value: unknown }> = [];
-  const producer = {
-    send: async (topic: string, m: OutgoingMessage) => {
-      sent.push({ topic, value: m.value === null ? null : JSON.parse(m.value.toString()) });
-    },
-  } as unknown as ProducerService;
   let book: AccountBook;
-  let runner: GenerationRunner;
+  let executor: AttemptExecutor;
+  let records: LlmAttemptV1[];
 
   before(async () => {
-    Logger.overrideLogger(false);
     simA = await startOpenAISimulator({
       apiKey: keyA,
       name: 'a',
@@ -127,31 +185,20 @@ describe('GenerationRunner: key pools', () => {
     });
   });
   after(async () => {
-    await runner?.onApplicationShutdown();
+    await executor?.close();
     await Promise.all([simA.close(), simB.close()]);
   });
-  beforeEach(() => {
+  beforeEach(async () => {
     simA.reset();
     simB.reset();
-    sent.length = 0;
+    await executor?.close();
     book = new AccountBook(ring);
-    runner = new GenerationRunner(
-      producer,
-      { book } as unknown as AccountsView,
-      {
-        stallMs: 10_000,
-      } as ConnectorConfig,
-    );
+    ({ executor, records } = executorFor(book));
   });
 
   async function run(req: LlmGenerateV1) {
-    sent.length = 0;
-    await runner.run(req, new AbortController().signal, context.active(), performance.now());
-    const replies = sent
-      .filter((s) => s.topic === TOPICS.llmReplies)
-      .map((s) => LlmReplyV1.parse(s.value));
-    const attempt = LlmAttemptV1.parse(sent.find((s) => s.topic === TOPICS.llmAttempts)!.value);
-    return { replies, attempt, everything: JSON.stringify(sent) };
+    const r = await runWith(executor, records, req);
+    return { ...r, replies: r.replies.map((x) => x.reply) };
   }
 
   test('a throttled account: the same attempt is served by another account of the provider', async () => {
@@ -278,26 +325,15 @@ describe('GenerationRunner: key pools', () => {
  * `malformed` knobs), as the gateway sees them (the replies), as routing sees them (the attempt
  * record), and as Prometheus does (`GET /metrics`).
  */
-describe('GenerationRunner: stalls and malformed events', () => {
+describe('AttemptExecutor: stalls and malformed events', () => {
   let sim: OpenAISimulator;
   const simKey = key('stall');
   const provider = `p-${randomBytes(3).toString('hex')}`;
-  const sent: Array<{ topic: string; value: unknown; at: number }> = [];
-  const producer = {
-    send: async (topic: string, m: OutgoingMessage) => {
-      sent.push({
-        topic,
-        value: m.value === null ? null : JSON.parse(m.value.toString()),
-        at: performance.now(),
-      });
-    },
-  } as unknown as ProducerService;
-  let runner: GenerationRunner;
-  let app: NestFastifyApplication;
-  let metricsUrl: string;
+  let executor: AttemptExecutor;
+  let records: LlmAttemptV1[];
+  let metrics: ReturnType<typeof countingMetrics>;
 
   before(async () => {
-    Logger.overrideLogger(false);
     sim = await startOpenAISimulator({
       apiKey: simKey,
       name: 'stall',
@@ -305,23 +341,11 @@ describe('GenerationRunner: stalls and malformed events', () => {
     });
     const book = new AccountBook(ring);
     book.apply(idOf(7), account(idOf(7), provider, sim.url, simKey));
-    // The service default stays long: the limit under test comes with each request.
-    runner = new GenerationRunner(
-      producer,
-      { book } as unknown as AccountsView,
-      {
-        stallMs: 10_000,
-      } as ConnectorConfig,
-    );
-    app = await NestFactory.create<NestFastifyApplication>(MetricsModule, new FastifyAdapter(), {
-      logger: false,
-    });
-    await app.listen(0, '127.0.0.1');
-    metricsUrl = `${await app.getUrl()}/metrics`;
+    // The default stays long: the limit under test comes with each request.
+    ({ executor, records, metrics } = executorFor(book));
   });
   after(async () => {
-    await runner?.onApplicationShutdown();
-    await app?.close();
+    await executor?.close();
     await sim.close();
   });
 
@@ -332,15 +356,7 @@ describe('GenerationRunner: stalls and malformed events', () => {
     return req;
   };
 
-  async function run(req: LlmGenerateV1) {
-    sent.length = 0;
-    await runner.run(req, new AbortController().signal, context.active(), performance.now());
-    const replies = sent
-      .filter((s) => s.topic === TOPICS.llmReplies)
-      .map((s) => ({ reply: LlmReplyV1.parse(s.value), at: s.at }));
-    const attempt = LlmAttemptV1.parse(sent.find((s) => s.topic === TOPICS.llmAttempts)!.value);
-    return { replies, attempt };
-  }
+  const run = (req: LlmGenerateV1) => runWith(executor, records, req);
 
   const textOf = (replies: Array<{ reply: LlmReplyV1 }>): string =>
     replies
@@ -351,18 +367,12 @@ describe('GenerationRunner: stalls and malformed events', () => {
       })
       .join('');
 
-  /** A counter's value for this test's provider, as `GET /metrics` shows it. */
-  async function scraped(name: string): Promise<number> {
-    const res = await fetch(metricsUrl);
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-    const text = await res.text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name}{provider="${provider}"} `));
-    return line === undefined ? 0 : Number(line.split(' ')[1]);
-  }
+  /** What the executor counted for this test's provider. */
+  const scraped = async (name: 'stall' | 'malformed'): Promise<number> =>
+    metrics.counts.get(`${name}:${provider}`) ?? 0;
 
   test('a 6 s stall after the third token under a 2 s limit: ended at the limit, counted, recorded', async (t) => {
-    const stallsBefore = await scraped('turnpike_attempt_stalls_total');
+    const stallsBefore = await scraped('stall');
     const prompt = 'stall here please';
     const { replies, attempt } = await run(
       generate(`${prompt} [[sim tokens=10 stall_ms=6000 stall_after=3]]`, 2_000),
@@ -392,7 +402,7 @@ describe('GenerationRunner: stalls and malformed events', () => {
     assert.equal(attempt.errorCode, 'upstream_stalled');
     assert.equal(attempt.outcome, 'timeout');
     assert.equal(attempt.malformedEvents, 0);
-    assert.equal(await scraped('turnpike_attempt_stalls_total'), stallsBefore + 1);
+    assert.equal(await scraped('stall'), stallsBefore + 1);
   });
 
   test('a 1.5 s pause under the same 2 s limit is no stall: served whole', async () => {
@@ -408,25 +418,105 @@ describe('GenerationRunner: stalls and malformed events', () => {
 
   test('malformed events amid the stream: skipped, the answer whole, counted on the record and in /metrics', async () => {
     sim.reset();
-    const before = await scraped('turnpike_stream_malformed_events_total');
+    const before = await scraped('malformed');
     const prompt = 'garbage amid good events';
     const { replies, attempt } = await run(generate(`${prompt} [[sim tokens=40 malformed=2]]`));
     assert.equal(replies.at(-1)!.reply.type, 'end');
     assert.equal(textOf(replies), expectedContent(prompt, 40));
     assert.equal(attempt.outcome, 'success');
     assert.equal(attempt.malformedEvents, 2);
-    assert.equal(await scraped('turnpike_stream_malformed_events_total'), before + 2);
+    assert.equal(await scraped('malformed'), before + 2);
   });
 
   test('past the tolerance (four in a row): upstream_bad_stream, what was skipped still counted', async () => {
     sim.reset();
-    const before = await scraped('turnpike_stream_malformed_events_total');
+    const before = await scraped('malformed');
     const { replies, attempt } = await run(generate('broken stream [[sim tokens=2 malformed=8]]'));
     const last = replies.at(-1)!.reply;
     assert.ok(last.type === 'error');
     assert.equal(last.error.code, 'upstream_bad_stream');
     assert.equal(attempt.errorCode, 'upstream_bad_stream');
     assert.equal(attempt.malformedEvents, 3, 'three skipped, the fourth in a row failed it');
-    assert.equal(await scraped('turnpike_stream_malformed_events_total'), before + 3);
+    assert.equal(await scraped('malformed'), before + 3);
+  });
+});
+
+/** Fused mode's transport on the real upstream path: replies as calls, a cancel as an abort. */
+describe('InProcessTransport', () => {
+  let sim: OpenAISimulator;
+  const simKey = key('inproc');
+  const provider = `p-${randomBytes(3).toString('hex')}`;
+
+  before(async () => {
+    sim = await startOpenAISimulator({
+      apiKey: simKey,
+      name: 'inproc',
+      defaults: { ttftMs: 0, tokensPerSecond: 0 },
+    });
+  });
+  after(() => sim.close());
+
+  function transport() {
+    const book = new AccountBook(ring);
+    book.apply(idOf(9), account(idOf(9), provider, sim.url, simKey));
+    const { executor, records } = executorFor(book);
+    return { t: new InProcessTransport(executor, quiet), records };
+  }
+
+  test('an attempt runs in this process: its replies arrive in order, as objects, then its record', async () => {
+    const { t, records } = transport();
+    const got: LlmReplyV1[] = [];
+    const req = request(provider, true);
+    req.body = { model: 'm/x', messages: [{ role: 'user', content: 'fused hello' }], stream: true };
+    const { replyTo: _, ...attempt } = req;
+    const done = new Promise<void>((resolve) => {
+      void t.start(attempt, {
+        reply: (r) => {
+          got.push(r);
+          if (r.type === 'end' || r.type === 'error') resolve();
+        },
+        lost: () => assert.fail('nothing is lost in-process'),
+      });
+    });
+    await done;
+    assert.deepEqual(
+      got.map((r) => r.seq),
+      got.map((_, i) => i),
+    );
+    assert.equal(got.at(-1)!.type, 'end');
+    const text = got
+      .flatMap((r) => (r.type === 'chunk' ? [r.chunk] : []))
+      .map(
+        (c) => (c['choices'] as Array<{ delta?: { content?: string } }>)[0]?.delta?.content ?? '',
+      )
+      .join('');
+    assert.equal(text, expectedContent('fused hello', text.split(' ').length));
+    assert.equal(await t.drain(Date.now() + 1000), 0);
+    assert.equal(records.length, 1);
+    assert.equal(records[0]!.outcome, 'success');
+  });
+
+  test('a cancel aborts the upstream call; what was produced is still reported; drain cuts the rest', async () => {
+    sim.reset();
+    const { t, records } = transport();
+    const got: LlmReplyV1[] = [];
+    const req = request(provider, true);
+    req.body = {
+      model: 'm/x',
+      messages: [{ role: 'user', content: 'slow one [[sim tokens=200 tps=20]]' }],
+      stream: true,
+    };
+    const { replyTo: _, ...attempt } = req;
+    const link = await t.start(attempt, { reply: (r) => got.push(r), lost: () => undefined });
+    await sim.waitForRequest((r) => r.tokensSent >= 2, { timeoutMs: 5_000 });
+    assert.equal(t.inFlight, 1);
+    await link.cancel('client_disconnected');
+    const rec = await sim.waitForRequest((r) => r.outcome !== 'in_progress', { timeoutMs: 2_000 });
+    assert.equal(rec.outcome, 'aborted');
+    assert.equal(await t.drain(Date.now() + 2_000), 0);
+    const last = got.at(-1)!;
+    assert.ok(last.type === 'end', last.type);
+    assert.ok(last.tokens.completion >= 1 && last.tokens.prompt > 0, JSON.stringify(last.tokens));
+    assert.equal(records[0]!.outcome, 'cancelled');
   });
 });

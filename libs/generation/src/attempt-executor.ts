@@ -1,4 +1,3 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import {
   TOPICS,
@@ -7,11 +6,10 @@ import {
   type AccountFailure,
   type AttemptOutcome,
   type AttemptTiming,
+  type LlmAttemptV1,
   type LlmGenerateV1,
-  type LlmReplyV1,
   type NativeTokens,
 } from '@turnpike/contracts';
-import { encode } from '@turnpike/kafka';
 import {
   callUpstream,
   connectorError,
@@ -26,7 +24,6 @@ import {
   type ParsedCompletion,
   type UpstreamEvent,
 } from '@turnpike/providers';
-import { ProducerService } from '@turnpike/service-kit';
 import {
   failSpan,
   injectContext,
@@ -36,41 +33,64 @@ import {
   tracer,
   type Context,
 } from '@turnpike/telemetry';
-import type { Lease } from '../accounts/account-book.js';
-import { AccountsView } from '../accounts/accounts-view.service.js';
-import type { AccountOutcome } from '../accounts/key-pool.js';
-import { ConnectorConfig } from '../connector.config.js';
-import {
-  attemptStallsTotal,
-  malformedEventsTotal,
-  upstreamErrorsTotal,
-  upstreamTtftSeconds,
-} from './connector-metrics.js';
+import type { AccountOutcome } from './accounts/key-pool.js';
+import type { Acquired, Lease } from './accounts/account-book.js';
+import type { ReplyBody, ReplySink } from './reply-sink.js';
 
-type ReplyBody = LlmReplyV1 extends infer R
-  ? R extends unknown
-    ? Omit<R, 'v' | 'generationId' | 'attempt' | 'seq'>
-    : never
-  : never;
+/** Where the executor finds an account of a provider (the connector's `AccountBook`). */
+export interface AccountSource {
+  acquire(providerId: string, tried: ReadonlySet<string>): Acquired;
+}
+
+/** Where each attempt's record goes (`llm.attempts.v1`, for routing health and analytics). */
+export type AttemptRecordSink = (
+  record: LlmAttemptV1,
+  headers: Record<string, string>,
+) => Promise<void>;
+
+/** What the executor counts (Prometheus in the services; the deployment names them). */
+export interface ExecutorMetrics {
+  malformedEvent(provider: string): void;
+  stall(provider: string): void;
+  upstreamError(provider: string, code: string): void;
+  upstreamTtft(provider: string, seconds: number): void;
+}
+
+export interface ExecutorLog {
+  warn(message: string): void;
+  debug(message: string): void;
+  error(message: string): void;
+}
+
+export interface ExecutorOptions {
+  accounts: AccountSource;
+  records: AttemptRecordSink;
+  metrics: ExecutorMetrics;
+  log: ExecutorLog;
+  /** The stall limit when the request sets none (CONNECTOR_STALL_MS, GATEWAY_STALL_TIMEOUT_MS). */
+  stallMs: number;
+}
 
 /**
- * Runs one attempt of one generation against its upstream and streams the result back to the
- * gateway instance that asked, one reply message per upstream chunk. Role-only chunks are held
- * back until the first chunk with output, so that a stream failing before its first token
- * reaches the gateway as an error with `chunksSent: 0` and can still fall back.
+ * Runs one attempt of one generation against its upstream and hands the result to a reply sink,
+ * in order: one chunk reply per upstream chunk, then the final reply (`end`, `completion` or
+ * `error`). It knows nothing of how the replies travel (Kafka to the gateway that asked, or
+ * straight to the gateway's own attempt loop in fused mode) nor of any framework. Role-only
+ * chunks are held back until the first chunk with output, so that a stream failing before its
+ * first token reaches the gateway as an error with `chunksSent: 0` and can still fall back.
  */
-@Injectable()
-export class GenerationRunner implements OnApplicationShutdown {
-  private readonly log = new Logger(GenerationRunner.name);
+export class AttemptExecutor {
   private readonly agent = createUpstreamAgent();
+  private readonly log: ExecutorLog;
+  private readonly m: ExecutorMetrics;
 
-  constructor(
-    private readonly producer: ProducerService,
-    private readonly accounts: AccountsView,
-    private readonly config: ConnectorConfig,
-  ) {}
+  constructor(private readonly o: ExecutorOptions) {
+    this.log = o.log;
+    this.m = o.metrics;
+  }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Closes the upstream connections (at shutdown, after the last attempt). */
+  async close(): Promise<void> {
     await this.agent.close();
   }
 
@@ -110,7 +130,7 @@ export class GenerationRunner implements OnApplicationShutdown {
     tried: ReadonlySet<string>,
     lastFailure: UpstreamError | null,
   ): Lease {
-    const got = this.accounts.book.acquire(providerId, tried);
+    const got = this.o.accounts.acquire(providerId, tried);
     if (got.ok) return got.lease;
     if (lastFailure) throw lastFailure;
     throw providerNotConfigured(providerId, got.why);
@@ -147,7 +167,7 @@ export class GenerationRunner implements OnApplicationShutdown {
       signal,
       deadlineAt: req.deadlineAt,
       dispatcher: this.agent,
-      stallTimeoutMs: req.stallTimeoutMs ?? this.config.stallMs,
+      stallTimeoutMs: req.stallTimeoutMs ?? this.o.stallMs,
     })) {
       if (ev.type === 'completion') on.completion(ev.parsed);
       else if (ev.type === 'chunk') on.chunk(ev.chunk, ev.hasOutput, held);
@@ -156,8 +176,13 @@ export class GenerationRunner implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Runs the attempt; resolves once its replies and its record are handed over (a failure to
+   * deliver them is logged, never thrown: the caller's deadline covers a reply that never came).
+   */
   async run(
     req: LlmGenerateV1,
+    sink: ReplySink,
     signal: AbortSignal,
     parent: Context,
     receivedAt: number,
@@ -178,26 +203,7 @@ export class GenerationRunner implements OnApplicationShutdown {
     );
     const ctx = trace.setSpan(parent, span);
     const headers = injectContext(ctx);
-    let seq = 0;
-    const sends: Promise<void>[] = [];
-    const reply = (body: ReplyBody): void => {
-      const msg = {
-        v: 1,
-        generationId: req.generationId,
-        attempt: req.attempt,
-        seq: seq++,
-        ...body,
-      } as LlmReplyV1;
-      const p = this.producer.send(
-        TOPICS.llmReplies,
-        encode(TOPICS.llmReplies, req.generationId, msg, {
-          partition: req.replyTo.partition,
-          headers,
-        }),
-      );
-      p.catch(() => undefined);
-      sends.push(p);
-    };
+    const reply = (body: ReplyBody): void => sink.reply(body, headers);
 
     let upstreamStart = performance.now();
     let firstOutputAt: number | null = null;
@@ -306,7 +312,7 @@ export class GenerationRunner implements OnApplicationShutdown {
             },
             malformed: () => {
               malformedEvents++;
-              malformedEventsTotal.inc({ provider: req.endpoint.provider });
+              this.m.malformedEvent(req.endpoint.provider);
             },
           });
           lease.end({ kind: 'success' });
@@ -322,10 +328,7 @@ export class GenerationRunner implements OnApplicationShutdown {
             Date.now() < req.deadlineAt;
           if (!another) throw e;
           // This account's own trouble: another account of the provider may serve the attempt.
-          upstreamErrorsTotal.inc({
-            provider: req.endpoint.provider,
-            code: e.reply.code ?? 'unknown',
-          });
+          this.m.upstreamError(req.endpoint.provider, e.reply.code ?? 'unknown');
           this.logFailure(req, e, secrets, accountId, true);
           upstreamSpan.addEvent('account_failed', {
             'turnpike.account_id': accountId,
@@ -375,9 +378,9 @@ export class GenerationRunner implements OnApplicationShutdown {
         outcome = err.status === 504 ? 'timeout' : 'error';
         upstreamStatus = err.upstreamStatus;
         errorCode = err.code;
-        upstreamErrorsTotal.inc({ provider: req.endpoint.provider, code: err.code ?? 'unknown' });
+        this.m.upstreamError(req.endpoint.provider, err.code ?? 'unknown');
         if (errorCode === UPSTREAM_ERROR_CODES.stalled) {
-          attemptStallsTotal.inc({ provider: req.endpoint.provider });
+          this.m.stall(req.endpoint.provider);
           upstreamSpan.addEvent('stalled', { 'turnpike.chunks_sent': chunksSent });
         }
         providerCode = failure.detail.providerCode;
@@ -399,9 +402,9 @@ export class GenerationRunner implements OnApplicationShutdown {
 
     const t = timing();
     if (t.upstreamTtftMs !== null)
-      upstreamTtftSeconds.observe({ provider: req.endpoint.provider }, t.upstreamTtftMs / 1000);
-    const attempt = {
-      v: 1 as const,
+      this.m.upstreamTtft(req.endpoint.provider, t.upstreamTtftMs / 1000);
+    const attempt: LlmAttemptV1 = {
+      v: 1,
       generationId: req.generationId,
       attempt: req.attempt,
       endpointId: req.endpoint.id,
@@ -420,14 +423,9 @@ export class GenerationRunner implements OnApplicationShutdown {
       malformedEvents,
       endedAt: Date.now(),
     };
-    sends.push(
-      this.producer.send(
-        TOPICS.llmAttempts,
-        encode(TOPICS.llmAttempts, req.generationId, attempt, { headers }),
-      ),
-    );
+    const delivered = Promise.all([sink.flush(), this.o.records(attempt, headers)]);
     try {
-      await Promise.all(sends);
+      await delivered;
       span.setStatus({ code: outcome === 'success' ? SpanStatusCode.OK : SpanStatusCode.ERROR });
     } catch (e) {
       this.log.error(`replies of ${req.generationId} were not delivered: ${(e as Error).message}`);
