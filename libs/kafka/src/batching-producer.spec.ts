@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { TopicMessages } from 'kafkajs';
+import { MultipleErrors, ProtocolError } from '@platformatic/kafka';
+import type { TopicMessages } from './producer-sender.js';
 import {
   BatchingProducer,
   BrokerUnavailableError,
@@ -19,7 +20,7 @@ interface Call {
 }
 
 /**
- * A stand-in for the kafkajs producer (the unit under test is the batching logic, not
+ * A stand-in for the client's producer (the unit under test is the batching logic, not
  * Kafka): records each sendBatch and lets the test acknowledge or fail it.
  */
 class FakeSender implements BatchSender {
@@ -126,13 +127,9 @@ test('a batch refused for its size is sent again one by one: only the culprit fa
   const { p, fake } = await producer();
   fake.auto = (c) => {
     if (c.messages.some((m) => m.value === 'poison')) {
+      // As the client reports it: the broker's error inside the send's aggregate.
       c.reject(
-        Object.assign(
-          new Error(
-            'The request included a message larger than the max message size the server will accept',
-          ),
-          { type: 'MESSAGE_TOO_LARGE' },
-        ),
+        new MultipleErrors('Producing messages failed.', [new ProtocolError('MESSAGE_TOO_LARGE')]),
       );
     } else c.resolve();
   };

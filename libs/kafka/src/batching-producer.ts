@@ -1,10 +1,9 @@
-import kafkajs from 'kafkajs';
-import type { Producer, TopicMessages } from 'kafkajs';
 import type { KafkaClient } from './client.js';
 import type { OutgoingMessage } from './codec.js';
 import type { Log } from './logger.js';
+import { platformaticSender, type BatchSender, type TopicMessages } from './producer-sender.js';
 
-const { Partitioners } = kafkajs;
+export type { BatchSender, TopicMessages };
 
 /** A message larger than its topic accepts: it fails alone, before anything is sent. */
 export class MessageTooLargeError extends Error {
@@ -49,13 +48,6 @@ interface Pending {
   solo: boolean;
   resolve: () => void;
   reject: (e: unknown) => void;
-}
-
-/** The part of a kafkajs producer this class uses (a fake in unit tests). */
-export interface BatchSender {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  sendBatch(batch: { topicMessages: TopicMessages[]; acks: number }): Promise<unknown>;
 }
 
 export interface BatchingProducerOptions {
@@ -110,16 +102,18 @@ export function estimateMessageBytes(m: OutgoingMessage): number {
 
 function isSizeError(e: unknown): boolean {
   for (let x: unknown = e, depth = 0; x && depth < 5; depth++) {
-    const err = x as { type?: string; message?: string; cause?: unknown; originalError?: unknown };
-    if (err.type === 'MESSAGE_TOO_LARGE' || err.type === 'RECORD_LIST_TOO_LARGE') return true;
+    const err = x as { apiId?: string; message?: string; cause?: unknown; errors?: unknown[] };
+    if (err.apiId === 'MESSAGE_TOO_LARGE' || err.apiId === 'RECORD_LIST_TOO_LARGE') return true;
     if (/too large/i.test(err.message ?? '')) return true;
-    x = err.cause ?? err.originalError;
+    // The client reports a batch's failures together (an AggregateError).
+    if (err.errors?.some(isSizeError)) return true;
+    x = err.cause;
   }
   return false;
 }
 
 /**
- * kafkajs sends one produce request per `send` call and does not linger. With hundreds of
+ * The client sends one produce request per `send` call and does not linger. With hundreds of
  * streams emitting tokens, that is tens of thousands of requests per second. This producer
  * coalesces every message handed to it within `lingerMs` (or until `maxBatch` messages or
  * `maxBatchBytes`) into one `sendBatch` request, across topics and partitions.
@@ -167,14 +161,8 @@ export class BatchingProducer {
     this.producer =
       'sender' in kafka
         ? kafka.sender
-        : (kafka.producer({
-            createPartitioner: Partitioners.DefaultPartitioner,
-            allowAutoTopicCreation: false,
-            idempotent: false,
-            // Our own batches may overlap (different ordering units): let them share the connection.
-            maxInFlightRequests: this.o.maxInFlight,
-            retry: { retries: 5, initialRetryTime: 50, maxRetryTime: 1000 },
-          }) as Producer);
+        : // Our own batches may overlap (different ordering units): they share the connection.
+          platformaticSender(kafka, { maxInFlight: this.o.maxInFlight });
   }
 
   async connect(): Promise<void> {
