@@ -33,7 +33,7 @@ test(
     const seen: string[] = [];
     const warnings: string[] = [];
     try {
-      // The consumer starts now; the broker only in eight seconds (longer than kafkajs' own
+      // The consumer starts now; the broker only in eight seconds (longer than the client's own
       // connection retries, ~3 s, so the first join attempts fail).
       const starting = startConsumer(
         kafka,
