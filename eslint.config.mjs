@@ -129,21 +129,29 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [
-            {
-              name: 'kafkajs',
-              message:
-                'Only libs/kafka knows the Kafka client: use the types and functions of @turnpike/kafka.',
-            },
-          ],
+          paths: ['kafkajs', '@platformatic/kafka'].map((name) => ({
+            name,
+            message:
+              'Only libs/kafka knows the Kafka client: use the types and functions of @turnpike/kafka.',
+          })),
           patterns: [
             {
-              group: ['kafkajs/*'],
+              group: ['kafkajs/*', '@platformatic/kafka/*'],
               message:
                 'Only libs/kafka knows the Kafka client: use the types and functions of @turnpike/kafka.',
             },
           ],
         },
+      ],
+    },
+  },
+  {
+    // libs/kafka runs on @platformatic/kafka: kafkajs stays a test tool (libs/testing, tests, bench).
+    files: ['libs/kafka/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'kafkajs', message: 'libs/kafka runs on @platformatic/kafka.' }] },
       ],
     },
   },

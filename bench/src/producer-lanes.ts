@@ -3,10 +3,10 @@
  * traffic, against a real broker (started here, alone). Hot messages (1 KB, ~2,000/s, one key
  * each) are timed from `send` to acknowledgement while bulk messages (1 KB, ~8,000/s) flood the
  * same producer, in three set-ups:
- *   one-lane      every topic in one lane lingering 1 ms, one non-idempotent kafkajs producer
- *                 with 5 requests in flight (the producer before issue 12)
- *   shared        hot and bulk lanes (hot: no linger), both over that one kafkajs producer
- *   separate      hot and bulk lanes over kafkajs producers of their own, idempotent, 5 + 2
+ *   one-lane      every topic in one lane lingering 1 ms, one non-idempotent producer with 5
+ *                 requests in flight (the producer before issue 12)
+ *   shared        hot and bulk lanes (hot: no linger), both over that one producer
+ *   separate      hot and bulk lanes over producers of their own, idempotent, 5 + 2
  *                 (ProducerService's set-up)
  *   separate-plain the same, one non-idempotent producer per lane, 5 requests in flight each
  * Prints hot latency p50/p99, CPU ms per 1000 messages (this process) and broker connections.
@@ -16,9 +16,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { BatchingProducer, createKafka, type BatchSender } from '@turnpike/kafka';
+import {
+  BatchingProducer,
+  createKafka,
+  platformaticSender,
+  withAdmin,
+  type BatchSender,
+} from '@turnpike/kafka';
 import { startKafka, turnpikeCacheDir } from '@turnpike/testing';
-import kafkajs from 'kafkajs';
 
 const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '8' } } });
 const SECONDS = Number(args.seconds);
@@ -39,15 +44,10 @@ async function main(): Promise<void> {
   });
   try {
     const kafka = createKafka({ brokers: [broker.brokers], clientId: 'lanes' }, quiet);
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
-        { topic: 'hot', numPartitions: 12 },
-        { topic: 'bulk', numPartitions: 6 },
-      ],
+    await withAdmin(kafka, async (admin) => {
+      await admin.createTopics({ topics: ['hot'], partitions: 12, replicas: 1 });
+      await admin.createTopics({ topics: ['bulk'], partitions: 6, replicas: 1 });
     });
-    await admin.disconnect();
     const value = Buffer.alloc(1000, 'x');
     const results: Record<string, unknown> = {};
     const setups = ['one-lane', 'shared', 'separate', 'separate-plain'];
@@ -64,13 +64,9 @@ async function main(): Promise<void> {
             : {}),
         });
       } else {
-        shared = kafka.producer({
-          createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
-          allowAutoTopicCreation: false,
-          maxInFlightRequests: 5,
-        });
-        await shared.connect();
-        const s = shared;
+        const s = platformaticSender(kafka, { maxInFlight: 5 });
+        shared = s;
+        await s.connect();
         p = new BatchingProducer({ sender: () => s }, quiet, {
           lingerMs: 1,
           maxBatch: 500,

@@ -1,8 +1,6 @@
-import kafkajs from 'kafkajs';
+import { ConfigResourceTypes, type Admin } from '@platformatic/kafka';
 import type { TopicSpec } from '@turnpike/contracts';
-import type { KafkaClient } from './client.js';
-
-const { ConfigResourceTypes } = kafkajs;
+import { withAdmin, type KafkaClient } from './client.js';
 
 /** The topic-level configuration we own for a topic. */
 export function topicConfigEntries(s: TopicSpec): Array<{ name: string; value: string }> {
@@ -70,26 +68,86 @@ export interface EnsureTopicsOptions {
   log?: (line: string) => void;
 }
 
-/**
- * Creates the topics that are missing (the broker runs with auto-creation off) and waits
- * until their metadata is served; on topics that exist, brings the configuration we own
- * (`topicConfigEntries`) up to date, so raising a limit in TOPIC_SPECS reaches existing
- * installations. Safe to call from every instance at boot.
- */
-/** Waits until every partition of `topics` has a leader (metadata errors retried), up to 60 s. */
-async function waitForLeaders(
-  admin: ReturnType<KafkaClient['admin']>,
+/** The offsets of each partition of a topic: `high` the next to be written, `low` the first kept. */
+export interface PartitionOffsets {
+  partition: number;
+  high: string;
+  low: string;
+}
+
+/** Partition count of each topic (fresh metadata). */
+export async function partitionCounts(
+  admin: Admin,
   topics: string[],
-  timeoutMs = 60_000,
-): Promise<void> {
+): Promise<Map<string, number>> {
+  const meta = await admin.metadata({ topics, forceUpdate: true });
+  return new Map([...meta.topics].map(([name, t]) => [name, t.partitionsCount]));
+}
+
+/**
+ * Each partition's offset at a time (epoch ms; -1 latest, -2 earliest): the first message at
+ * or after it, or -1 where none is.
+ */
+export async function offsetsAt(
+  admin: Admin,
+  topic: string,
+  timestamp: bigint,
+): Promise<Map<number, bigint>> {
+  const count = (await partitionCounts(admin, [topic])).get(topic) ?? 0;
+  const listed = await admin.listOffsets({
+    topics: [
+      {
+        name: topic,
+        partitions: Array.from({ length: count }, (_, partitionIndex) => ({
+          partitionIndex,
+          timestamp,
+        })),
+      },
+    ],
+  });
+  const out = new Map<number, bigint>();
+  for (const t of listed)
+    if (t.name === topic) for (const p of t.partitions) out.set(p.partitionIndex, p.offset);
+  return out;
+}
+
+/** The high and low offsets of every partition of `topic`. */
+export async function topicOffsets(admin: Admin, topic: string): Promise<PartitionOffsets[]> {
+  const [high, low] = [await offsetsAt(admin, topic, -1n), await offsetsAt(admin, topic, -2n)];
+  return [...high]
+    .sort(([a], [b]) => a - b)
+    .map(([partition, h]) => ({
+      partition,
+      high: h.toString(),
+      low: (low.get(partition) ?? 0n).toString(),
+    }));
+}
+
+/** True when `e` (or an error inside it) carries one of the broker's error `ids`. */
+export function hasProtocolError(e: unknown, ...ids: string[]): boolean {
+  const seen = new Set<unknown>();
+  const visit = (x: unknown): boolean => {
+    if (!x || typeof x !== 'object' || seen.has(x)) return false;
+    seen.add(x);
+    const err = x as { apiId?: string; type?: string; errors?: unknown[]; cause?: unknown };
+    if (ids.includes(err.apiId ?? '') || ids.includes(err.type ?? '')) return true;
+    return (err.errors ?? []).some(visit) || visit(err.cause);
+  };
+  return visit(e);
+}
+
+/** Waits until every partition of `topics` has a leader (metadata errors retried), up to 60 s. */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = null;
   for (let wait = 50; Date.now() < deadline; wait = Math.min(1_000, wait * 2)) {
     try {
-      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+      const meta = await admin.metadata({ topics, forceUpdate: true });
       if (
-        meta.length === topics.length &&
-        meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+        topics.every((t) => {
+          const m = meta.topics.get(t);
+          return m && m.partitions.length > 0 && m.partitions.every((p) => p && p.leader >= 0);
+        })
       )
         return;
       last = new Error('partitions without a leader');
@@ -103,6 +161,12 @@ async function waitForLeaders(
   );
 }
 
+/**
+ * Creates the topics that are missing (the broker runs with auto-creation off) and waits
+ * until their metadata is served; on topics that exist, brings the configuration we own
+ * (`topicConfigEntries`) up to date, so raising a limit in TOPIC_SPECS reaches existing
+ * installations. Safe to call from every instance at boot.
+ */
 export async function ensureTopics(
   kafka: KafkaClient,
   specs: readonly TopicSpec[],
@@ -110,27 +174,23 @@ export async function ensureTopics(
 ): Promise<void> {
   const replicationFactor = opts.replicationFactor ?? 1;
   const log = opts.log ?? (() => undefined);
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
+  await withAdmin(kafka, async (admin) => {
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length > 0) {
-      try {
-        await admin.createTopics({
-          // kafkajs' own wait gives up on UNKNOWN_TOPIC_OR_PARTITION while a busy broker is
-          // still electing leaders (tulios/kafkajs#1222): we wait ourselves, below.
-          waitForLeaders: false,
-          topics: missing.map((s) => ({
-            topic: s.topic,
-            numPartitions: s.partitions,
-            replicationFactor,
-            configEntries: topicConfigEntries(s),
-          })),
-        });
-      } catch (e) {
-        // Another instance may have created them meanwhile.
-        if (!String((e as Error).message).includes('already exists')) throw e;
+      // One request per topic: the configuration is the request's, not the topic's.
+      for (const s of missing) {
+        try {
+          await admin.createTopics({
+            topics: [s.topic],
+            partitions: s.partitions,
+            replicas: replicationFactor,
+            configs: topicConfigEntries(s),
+          });
+        } catch (e) {
+          // Another instance may have created it meanwhile.
+          if (!hasProtocolError(e, 'TOPIC_ALREADY_EXISTS')) throw e;
+        }
       }
       await waitForLeaders(
         admin,
@@ -140,10 +200,10 @@ export async function ensureTopics(
     }
     const present = specs.filter((s) => existing.has(s.topic));
     if (opts.growPartitions && present.length > 0) {
-      const { topics: meta } = await admin.fetchTopicMetadata({
-        topics: present.map((s) => s.topic),
-      });
-      const count = new Map(meta.map((t) => [t.name, t.partitions.length]));
+      const count = await partitionCounts(
+        admin,
+        present.map((s) => s.topic),
+      );
       const short = present.filter((s) => (count.get(s.topic) ?? s.partitions) < s.partitions);
       const compacted = short.filter((s) => s.compacted);
       if (compacted.length > 0)
@@ -154,7 +214,7 @@ export async function ensureTopics(
         );
       if (short.length > 0) {
         await admin.createPartitions({
-          topicPartitions: short.map((s) => ({ topic: s.topic, count: s.partitions })),
+          topics: short.map((s) => ({ name: s.topic, count: s.partitions, assignments: [] })),
         });
         await waitForLeaders(
           admin,
@@ -168,13 +228,13 @@ export async function ensureTopics(
     if (present.length > 0) {
       const described = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.topic })),
+        resources: present.map((s) => ({
+          resourceType: ConfigResourceTypes.TOPIC,
+          resourceName: s.topic,
+        })),
       });
       const current = new Map(
-        described.resources.map((r) => [
-          r.resourceName,
-          new Map(r.configEntries.map((c) => [c.configName, c.configValue])),
-        ]),
+        described.map((r) => [r.resourceName, new Map(r.configs.map((c) => [c.name, c.value]))]),
       );
       const stale = present.filter((s) =>
         topicConfigEntries(s).some((c) => current.get(s.topic)?.get(c.name) !== c.value),
@@ -184,16 +244,17 @@ export async function ensureTopics(
         await admin.alterConfigs({
           validateOnly: false,
           resources: stale.map((s) => ({
-            type: ConfigResourceTypes.TOPIC,
-            name: s.topic,
-            configEntries: topicConfigEntries(s),
+            resourceType: ConfigResourceTypes.TOPIC,
+            resourceName: s.topic,
+            configs: topicConfigEntries(s),
           })),
         });
         log(`configuration updated: ${stale.map((s) => s.topic).join(', ')}`);
       }
     }
-    await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
-  } finally {
-    await admin.disconnect();
-  }
+    await waitForLeaders(
+      admin,
+      specs.map((s) => s.topic),
+    );
+  });
 }

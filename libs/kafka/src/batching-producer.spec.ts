@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { TopicMessages } from 'kafkajs';
+import { MultipleErrors, ProtocolError } from '@platformatic/kafka';
+import type { TopicMessages } from './producer-sender.js';
 import {
   BatchingProducer,
   BrokerUnavailableError,
@@ -22,7 +23,7 @@ interface Call {
 }
 
 /**
- * A stand-in for the kafkajs producer (the unit under test is the batching logic, not
+ * A stand-in for the client's producer (the unit under test is the batching logic, not
  * Kafka): records each sendBatch and lets the test acknowledge or fail it.
  */
 class FakeSender implements BatchSender {
@@ -129,13 +130,9 @@ test('a batch refused for its size is sent again one by one: only the culprit fa
   const { p, fake } = await producer();
   fake.auto = (c) => {
     if (c.messages.some((m) => m.value === 'poison')) {
+      // As the client reports it: the broker's error inside the send's aggregate.
       c.reject(
-        Object.assign(
-          new Error(
-            'The request included a message larger than the max message size the server will accept',
-          ),
-          { type: 'MESSAGE_TOO_LARGE' },
-        ),
+        new MultipleErrors('Producing messages failed.', [new ProtocolError('MESSAGE_TOO_LARGE')]),
       );
     } else c.resolve();
   };
@@ -365,27 +362,27 @@ test('a full lane: a send with a deadline waits for room until then, one without
   await p.flush(10);
 });
 
-test('idempotent kafkajs producers, as many per lane as batches in flight, one batch each', async () => {
+test('idempotent producers, as many per lane as batches in flight, one batch each', async () => {
   const made: Array<{ cfg: Record<string, unknown>; sender: FakeSender }> = [];
-  const client = {
-    producer: (cfg: Record<string, unknown>) => {
-      const sender = new FakeSender();
-      made.push({ cfg, sender });
-      return sender;
-    },
-  } as unknown as KafkaClient;
+  const client = {} as KafkaClient;
+  const makeSender = (cfg: Record<string, unknown>) => {
+    const sender = new FakeSender();
+    made.push({ cfg, sender });
+    return sender;
+  };
   const p = new BatchingProducer(client, quiet, {
     lingerMs: 0,
     maxBatch: 500,
     maxInFlight: 2,
     hotTopics: ['req'],
     hot: { maxInFlight: 3 },
+    makeSender,
   });
   await p.connect();
   assert.equal(made.length, 5, '3 hot + 2 bulk producers');
   for (const m of made) {
     assert.equal(m.cfg['idempotent'], true);
-    assert.equal(m.cfg['maxInFlightRequests'], 1);
+    assert.equal(m.cfg['maxInFlight'], 1);
   }
   // Keys one after the other: three batches in flight, each on its own producer; the fourth
   // waits for a free one.
@@ -412,8 +409,10 @@ test('idempotent kafkajs producers, as many per lane as batches in flight, one b
     maxBatch: 500,
     maxInFlight: 4,
     idempotent: false,
+    makeSender,
   });
   assert.equal(made.length, 6, 'not idempotent: one producer for the only lane');
-  assert.equal(made[5]!.cfg['maxInFlightRequests'], 4);
+  assert.equal(made[5]!.cfg['maxInFlight'], 4);
+  assert.equal(made[5]!.cfg['idempotent'], false);
   assert.equal(plain.laneOf('req'), 'bulk');
 });

@@ -1,10 +1,9 @@
-import kafkajs from 'kafkajs';
-import type { Producer, TopicMessages } from 'kafkajs';
 import type { KafkaClient } from './client.js';
 import type { OutgoingMessage } from './codec.js';
 import type { Log } from './logger.js';
+import { platformaticSender, type BatchSender, type TopicMessages } from './producer-sender.js';
 
-const { Partitioners } = kafkajs;
+export type { BatchSender, TopicMessages };
 
 /** A message larger than its topic accepts: it fails alone, before anything is sent. */
 export class MessageTooLargeError extends Error {
@@ -56,7 +55,7 @@ export interface SendOptions {
 }
 
 /**
- * A lane: its own queue, its own kafkajs producer(s) and its own flush policy. Hot-path messages
+ * A lane: its own queue, its own producer(s) and its own flush policy. Hot-path messages
  * (generation requests, replies, cancels, RPC) take the `hot` lane, flushed on the next
  * event-loop turn; usage, attempt and state records take the `bulk` lane, which lingers to
  * batch. Neither waits for the other: separate queues, separate connections.
@@ -71,8 +70,8 @@ export interface LaneOptions {
   /**
    * Batches in flight at once. Order is kept per ordering unit (topic + key, or topic +
    * partition for keyless messages): a unit never has two batches in flight. With idempotent
-   * producers this is also the number of kafkajs producers of the lane (kafkajs 2.2.4 lets an
-   * idempotent producer have one request in flight per broker).
+   * producers this is also the number of producers of the lane (an idempotent producer has one
+   * request in flight).
    */
   maxInFlight: number;
   /** Bytes queued or in flight (not yet acknowledged) at most; beyond it sends wait or are refused. */
@@ -98,13 +97,6 @@ export interface Pending {
   released: boolean;
   resolve: () => void;
   reject: (e: unknown) => void;
-}
-
-/** The part of a kafkajs producer this class uses (a fake in unit tests). */
-export interface BatchSender {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  sendBatch(batch: { topicMessages: TopicMessages[]; acks: number }): Promise<unknown>;
 }
 
 export interface BatchingProducerOptions {
@@ -139,13 +131,14 @@ export interface BatchingProducerOptions {
   /** The hot lane's settings (default: no linger, 1,000 a batch, 5 in flight, 64 MiB). */
   hot?: Partial<LaneOptions>;
   /**
-   * kafkajs idempotent producers (default): the broker drops the duplicates of the client's own
-   * retries. kafkajs 2.2.4 holds a lock per broker for the whole produce round trip of an
-   * idempotent producer, so each lane gets `maxInFlight` of them to keep several batches in
-   * flight. false: one non-idempotent producer per lane with `maxInFlight` requests on its
-   * connection.
+   * Idempotent producers (default): the broker drops the duplicates of the client's own retries.
+   * An idempotent producer of the client has one request in flight, so each lane gets
+   * `maxInFlight` of them to keep several batches in flight. false: one non-idempotent producer
+   * per lane with `maxInFlight` requests on its connection.
    */
   idempotent?: boolean;
+  /** Makes each producer of a lane (default: the Kafka client's, see producer-sender.ts). */
+  makeSender?: (o: { lane: ProducerLane; maxInFlight: number; idempotent: boolean }) => BatchSender;
 }
 
 const DEFAULTS = {
@@ -183,10 +176,12 @@ export function estimateMessageBytes(m: OutgoingMessage): number {
 
 function isSizeError(e: unknown): boolean {
   for (let x: unknown = e, depth = 0; x && depth < 5; depth++) {
-    const err = x as { type?: string; message?: string; cause?: unknown; originalError?: unknown };
-    if (err.type === 'MESSAGE_TOO_LARGE' || err.type === 'RECORD_LIST_TOO_LARGE') return true;
+    const err = x as { apiId?: string; message?: string; cause?: unknown; errors?: unknown[] };
+    if (err.apiId === 'MESSAGE_TOO_LARGE' || err.apiId === 'RECORD_LIST_TOO_LARGE') return true;
     if (/too large/i.test(err.message ?? '')) return true;
-    x = err.cause ?? err.originalError;
+    // The client reports a batch's failures together (an AggregateError).
+    if (err.errors?.some(isSizeError)) return true;
+    x = err.cause;
   }
   return false;
 }
@@ -247,7 +242,7 @@ class Lane {
   constructor(
     readonly name: ProducerLane,
     private readonly senders: BatchSender[],
-    /** Batches one sender may carry at once (1 for an idempotent kafkajs producer). */
+    /** Batches one sender may carry at once (1 for an idempotent producer). */
     private readonly perSender: number,
     private readonly o: LaneOptions & {
       maxBatchBytes: number;
@@ -617,7 +612,7 @@ class Lane {
 }
 
 /**
- * kafkajs sends one produce request per `send` call and does not linger. With hundreds of
+ * The client sends one produce request per `send` call and does not linger. With hundreds of
  * streams emitting tokens, that is tens of thousands of requests per second. This producer
  * coalesces every message handed to it into `sendBatch` requests, across topics and
  * partitions, in two lanes (see {@link ProducerLane}): the hot lane flushes on the next
@@ -674,17 +669,14 @@ export class BatchingProducer {
         const sender = typeof kafka.sender === 'function' ? kafka.sender(name) : kafka.sender;
         return new Lane(name, [sender], o.maxInFlight, laneOptions(o), log, this.stats);
       }
+      // An idempotent producer has one request in flight (the client's rule, as kafkajs'): a
+      // lane keeps several batches in flight with a producer (a connection) per batch.
       const count = idempotent ? o.maxInFlight : 1;
-      const senders = Array.from(
-        { length: count },
-        () =>
-          kafka.producer({
-            createPartitioner: Partitioners.DefaultPartitioner,
-            allowAutoTopicCreation: false,
-            idempotent,
-            maxInFlightRequests: idempotent ? 1 : o.maxInFlight,
-            retry: { retries: 5, initialRetryTime: 50, maxRetryTime: 1000 },
-          }) as Producer,
+      const make =
+        opts.makeSender ??
+        ((x: { maxInFlight: number; idempotent: boolean }) => platformaticSender(kafka, x));
+      const senders = Array.from({ length: count }, () =>
+        make({ lane: name, maxInFlight: idempotent ? 1 : o.maxInFlight, idempotent }),
       );
       return new Lane(
         name,

@@ -1,10 +1,5 @@
-import kafkajs from 'kafkajs';
-import type { Kafka as KafkaClient, KafkaConfig, logLevel as LogLevel, SASLOptions } from 'kafkajs';
+import { Admin, type BaseOptions, type SASLOptions } from '@platformatic/kafka';
 import type { Log } from './logger.js';
-import { fixKafkajsRequestQueue } from './request-queue-fix.js';
-
-const { Kafka, logLevel } = kafkajs;
-export type { KafkaClient };
 
 /**
  * TLS to the brokers: `{}` trusts the system's CAs; `ca` replaces them with the given PEM bundle
@@ -35,21 +30,34 @@ export interface KafkaSettings {
   sasl?: KafkaSaslSettings;
 }
 
-/** The kafkajs client configuration of our settings (exported for its unit test). */
-export function kafkaClientConfig(settings: KafkaSettings, log: Log): KafkaConfig {
+const SASL_MECHANISMS = {
+  plain: 'PLAIN',
+  'scram-sha-256': 'SCRAM-SHA-256',
+  'scram-sha-512': 'SCRAM-SHA-512',
+} as const;
+
+/** Requests retried with a doubling delay, 100 ms up to 5 s (about 16 s in all). */
+const RETRIES = 8;
+const retryDelay = (_client: unknown, _op: string, attempt: number): number =>
+  Math.min(5_000, 100 * 2 ** Math.max(0, attempt - 1));
+
+/** The @platformatic/kafka options of our settings (exported for its unit test). */
+export function kafkaClientConfig(settings: KafkaSettings, _log?: Log): BaseOptions {
   const { ssl: tls, sasl } = settings;
   return {
     clientId: settings.clientId,
-    brokers: settings.brokers,
-    connectionTimeout: 3000,
-    // SASL adds round trips to every connection: more room than plaintext's 1 s default.
-    ...(sasl ? { authenticationTimeout: 10_000 } : {}),
-    requestTimeout: 30000,
-    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },
+    bootstrapBrokers: settings.brokers,
+    // SASL adds round trips to every connection: more room than plaintext's.
+    connectTimeout: sasl ? 10_000 : 3_000,
+    timeout: 30_000,
+    requestTimeout: 30_000,
+    retries: RETRIES,
+    retryDelay,
+    autocreateTopics: false,
     ...(tls
       ? {
-          // kafkajs hands these to tls.connect: no `ca` means Node's bundled (system) CAs.
-          ssl: {
+          // Handed to tls.connect: no `ca` means Node's bundled (system) CAs.
+          tls: {
             rejectUnauthorized: true,
             ...(tls.ca !== undefined ? { ca: [tls.ca] } : {}),
             ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
@@ -62,31 +70,46 @@ export function kafkaClientConfig(settings: KafkaSettings, log: Log): KafkaConfi
     ...(sasl
       ? {
           sasl: {
-            mechanism: sasl.mechanism,
+            mechanism: SASL_MECHANISMS[sasl.mechanism],
             username: sasl.username,
             password: sasl.password,
-          } as SASLOptions,
+          } satisfies SASLOptions,
         }
       : {}),
-    logLevel: logLevel.WARN,
-    logCreator: () => (entry) => {
-      const { message, ...rest } = entry.log;
-      // Our choice (see BatchingProducer): idempotent producers with a bounded retry budget, so
-      // a send fails within its deadline instead of retrying forever. Not worth a warning each.
-      if (message.startsWith('Limiting retries for the idempotent producer')) return;
-      const text = `[kafkajs ${entry.namespace}] ${message} ${JSON.stringify(rest)}`;
-      if (entry.level <= (logLevel.ERROR as LogLevel)) log.error(text);
-      else if (entry.level <= (logLevel.WARN as LogLevel)) log.warn(text);
-      else log.debug?.(text);
-    },
   };
 }
 
 /**
- * The one place that builds a kafkajs client. Keeping kafkajs behind this module (and the
- * producer/consumer wrappers beside it) lets us swap the client library later.
+ * The connection settings of every producer, consumer and admin client of a process. Only
+ * libs/kafka builds clients from it (the services hold it as an opaque handle), so the client
+ * library can change under them.
  */
+export class KafkaClient {
+  constructor(
+    readonly options: BaseOptions,
+    readonly log: Log,
+  ) {}
+
+  /** A new admin client (close it after use). */
+  admin(): Admin {
+    return new Admin({ ...this.options });
+  }
+}
+
+/** The one place that builds the Kafka client's settings. */
 export function createKafka(settings: KafkaSettings, log: Log): KafkaClient {
-  fixKafkajsRequestQueue();
-  return new Kafka(kafkaClientConfig(settings, log));
+  return new KafkaClient(kafkaClientConfig(settings, log), log);
+}
+
+/** Runs `fn` with an admin client, closed after. */
+export async function withAdmin<T>(
+  kafka: KafkaClient,
+  fn: (admin: Admin) => Promise<T>,
+): Promise<T> {
+  const admin = kafka.admin();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
 }

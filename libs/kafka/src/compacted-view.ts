@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { KafkaClient } from './client.js';
+import { topicOffsets } from './admin.js';
+import { withAdmin, type KafkaClient } from './client.js';
 import { decode, type MessageOf, type TopicWithSchema } from './codec.js';
 import { startConsumer, withTimeout, type BatchPayload, type ConsumerHandle } from './consumer.js';
 import type { Log } from './logger.js';
@@ -36,17 +37,11 @@ export class CompactedView<T extends TopicWithSchema> {
   }
 
   async start(timeoutMs = 60_000): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const ends = await admin.fetchTopicOffsets(this.opts.topic);
-      for (const p of ends) {
-        const high = BigInt(p.high);
-        const low = BigInt(p.low);
-        if (high > low) this.waiting.set(p.partition, high);
-      }
-    } finally {
-      await admin.disconnect();
+    const ends = await withAdmin(this.kafka, (admin) => topicOffsets(admin, this.opts.topic));
+    for (const p of ends) {
+      const high = BigInt(p.high);
+      const low = BigInt(p.low);
+      if (high > low) this.waiting.set(p.partition, high);
     }
     const caughtUp = new Promise<void>((resolve) => {
       this.onCaughtUp = resolve;
@@ -57,6 +52,7 @@ export class CompactedView<T extends TopicWithSchema> {
       topics: [this.opts.topic],
       fromBeginning: true,
       commit: 'none',
+      positionBatches: true,
       eachBatch: (p) => this.onBatch(p),
     });
     await withTimeout(caughtUp, timeoutMs, `${this.opts.topic} view did not catch up`);
@@ -89,7 +85,7 @@ export class CompactedView<T extends TopicWithSchema> {
       if (target !== undefined && BigInt(m.offset) + 1n >= target)
         this.waiting.delete(batch.partition);
     }
-    // Compaction may have removed the last offsets: the batch's high watermark tells us too.
+    // Compaction may have removed the last offsets: the consumer's position tells us too.
     const target = this.waiting.get(batch.partition);
     if (target !== undefined && BigInt(batch.highWatermark) >= target && batch.isEmpty()) {
       this.waiting.delete(batch.partition);

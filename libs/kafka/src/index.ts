@@ -2,6 +2,7 @@ export * from './logger.js';
 export * from './client.js';
 export * from './codec.js';
 export * from './batching-producer.js';
+export { platformaticSender } from './producer-sender.js';
 export * from './send-tracker.js';
 export * from './consumer.js';
 export * from './admin.js';

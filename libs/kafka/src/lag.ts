@@ -1,3 +1,5 @@
+import type { Admin } from '@platformatic/kafka';
+import { topicOffsets } from './admin.js';
 import type { KafkaClient } from './client.js';
 
 /** How far one partition of a consumer group is behind its topic. */
@@ -38,38 +40,33 @@ export function lagOf(
   return out;
 }
 
-/** One admin connection that reads groups' lag (connected on first use). */
+/** One admin client that reads groups' lag (its connections opened on first use). */
 export class LagReader {
-  private admin: ReturnType<KafkaClient['admin']> | null = null;
-  private connecting: Promise<void> | null = null;
+  private admin: Admin | null = null;
 
   constructor(private readonly kafka: KafkaClient) {}
 
-  private async connected(): Promise<ReturnType<KafkaClient['admin']>> {
-    if (!this.admin) {
-      const admin = this.kafka.admin();
-      this.connecting = admin.connect().then(
-        () => undefined,
-        (e: unknown) => {
-          this.admin = null;
-          throw e;
-        },
-      );
-      this.admin = admin;
-    }
-    await this.connecting;
-    return this.admin!;
-  }
-
-  /** The lag of `groupId` on each of `topics` (two admin requests per topic, cheap). */
+  /** The lag of `groupId` on each of `topics` (three admin requests per topic, cheap). */
   async lag(groupId: string, topics: string[], fromBeginning: boolean): Promise<PartitionLag[]> {
-    const admin = await this.connected();
-    const committed = await admin.fetchOffsets({ groupId, topics });
+    const admin = (this.admin ??= this.kafka.admin());
+    const [group] = await admin.listConsumerGroupOffsets({
+      groups: [{ groupId, topics: null }],
+    });
     const out: PartitionLag[] = [];
     for (const topic of topics) {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      const mine = committed.find((c) => c.topic === topic)?.partitions ?? [];
-      out.push(...lagOf(topic, mine, offsets, fromBeginning));
+      const offsets = await topicOffsets(admin, topic);
+      const mine = (group?.topics.find((t) => t.name === topic)?.partitions ?? []).map((p) => ({
+        partition: p.partitionIndex,
+        offset: p.committedOffset.toString(),
+      }));
+      out.push(
+        ...lagOf(
+          topic,
+          mine,
+          offsets.map((o) => ({ partition: o.partition, offset: o.high, low: o.low })),
+          fromBeginning,
+        ),
+      );
     }
     return out;
   }
@@ -77,6 +74,6 @@ export class LagReader {
   async close(): Promise<void> {
     const admin = this.admin;
     this.admin = null;
-    await admin?.disconnect().catch(() => undefined);
+    await admin?.close().catch(() => undefined);
   }
 }

@@ -9,7 +9,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createKafka, ensureTopics, startConsumer, type ConsumerHandle } from '@turnpike/kafka';
+import {
+  BatchingProducer,
+  createKafka,
+  ensureTopics,
+  startConsumer,
+  type ConsumerHandle,
+} from '@turnpike/kafka';
 import { freePorts, startKafka, type KafkaHandle, turnpikeCacheDir } from './index.js';
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -27,7 +33,7 @@ test(
     const seen: string[] = [];
     const warnings: string[] = [];
     try {
-      // The consumer starts now; the broker only in eight seconds (longer than kafkajs' own
+      // The consumer starts now; the broker only in eight seconds (longer than the client's own
       // connection retries, ~3 s, so the first join attempts fail).
       const starting = startConsumer(
         kafka,
@@ -60,9 +66,9 @@ test(
       ]);
       handle = await starting;
       assert.ok(warnings.length > 0, 'it had to retry (the broker was not there at first)');
-      const producer = kafka.producer();
+      const producer = new BatchingProducer(kafka, quiet);
       await producer.connect();
-      await producer.send({ topic: 'late.topic', messages: [{ value: 'hello' }] });
+      await producer.send('late.topic', { key: null, value: Buffer.from('hello'), headers: {} });
       await producer.disconnect();
       for (let i = 0; i < 100 && seen.length === 0; i++)
         await new Promise((r) => setTimeout(r, 100));

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
-import { ensureTopics } from '@turnpike/kafka';
+import { createKafka, ensureTopics } from '@turnpike/kafka';
 import {
   freePorts,
   isAlive,
@@ -89,8 +89,12 @@ test(
         logLevel: logLevel.NOTHING,
       });
       const spec = { topic, partitions: 3, compacted: false, description: 'smoke' };
-      await ensureTopics(client, [spec]);
-      await ensureTopics(client, [spec]); // idempotent
+      const ours = createKafka(
+        { brokers: [kafka.brokers], clientId: 'infra-spec' },
+        { log: () => undefined, warn: () => undefined, error: () => undefined },
+      );
+      await ensureTopics(ours, [spec]);
+      await ensureTopics(ours, [spec]); // idempotent
       const admin = client.admin();
       await admin.connect();
       const meta = await admin.fetchTopicMetadata({ topics: [topic] });
