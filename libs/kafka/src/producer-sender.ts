@@ -36,22 +36,34 @@ export function platformaticSender(
   opts: { maxInFlight: number; idempotent?: boolean },
 ): BatchSender {
   const roundRobin = new Map<string, number>();
-  const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
-    ...kafka.options,
-    idempotent: opts.idempotent ?? false,
-    maxInflights: opts.idempotent ? 1 : opts.maxInFlight,
-    // A failed batch is retried by BatchingProducer (backoff, deadline, fail-fast): the
-    // client's own retries stay short.
-    retries: 5,
-    retryDelay: (_c: unknown, _op: string, attempt: number) =>
-      Math.min(1_000, 50 * 2 ** Math.max(0, attempt - 1)),
-    partitioner: (message, key) => {
-      if (key && key.length > 0) return compatibilityPartitioner(message, key);
-      const n = roundRobin.get(message.topic) ?? 0;
-      roundRobin.set(message.topic, (n + 1) % 1_000_000);
-      return n;
-    },
-  });
+  const make = () =>
+    new Producer<Buffer, Buffer, Buffer, Buffer>({
+      ...kafka.options,
+      idempotent: opts.idempotent ?? false,
+      maxInflights: opts.idempotent ? 1 : opts.maxInFlight,
+      // A failed batch is retried by BatchingProducer (backoff, deadline, fail-fast): the
+      // client's own retries stay short.
+      retries: 5,
+      retryDelay: (_c: unknown, _op: string, attempt: number) =>
+        Math.min(1_000, 50 * 2 ** Math.max(0, attempt - 1)),
+      partitioner: (message, key) => {
+        if (key && key.length > 0) return compatibilityPartitioner(message, key);
+        const n = roundRobin.get(message.topic) ?? 0;
+        roundRobin.set(message.topic, (n + 1) % 1_000_000);
+        return n;
+      },
+    });
+  // An idempotent producer that could not get its producer id (the broker was down when it
+  // asked, and its retries ran out) stays broken: it is replaced, and the batch is retried by
+  // BatchingProducer on the new one (broker-restart.e2e found a gateway that never produced
+  // again after an outage).
+  let producer = make();
+  const replaceIfBroken = (e: unknown): void => {
+    if (!opts.idempotent || !/producer ?id/i.test(String((e as Error)?.message ?? e))) return;
+    const broken = producer;
+    producer = make();
+    void broken.close().catch(() => undefined);
+  };
   return {
     async connect() {
       // The producer connects on its first request: fetch the cluster's metadata now, so a
@@ -60,23 +72,28 @@ export function platformaticSender(
     },
     disconnect: () => producer.close(),
     sendBatch: ({ topicMessages, acks }) =>
-      producer.send({
-        acks,
-        messages: topicMessages.flatMap(({ topic, messages }) =>
-          messages.map((m): Outgoing => {
-            const headers = new Map<Buffer, Buffer>();
-            for (const [k, v] of Object.entries(m.headers))
-              headers.set(Buffer.from(k), Buffer.from(v));
-            return {
-              topic,
-              ...(m.key !== null ? { key: Buffer.from(m.key) } : {}),
-              ...(m.value !== null ? { value: m.value } : {}),
-              headers,
-              ...(m.partition !== undefined ? { partition: m.partition } : {}),
-              ...(m.timestamp !== undefined ? { timestamp: BigInt(m.timestamp) } : {}),
-            };
-          }),
-        ),
-      }),
+      producer
+        .send({
+          acks,
+          messages: topicMessages.flatMap(({ topic, messages }) =>
+            messages.map((m): Outgoing => {
+              const headers = new Map<Buffer, Buffer>();
+              for (const [k, v] of Object.entries(m.headers))
+                headers.set(Buffer.from(k), Buffer.from(v));
+              return {
+                topic,
+                ...(m.key !== null ? { key: Buffer.from(m.key) } : {}),
+                ...(m.value !== null ? { value: m.value } : {}),
+                headers,
+                ...(m.partition !== undefined ? { partition: m.partition } : {}),
+                ...(m.timestamp !== undefined ? { timestamp: BigInt(m.timestamp) } : {}),
+              };
+            }),
+          ),
+        })
+        .catch((e: unknown) => {
+          replaceIfBroken(e);
+          throw e;
+        }),
   };
 }

@@ -27,7 +27,12 @@ export class ReplyInboxService extends ReplyInbox implements OnModuleInit, OnApp
       instance: config.instanceId,
       partition: config.replyPartition,
     });
-    readiness.register('reply-inbox', () => this.started || 'joining');
+    // Unready while generations cannot travel (the broker unreachable: sends failing, or this
+    // inbox not fetching): the gateway would answer them 503, so a load balancer should not
+    // send it any, and it says so within seconds, whatever its client does with a dead broker.
+    readiness.register('reply-inbox', () =>
+      this.started ? (this.unavailable() ?? true) : 'joining',
+    );
   }
 
   async onModuleInit(): Promise<void> {
