@@ -3,7 +3,6 @@ export * from './client.js';
 export * from './codec.js';
 export * from './batching-producer.js';
 export { platformaticSender } from './producer-sender.js';
-export * from './send-tracker.js';
 export * from './consumer.js';
 export * from './admin.js';
 export * from './reply-inbox.js';
